@@ -1,0 +1,74 @@
+//! The executor contract: what an executor crate implements so that an [`EventLoop`]
+//! can stand in front of it.
+//!
+//! Tasks are allocated in one place (`tasks.rs`, with `async-task`); an executor only
+//! ever sees [`Runnable`]s to run and [`Callback`]s to call. The loop-level state that
+//! every executor shares (id, clock origin, exception handler, live tasks) is the
+//! [`LoopCommon`] the executor embeds and returns from [`Backend::common`].
+//!
+//! [`EventLoop`]: crate::EventLoop
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Instant;
+
+use tulip_reactor::Reactor;
+
+use crate::error::Result;
+use crate::handle::Callback;
+use crate::registry::LoopCommon;
+
+/// A task step, ready to run. Running it polls the task once.
+pub type Runnable = async_task::Runnable;
+
+/// The future an executor drives in `run_until`: the loop's "main" task.
+pub type MainFuture<'a> = Pin<&'a mut (dyn Future<Output = ()> + 'a)>;
+
+/// What an executor provides. Object-safe; every method may be called from any thread
+/// unless it says otherwise.
+pub trait Backend: Send + Sync + 'static {
+    /// The state every loop carries, whatever its executor.
+    fn common(&self) -> &LoopCommon;
+
+    /// Queues a task step (called by the task's waker, from any thread).
+    fn schedule(&self, runnable: Runnable);
+
+    /// Queues a step of a `!Send` task spawned on the current thread. Errors with
+    /// `WrongThread` if the current thread cannot run this loop's local tasks.
+    fn schedule_local(&self, runnable: Runnable) -> Result<()>;
+
+    /// True if `!Send` tasks spawned now, on this thread, can be run by this loop.
+    fn can_spawn_local(&self) -> bool;
+
+    /// Queues a callback at the end of the ready queue. Wakes the loop if it is
+    /// blocked waiting for I/O.
+    fn call_soon(&self, cb: Callback) -> Result<()>;
+
+    /// Queues a callback for `when` (timers fire in deadline order, ties in insertion
+    /// order).
+    fn call_at(&self, when: Instant, cb: Callback) -> Result<()>;
+
+    /// Runs the loop until `main` completes (then `Ok`), or until `stop()` (then
+    /// `Err(StoppedBeforeComplete)`). The caller has checked the loop is neither closed
+    /// nor running.
+    fn run_until(&self, main: MainFuture<'_>) -> Result<()>;
+
+    /// Runs the loop until `stop()` is called.
+    fn run_forever(&self) -> Result<()>;
+
+    /// Asks the running loop to return after the current iteration.
+    fn stop(&self);
+
+    /// Drops every queued callback and task step; later calls fail with `LoopClosed`.
+    fn close(&self) -> Result<()>;
+
+    /// True while `run_forever` / `run_until` is on the stack.
+    fn is_running(&self) -> bool;
+
+    /// True after `close()`.
+    fn is_closed(&self) -> bool;
+
+    /// The I/O reactor of this loop.
+    fn reactor(&self) -> &Arc<Reactor>;
+}

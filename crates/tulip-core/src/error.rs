@@ -1,0 +1,113 @@
+//! The core error type, with asyncio's names.
+
+use std::fmt;
+use std::sync::Arc;
+
+/// Result alias used across tulip's core.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Why a cancelled piece of work stopped: the message given to `cancel(msg)`, if any.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Cancelled {
+    /// The message passed to `Task::cancel` / `Promise::cancel`.
+    pub msg: Option<String>,
+}
+
+impl fmt::Display for Cancelled {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.msg {
+            Some(m) => write!(f, "cancelled: {m}"),
+            None => f.write_str("cancelled"),
+        }
+    }
+}
+
+/// Errors of the event loop, tasks and promises (asyncio's exception names).
+#[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// asyncio.CancelledError: the awaited work was cancelled.
+    #[error("{0}")]
+    Cancelled(Cancelled),
+    /// asyncio.TimeoutError: a deadline passed.
+    #[error("timed out")]
+    TimeoutError,
+    /// asyncio.InvalidStateError: e.g. `result()` of a promise that is not done.
+    #[error("invalid state: {0}")]
+    InvalidState(&'static str),
+    /// The loop was closed: it accepts no more work.
+    #[error("event loop is closed")]
+    LoopClosed,
+    /// `run_until_complete`/`run_forever`/`close` on a loop that is running.
+    #[error("this event loop is already running")]
+    LoopRunning,
+    /// Starting a loop while another loop runs on this thread (or inside `run`).
+    #[error("cannot run the event loop while another loop is running")]
+    AnotherLoopRunning,
+    /// `run_forever`/`run_until_complete` returned because `stop()` was called before
+    /// the future completed.
+    #[error("event loop stopped before the future completed")]
+    StoppedBeforeComplete,
+    /// `get_running_loop()` outside a running loop.
+    #[error("no running event loop")]
+    NoRunningLoop,
+    /// `get_event_loop()` on a thread that has no loop set.
+    #[error("there is no current event loop in thread {0:?}")]
+    NoCurrentLoop(String),
+    /// A loop method that must run on the loop's own thread was called elsewhere.
+    #[error("this operation must be called from the loop's own thread")]
+    WrongThread,
+    /// The task or callback panicked; the payload's message.
+    #[error("task panicked: {0}")]
+    Panicked(Arc<str>),
+    /// A user error set on a promise with `set_exception`.
+    #[error("{0}")]
+    Exception(Arc<dyn std::error::Error + Send + Sync>),
+    /// An OS error (creating the poller, say).
+    #[error("i/o error: {0}")]
+    Io(Arc<std::io::Error>),
+}
+
+impl Error {
+    /// `Error::Cancelled` with no message.
+    pub fn cancelled() -> Error {
+        Error::Cancelled(Cancelled::default())
+    }
+
+    /// True for `Error::Cancelled`.
+    pub fn is_cancelled(&self) -> bool {
+        matches!(self, Error::Cancelled(_))
+    }
+
+    /// Wraps any error as `Error::Exception` (asyncio: `set_exception(exc)`).
+    pub fn exception<E: std::error::Error + Send + Sync + 'static>(e: E) -> Error {
+        Error::Exception(Arc::new(e))
+    }
+
+    pub(crate) fn from_panic(payload: &(dyn std::any::Any + Send)) -> Error {
+        Error::Panicked(panic_message(payload).into())
+    }
+}
+
+impl From<std::io::Error> for Error {
+    fn from(e: std::io::Error) -> Self {
+        Error::Io(Arc::new(e))
+    }
+}
+
+impl From<Cancelled> for Error {
+    fn from(c: Cancelled) -> Self {
+        Error::Cancelled(c)
+    }
+}
+
+/// The text of a panic payload (`&str` or `String`), or a placeholder.
+pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        (*s).to_string()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "non-string panic payload".to_string()
+    }
+}

@@ -1,0 +1,120 @@
+//! Handles to scheduled callbacks: `Handle` (call_soon) and `TimerHandle` (call_later).
+//!
+//! A callback is cancelled by flipping a flag it shares with its handle; the loop checks
+//! the flag right before running it, as asyncio's `Handle._run` does.
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+
+/// A callback scheduled with `call_soon`; `cancel()` stops it from running.
+#[derive(Debug, Clone)]
+pub struct Handle {
+    cancelled: Arc<AtomicBool>,
+}
+
+impl Handle {
+    pub(crate) fn new() -> Handle {
+        Handle {
+            cancelled: Arc::new(AtomicBool::new(false)),
+        }
+    }
+
+    /// Cancels the callback. No effect if it already ran.
+    pub fn cancel(&self) {
+        self.cancelled.store(true, Ordering::Release);
+    }
+
+    /// True once `cancel()` was called.
+    pub fn cancelled(&self) -> bool {
+        self.cancelled.load(Ordering::Acquire)
+    }
+}
+
+/// A callback scheduled with `call_later` / `call_at`.
+#[derive(Debug, Clone)]
+pub struct TimerHandle {
+    handle: Handle,
+    when: Instant,
+}
+
+impl TimerHandle {
+    pub(crate) fn new(handle: Handle, when: Instant) -> Self {
+        TimerHandle { handle, when }
+    }
+
+    /// Cancels the timer. No effect if it already fired.
+    pub fn cancel(&self) {
+        self.handle.cancel()
+    }
+
+    /// True once `cancel()` was called.
+    pub fn cancelled(&self) -> bool {
+        self.handle.cancelled()
+    }
+
+    /// When the callback is due.
+    pub fn when(&self) -> Instant {
+        self.when
+    }
+}
+
+/// A scheduled callback as an executor stores it: run it with [`Callback::run`].
+pub struct Callback {
+    f: Box<dyn FnOnce() + Send + 'static>,
+    handle: Option<Handle>,
+}
+
+impl std::fmt::Debug for Callback {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Callback").finish_non_exhaustive()
+    }
+}
+
+impl Callback {
+    pub(crate) fn new(f: Box<dyn FnOnce() + Send + 'static>, handle: Option<Handle>) -> Self {
+        Callback { f, handle }
+    }
+
+    /// A callback that nobody can cancel (used for the loop's own bookkeeping).
+    pub fn internal<F: FnOnce() + Send + 'static>(f: F) -> Self {
+        Callback {
+            f: Box::new(f),
+            handle: None,
+        }
+    }
+
+    /// True if its handle was cancelled.
+    pub fn is_cancelled(&self) -> bool {
+        self.handle.as_ref().is_some_and(Handle::cancelled)
+    }
+
+    /// Runs the callback unless it was cancelled. Panics propagate: the executor catches
+    /// them and reports them to the loop's exception handler.
+    pub fn run(self) {
+        if !self.is_cancelled() {
+            (self.f)()
+        }
+    }
+}
+
+impl Callback {
+    /// Runs the callback; a panic is caught and reported to the running loop's
+    /// exception handler ("Exception in callback"), so the loop goes on.
+    pub fn run_reporting(self) {
+        if let Err(payload) = catch_unwind(AssertUnwindSafe(|| self.run())) {
+            let ctx = crate::registry::ExceptionContext {
+                message: "Exception in callback".into(),
+                error: Some(crate::Error::Panicked(
+                    crate::error::panic_message(payload.as_ref()).into(),
+                )),
+                task: None,
+            };
+            match crate::registry::get_running_loop() {
+                Ok(lp) => lp.call_exception_handler(&ctx),
+                Err(_) => eprintln!("tulip: {ctx}"),
+            }
+        }
+    }
+}

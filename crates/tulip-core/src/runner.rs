@@ -1,0 +1,61 @@
+//! `run(main)`: asyncio's front door. A new loop, run `main` to completion, cancel
+//! whatever tasks are left and let them clean up, close the loop.
+
+use std::future::Future;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use crate::error::{Error, Result};
+use crate::event_loop::EventLoop;
+use crate::policy::{new_event_loop, set_event_loop};
+use crate::promise::Promise;
+use crate::registry::has_running_loop;
+
+/// Runs `main` on a new loop and closes the loop (asyncio's `asyncio.run`).
+///
+/// The new loop is this thread's loop while `main` runs. Afterwards every task still
+/// pending is cancelled and run until it finishes its clean-up.
+///
+/// # Errors
+/// `AnotherLoopRunning` if called inside a running loop; otherwise as
+/// [`EventLoop::run_until_complete`].
+///
+/// # Examples
+/// ```
+/// # tulip_core::set_default_loop_factory(tulip_local::new_event_loop);
+/// let out = tulip_core::run(async { "hi" })?;
+/// assert_eq!(out, "hi");
+/// # Ok::<(), tulip_core::Error>(())
+/// ```
+pub fn run<F: Future>(main: F) -> Result<F::Output> {
+    if has_running_loop() {
+        return Err(Error::AnotherLoopRunning);
+    }
+    let lp = new_event_loop()?;
+    set_event_loop(Some(lp.clone()));
+    let out = lp.run_until_complete(main);
+    cancel_all_tasks(&lp);
+    let _ = lp.close();
+    set_event_loop(None);
+    out
+}
+
+/// Cancels every pending task of `lp` and runs the loop until all of them are done.
+pub fn cancel_all_tasks(lp: &EventLoop) {
+    let tasks = lp.backend().common().live_tasks();
+    if tasks.is_empty() {
+        return;
+    }
+    let all_done: Promise<()> = Promise::new();
+    let left = Arc::new(AtomicUsize::new(tasks.len()));
+    for t in &tasks {
+        t.cancel();
+        let (left, all_done) = (left.clone(), all_done.clone());
+        t.add_done_callback(move |_| {
+            if left.fetch_sub(1, Ordering::AcqRel) == 1 {
+                let _ = all_done.set_result(());
+            }
+        });
+    }
+    let _ = lp.run_until_complete(all_done);
+}

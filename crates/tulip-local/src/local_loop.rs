@@ -1,0 +1,447 @@
+//! The loop itself.
+//!
+//! Ownership: `Shared` is what every handle, waker and foreign thread sees (atomics,
+//! an injector queue, the reactor). The ready queue and the timer heap (`State`) are
+//! owned by whichever `run_*` call is on the stack: it takes them out of `saved` when
+//! it starts, publishes them to its own thread through `ACTIVE` (so that callbacks and
+//! wakers running on the loop's thread push without locking), and puts them back when
+//! it returns. Everything pushed from elsewhere goes through `injector`.
+//!
+//! Invariants:
+//! - the loop runs only on the thread that first ran it (or spawned a local task on it);
+//! - one iteration runs exactly the items that were ready when it started; items added
+//!   meanwhile wait for the next iteration (asyncio's `_run_once`);
+//! - this file's `run_once` is the only place callbacks and task steps run;
+//! - `sleeping` is raised before the injector is checked one last time and the poller
+//!   is entered, and foreign pushers notify the poller when they see it raised, so no
+//!   wake-up is lost.
+
+use std::cell::RefCell;
+use std::collections::VecDeque;
+use std::rc::Rc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, OnceLock, Weak};
+use std::task::{Context, Poll, Wake, Waker};
+use std::thread::ThreadId;
+use std::time::{Duration, Instant};
+
+use tulip_core::{Backend, Callback, Error, EventLoop, LoopCommon, MainFuture, Result, Runnable};
+use tulip_reactor::{Reactor, TimerQueue};
+
+enum Item {
+    Task(Runnable),
+    Call(Callback),
+    Main,
+}
+
+#[derive(Default)]
+struct State {
+    ready: VecDeque<Item>,
+    timers: TimerQueue<Callback>,
+}
+
+thread_local! {
+    static ACTIVE: RefCell<Option<(u64, Rc<RefCell<State>>)>> = const { RefCell::new(None) };
+}
+
+struct Shared {
+    common: LoopCommon,
+    reactor: Arc<Reactor>,
+    owner: OnceLock<ThreadId>,
+    injector: Mutex<Vec<Item>>,
+    injected: AtomicBool,
+    timers_in: Mutex<Vec<(Instant, Callback)>>,
+    saved: Mutex<Option<State>>,
+    sleeping: AtomicBool,
+    stopping: AtomicBool,
+    running: AtomicBool,
+    closed: AtomicBool,
+}
+
+/// The single-threaded executor; use it through [`EventLoop`].
+pub struct LocalLoop {
+    shared: Arc<Shared>,
+}
+
+/// Creates a single-threaded loop.
+///
+/// # Errors
+/// The OS refused to create the poller.
+pub fn new_event_loop() -> Result<EventLoop> {
+    Ok(EventLoop::from_backend(Arc::new(LocalLoop::new()?)))
+}
+
+impl LocalLoop {
+    /// A new, not yet running loop.
+    ///
+    /// # Errors
+    /// The OS refused to create the poller.
+    pub fn new() -> Result<LocalLoop> {
+        Ok(LocalLoop {
+            shared: Arc::new(Shared {
+                common: LoopCommon::new(),
+                reactor: Arc::new(Reactor::new()?),
+                owner: OnceLock::new(),
+                injector: Mutex::new(Vec::new()),
+                injected: AtomicBool::new(false),
+                timers_in: Mutex::new(Vec::new()),
+                saved: Mutex::new(Some(State::default())),
+                sleeping: AtomicBool::new(false),
+                stopping: AtomicBool::new(false),
+                running: AtomicBool::new(false),
+                closed: AtomicBool::new(false),
+            }),
+        })
+    }
+}
+
+fn on_active<R>(id: u64, f: impl FnOnce(&mut State) -> R) -> Option<R> {
+    ACTIVE.with(|a| {
+        let a = a.borrow();
+        match &*a {
+            Some((aid, st)) if *aid == id => Some(f(&mut st.borrow_mut())),
+            _ => None,
+        }
+    })
+}
+
+impl Shared {
+    fn is_owner_thread(&self) -> bool {
+        self.owner.get() == Some(&std::thread::current().id())
+    }
+
+    /// Binds the loop to this thread if unbound; false if bound to another.
+    fn bind(&self) -> bool {
+        *self.owner.get_or_init(|| std::thread::current().id()) == std::thread::current().id()
+    }
+
+    fn push_foreign(&self, item: Item) -> Result<()> {
+        if self.closed.load(Ordering::Acquire) {
+            self.discard(item);
+            return Err(Error::LoopClosed);
+        }
+        self.injector
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(item);
+        self.injected.store(true, Ordering::SeqCst);
+        if self.sleeping.load(Ordering::SeqCst) {
+            let _ = self.reactor.notify();
+        }
+        Ok(())
+    }
+
+    /// Queues `item`: straight into the ready queue when called on the loop's thread
+    /// while it runs, through the injector otherwise.
+    fn enqueue(&self, item: Item) -> Result<()> {
+        let mut slot = Some(item);
+        on_active(self.common.id(), |st| {
+            if let Some(it) = slot.take() {
+                st.ready.push_back(it)
+            }
+        });
+        match slot {
+            None => Ok(()),
+            Some(item) => self.push_foreign(item),
+        }
+    }
+
+    /// Drops an item the closed loop will never run: on the loop's thread for real;
+    /// elsewhere a local task's step must not be dropped (its future belongs to the
+    /// loop's thread), so it is leaked.
+    fn discard(&self, item: Item) {
+        if self.is_owner_thread() || self.owner.get().is_none() {
+            drop(item);
+        } else {
+            std::mem::forget(item);
+        }
+    }
+
+    fn drain_injected(&self, st: &mut State) {
+        if self.injected.swap(false, Ordering::SeqCst) {
+            let items =
+                std::mem::take(&mut *self.injector.lock().unwrap_or_else(|e| e.into_inner()));
+            st.ready.extend(items);
+        }
+        let mut timers = self.timers_in.lock().unwrap_or_else(|e| e.into_inner());
+        for (when, cb) in timers.drain(..) {
+            st.timers.insert(when, cb);
+        }
+    }
+
+    fn timeout(&self, st: &mut State) -> Option<Duration> {
+        if !st.ready.is_empty() || self.stopping.load(Ordering::Acquire) {
+            return Some(Duration::ZERO);
+        }
+        st.timers
+            .next_deadline()
+            .map(|d| d.saturating_duration_since(Instant::now()))
+    }
+}
+
+struct MainWake {
+    shared: Weak<Shared>,
+    queued: AtomicBool,
+}
+
+impl Wake for MainWake {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref()
+    }
+    fn wake_by_ref(self: &Arc<Self>) {
+        if !self.queued.swap(true, Ordering::AcqRel) {
+            if let Some(shared) = self.shared.upgrade() {
+                let _ = shared.enqueue(Item::Main);
+            }
+        }
+    }
+}
+
+/// Restores `saved`, `ACTIVE` and `running` when a run ends, even by unwinding.
+struct RunGuard<'a> {
+    shared: &'a Shared,
+    state: Rc<RefCell<State>>,
+    prev: Option<(u64, Rc<RefCell<State>>)>,
+}
+
+impl Drop for RunGuard<'_> {
+    fn drop(&mut self) {
+        let prev = self.prev.take();
+        ACTIVE.with(|a| *a.borrow_mut() = prev);
+        let st = std::mem::take(&mut *self.state.borrow_mut());
+        *self.shared.saved.lock().unwrap_or_else(|e| e.into_inner()) = Some(st);
+        self.shared.running.store(false, Ordering::Release);
+    }
+}
+
+impl LocalLoop {
+    fn start(&self) -> Result<RunGuard<'_>> {
+        let sh = &*self.shared;
+        if !sh.bind() {
+            return Err(Error::WrongThread);
+        }
+        if sh.running.swap(true, Ordering::AcqRel) {
+            return Err(Error::LoopRunning);
+        }
+        let st = sh
+            .saved
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take()
+            .unwrap_or_default();
+        let state = Rc::new(RefCell::new(st));
+        let prev = ACTIVE.with(|a| a.borrow_mut().replace((sh.common.id(), state.clone())));
+        Ok(RunGuard {
+            shared: sh,
+            state,
+            prev,
+        })
+    }
+
+    /// One iteration: wait for I/O or the next timer (not at all if work is ready),
+    /// collect due timers, then run exactly the items that are ready now.
+    fn run_once(&self, state: &Rc<RefCell<State>>, main: &mut MainSlot<'_, '_>) {
+        let sh = &*self.shared;
+        let timeout = {
+            let mut st = state.borrow_mut();
+            sh.drain_injected(&mut st);
+            sh.timeout(&mut st)
+        };
+        let must_poll = timeout != Some(Duration::ZERO) || sh.reactor.registered() > 0;
+        if must_poll {
+            sh.sleeping.store(true, Ordering::SeqCst);
+            let timeout = if sh.injected.load(Ordering::SeqCst) {
+                Some(Duration::ZERO)
+            } else {
+                timeout
+            };
+            if let Err(e) = sh.reactor.wait(timeout) {
+                eprintln!("tulip: poller wait failed: {e}");
+            }
+            sh.sleeping.store(false, Ordering::SeqCst);
+        }
+        let ntodo = {
+            let mut st = state.borrow_mut();
+            sh.drain_injected(&mut st);
+            let now = Instant::now();
+            let State { ready, timers } = &mut *st;
+            ready.extend(timers.expire(now).map(Item::Call));
+            ready.len()
+        };
+        for _ in 0..ntodo {
+            let item = state.borrow_mut().ready.pop_front();
+            match item {
+                Some(Item::Task(r)) => {
+                    r.run();
+                }
+                Some(Item::Call(cb)) => cb.run_reporting(),
+                Some(Item::Main) => main.poll(),
+                None => break,
+            }
+        }
+    }
+}
+
+struct MainSlot<'m, 'f> {
+    fut: Option<&'m mut MainFuture<'f>>,
+    wake: Arc<MainWake>,
+    waker: Waker,
+    done: bool,
+}
+
+impl MainSlot<'_, '_> {
+    fn poll(&mut self) {
+        self.wake.queued.store(false, Ordering::Release);
+        if self.done {
+            return;
+        }
+        if let Some(fut) = self.fut.as_mut() {
+            let mut cx = Context::from_waker(&self.waker);
+            if let Poll::Ready(()) = fut.as_mut().poll(&mut cx) {
+                self.done = true;
+            }
+        }
+    }
+}
+
+impl Backend for LocalLoop {
+    fn common(&self) -> &LoopCommon {
+        &self.shared.common
+    }
+
+    fn schedule(&self, runnable: Runnable) {
+        if self.shared.enqueue(Item::Task(runnable)).is_err() {
+            // The loop is closed: the step was discarded (see `Shared::discard`).
+        }
+    }
+
+    fn schedule_local(&self, runnable: Runnable) -> Result<()> {
+        self.shared.enqueue(Item::Task(runnable))
+    }
+
+    fn can_spawn_local(&self) -> bool {
+        self.shared.bind()
+    }
+
+    fn call_soon(&self, cb: Callback) -> Result<()> {
+        if self.shared.closed.load(Ordering::Acquire) {
+            return Err(Error::LoopClosed);
+        }
+        self.shared.enqueue(Item::Call(cb))
+    }
+
+    fn call_at(&self, when: Instant, cb: Callback) -> Result<()> {
+        let sh = &*self.shared;
+        if sh.closed.load(Ordering::Acquire) {
+            return Err(Error::LoopClosed);
+        }
+        let mut slot = Some(cb);
+        on_active(sh.common.id(), |st| {
+            if let Some(cb) = slot.take() {
+                st.timers.insert(when, cb);
+            }
+        });
+        if let Some(cb) = slot {
+            sh.timers_in
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push((when, cb));
+            sh.injected.store(true, Ordering::SeqCst);
+            if sh.sleeping.load(Ordering::SeqCst) {
+                let _ = sh.reactor.notify();
+            }
+        }
+        Ok(())
+    }
+
+    fn run_until(&self, mut main: MainFuture<'_>) -> Result<()> {
+        let guard = self.start()?;
+        let wake = Arc::new(MainWake {
+            shared: Arc::downgrade(&self.shared),
+            queued: AtomicBool::new(true),
+        });
+        {
+            let mut st = guard.state.borrow_mut();
+            self.shared.drain_injected(&mut st);
+            st.ready.push_back(Item::Main);
+        }
+        let mut slot = MainSlot {
+            fut: Some(&mut main),
+            waker: Waker::from(wake.clone()),
+            wake,
+            done: false,
+        };
+        loop {
+            self.run_once(&guard.state, &mut slot);
+            if slot.done {
+                return Ok(());
+            }
+            if self.shared.stopping.swap(false, Ordering::AcqRel) {
+                return Err(Error::StoppedBeforeComplete);
+            }
+        }
+    }
+
+    fn run_forever(&self) -> Result<()> {
+        let guard = self.start()?;
+        let wake = Arc::new(MainWake {
+            shared: Weak::new(),
+            queued: AtomicBool::new(false),
+        });
+        let mut slot = MainSlot {
+            fut: None,
+            waker: Waker::from(wake.clone()),
+            wake,
+            done: false,
+        };
+        loop {
+            self.run_once(&guard.state, &mut slot);
+            if self.shared.stopping.swap(false, Ordering::AcqRel) {
+                return Ok(());
+            }
+        }
+    }
+
+    fn stop(&self) {
+        self.shared.stopping.store(true, Ordering::Release);
+        if self.shared.sleeping.load(Ordering::SeqCst) {
+            let _ = self.shared.reactor.notify();
+        }
+    }
+
+    fn close(&self) -> Result<()> {
+        let sh = &*self.shared;
+        if sh.running.load(Ordering::Acquire) {
+            return Err(Error::LoopRunning);
+        }
+        if sh.closed.swap(true, Ordering::AcqRel) {
+            return Ok(());
+        }
+        let saved = sh.saved.lock().unwrap_or_else(|e| e.into_inner()).take();
+        let injected = std::mem::take(&mut *sh.injector.lock().unwrap_or_else(|e| e.into_inner()));
+        let timers = std::mem::take(&mut *sh.timers_in.lock().unwrap_or_else(|e| e.into_inner()));
+        if let Some(mut st) = saved {
+            st.timers.clear();
+            for item in st.ready.drain(..) {
+                sh.discard(item);
+            }
+        }
+        for item in injected {
+            sh.discard(item);
+        }
+        drop(timers);
+        Ok(())
+    }
+
+    fn is_running(&self) -> bool {
+        self.shared.running.load(Ordering::Acquire)
+    }
+
+    fn is_closed(&self) -> bool {
+        self.shared.closed.load(Ordering::Acquire)
+    }
+
+    fn reactor(&self) -> &Arc<Reactor> {
+        &self.shared.reactor
+    }
+}

@@ -1,0 +1,30 @@
+//! I/O readiness and timers for tulip's event loops.
+//!
+//! A [`Reactor`] owns one [`polling::Poller`]. Sockets register with it and get a
+//! [`Source`], which stores one read waker and one write waker. The loop that owns the
+//! reactor calls [`Reactor::wait`] with the timeout of its next timer whenever it has
+//! nothing ready to run; another thread wakes it early with [`Reactor::notify`].
+//!
+//! [`TimerQueue`] is the loop's timer heap: deadline order, ties broken by insertion.
+//!
+//! The reactor knows nothing about tasks or executors: the contract that `tulip-net`
+//! relies on is `register`, `Source::poll_readable`, `Source::poll_writable` and
+//! `deregister`, so another backend can stand behind it later.
+//!
+//! ```
+//! use std::time::Duration;
+//! let reactor = tulip_reactor::Reactor::new()?;
+//! reactor.notify()?;                                    // as if from another thread
+//! reactor.wait(Some(Duration::from_secs(5)))?;          // returns at once
+//! # Ok::<(), std::io::Error>(())
+//! ```
+#![deny(clippy::undocumented_unsafe_blocks)]
+#![warn(missing_docs)]
+
+mod reactor;
+mod source;
+mod timers;
+
+pub use reactor::{Reactor, Registered};
+pub use source::{Direction, Source};
+pub use timers::{TimerId, TimerQueue};

@@ -1,0 +1,253 @@
+//! The reactor: one poller, the registered sources, and the wait that wakes them.
+//!
+//! Invariant: a source is in `sources` exactly while its file descriptor is in the
+//! poller. [`Registered`] owns the I/O object and deletes it from the poller before the
+//! object is dropped, which is what makes `Poller::add` sound.
+
+use std::io;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use polling::{Event, Events, PollMode, Poller};
+use slab::Slab;
+
+use crate::source::Source;
+
+/// I/O readiness for one event loop.
+#[derive(Debug)]
+pub struct Reactor {
+    poller: Poller,
+    sources: Mutex<Slab<Arc<Source>>>,
+    events: Mutex<Events>,
+    registered: AtomicUsize,
+}
+
+impl Reactor {
+    /// A reactor with a fresh poller.
+    ///
+    /// # Errors
+    /// The OS refused to create the poller (out of file descriptors, say).
+    pub fn new() -> io::Result<Reactor> {
+        Ok(Reactor {
+            poller: Poller::new()?,
+            sources: Mutex::new(Slab::new()),
+            events: Mutex::new(Events::new()),
+            registered: AtomicUsize::new(0),
+        })
+    }
+
+    /// Wakes a thread blocked in [`wait`](Self::wait) (or makes the next wait return
+    /// at once). Callable from any thread.
+    ///
+    /// # Errors
+    /// The poller's notification write failed.
+    pub fn notify(&self) -> io::Result<()> {
+        self.poller.notify()
+    }
+
+    /// Number of sources currently registered.
+    pub fn registered(&self) -> usize {
+        self.registered.load(Ordering::Relaxed)
+    }
+
+    /// Blocks until a source becomes ready, [`notify`](Self::notify) is called, or
+    /// `timeout` passes (`None`: no limit; `Some(ZERO)`: just look). Wakes the wakers of
+    /// the sources that became ready; returns how many events it handled.
+    ///
+    /// # Errors
+    /// The poller's wait failed (other than by interruption, which counts as a wake).
+    pub fn wait(&self, timeout: Option<Duration>) -> io::Result<usize> {
+        let mut events = self.events.lock().unwrap_or_else(|e| e.into_inner());
+        events.clear();
+        match self.poller.wait(&mut events, timeout) {
+            Ok(_) => {}
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => return Ok(0),
+            Err(e) => return Err(e),
+        }
+        let mut handled = 0;
+        let sources = self.sources.lock().unwrap_or_else(|e| e.into_inner());
+        for ev in events.iter() {
+            if let Some(src) = sources.get(ev.key) {
+                src.raise(ev.readable, ev.writable);
+                handled += 1;
+            }
+        }
+        Ok(handled)
+    }
+
+    /// Registers `io` for edge-triggered read and write readiness (level-triggered
+    /// where the OS has no edge mode).
+    ///
+    /// # Errors
+    /// The poller refused the descriptor.
+    pub fn register<T: AsFd>(self: &Arc<Self>, io: T) -> io::Result<Registered<T>> {
+        let source = {
+            let mut sources = self.sources.lock().unwrap_or_else(|e| e.into_inner());
+            let entry = sources.vacant_entry();
+            let source = Arc::new(Source::new(entry.key()));
+            entry.insert(source.clone());
+            source
+        };
+        let mode = if self.poller.supports_edge() {
+            PollMode::Edge
+        } else {
+            PollMode::Level
+        };
+        let fd = io.as_fd().as_raw_fd();
+        // SAFETY: `Registered` owns `io` and deletes `fd` from the poller in its `Drop`
+        // (or in `into_inner`) before `io` can be closed, so the poller never holds a
+        // descriptor that has been closed.
+        let added = unsafe { self.poller.add_with_mode(fd, Event::all(source.key), mode) };
+        if let Err(e) = added {
+            self.remove(source.key);
+            return Err(e);
+        }
+        self.registered.fetch_add(1, Ordering::Relaxed);
+        Ok(Registered {
+            io: Some(io),
+            source,
+            reactor: self.clone(),
+        })
+    }
+
+    fn remove(&self, key: usize) {
+        let mut sources = self.sources.lock().unwrap_or_else(|e| e.into_inner());
+        if sources.contains(key) {
+            sources.remove(key).raise_all();
+        }
+    }
+
+    fn deregister(&self, fd: BorrowedFd<'_>, key: usize) {
+        let _ = self.poller.delete(fd);
+        self.registered.fetch_sub(1, Ordering::Relaxed);
+        self.remove(key);
+    }
+}
+
+/// An I/O object registered with a reactor. Deregisters itself on drop.
+#[derive(Debug)]
+pub struct Registered<T: AsFd> {
+    io: Option<T>,
+    source: Arc<Source>,
+    reactor: Arc<Reactor>,
+}
+
+impl<T: AsFd> Registered<T> {
+    /// The I/O object.
+    pub fn get_ref(&self) -> &T {
+        self.io
+            .as_ref()
+            .expect("io is present until drop or into_inner")
+    }
+
+    /// The I/O object, mutably.
+    pub fn get_mut(&mut self) -> &mut T {
+        self.io
+            .as_mut()
+            .expect("io is present until drop or into_inner")
+    }
+
+    /// The readiness state to wait on.
+    pub fn source(&self) -> &Arc<Source> {
+        &self.source
+    }
+
+    /// The reactor this object is registered with.
+    pub fn reactor(&self) -> &Arc<Reactor> {
+        &self.reactor
+    }
+
+    /// Deregisters and hands back the I/O object.
+    pub fn into_inner(mut self) -> T {
+        let io = self
+            .io
+            .take()
+            .expect("io is present until drop or into_inner");
+        self.reactor.deregister(io.as_fd(), self.source.key);
+        io
+    }
+}
+
+impl<T: AsFd> Drop for Registered<T> {
+    fn drop(&mut self) {
+        if let Some(io) = self.io.take() {
+            self.reactor.deregister(io.as_fd(), self.source.key);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::{Read, Write};
+    use std::os::unix::net::UnixStream;
+    use std::task::{Context, Poll, Wake, Waker};
+
+    struct Flag(std::sync::atomic::AtomicBool);
+    impl Wake for Flag {
+        fn wake(self: Arc<Self>) {
+            self.0.store(true, Ordering::SeqCst);
+        }
+    }
+
+    #[test]
+    fn readable_edge_wakes_the_stored_waker() {
+        let reactor = Arc::new(Reactor::new().unwrap());
+        let (a, mut b) = UnixStream::pair().unwrap();
+        a.set_nonblocking(true).unwrap();
+        let mut reg = reactor.register(a).unwrap();
+        let flag = Arc::new(Flag(false.into()));
+        let waker = Waker::from(flag.clone());
+        let mut cx = Context::from_waker(&waker);
+        let tick = match reg.source().poll_readable(&mut cx) {
+            Poll::Ready(t) => t,
+            Poll::Pending => panic!("new source starts ready"),
+        };
+        let mut buf = [0u8; 8];
+        assert_eq!(
+            reg.get_mut().read(&mut buf).unwrap_err().kind(),
+            io::ErrorKind::WouldBlock
+        );
+        reg.source().clear_ready(crate::Direction::Read, tick);
+        assert!(reg.source().poll_readable(&mut cx).is_pending());
+        b.write_all(b"hi").unwrap();
+        reactor.wait(Some(Duration::from_secs(5))).unwrap();
+        assert!(flag.0.load(Ordering::SeqCst));
+        assert!(reg.source().poll_readable(&mut cx).is_ready());
+        assert_eq!(reg.get_mut().read(&mut buf).unwrap(), 2);
+        assert_eq!(reactor.registered(), 1);
+        drop(reg);
+        assert_eq!(reactor.registered(), 0);
+    }
+
+    #[test]
+    fn stale_tick_does_not_clear_new_readiness() {
+        let reactor = Arc::new(Reactor::new().unwrap());
+        let (a, mut b) = UnixStream::pair().unwrap();
+        a.set_nonblocking(true).unwrap();
+        let reg = reactor.register(a).unwrap();
+        b.write_all(b"x").unwrap();
+        reactor.wait(Some(Duration::from_secs(5))).unwrap();
+        // tick 0 was the initial state; the reactor has raised it since.
+        reg.source().clear_ready(crate::Direction::Read, 0);
+        let waker = Waker::noop();
+        let mut cx = Context::from_waker(waker);
+        assert!(reg.source().poll_readable(&mut cx).is_ready());
+    }
+
+    #[test]
+    fn notify_ends_a_wait_early() {
+        let reactor = Arc::new(Reactor::new().unwrap());
+        let r2 = reactor.clone();
+        let t = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(20));
+            r2.notify().unwrap();
+        });
+        let start = std::time::Instant::now();
+        reactor.wait(Some(Duration::from_secs(10))).unwrap();
+        assert!(start.elapsed() < Duration::from_secs(5));
+        t.join().unwrap();
+    }
+}

@@ -1,0 +1,131 @@
+//! One registered I/O source: readiness per direction, and the waker to call when it
+//! changes.
+//!
+//! Readiness is a word per direction: `tick << 1 | ready`. Only the reactor raises it
+//! (bumping the tick), and [`Source::clear_ready`] lowers it only if the tick is the one
+//! the caller saw, so an edge that arrives between a failed syscall and the clear is
+//! never lost. A new source starts ready: the first operation just tries the syscall.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+use std::task::{Context, Poll, Waker};
+
+/// Which half of a source an operation waits on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    /// Waiting to read (or accept).
+    Read,
+    /// Waiting to write (or finish connecting).
+    Write,
+}
+
+#[derive(Debug)]
+struct Half {
+    /// `tick << 1 | ready`.
+    state: AtomicU64,
+    waker: Mutex<Option<Waker>>,
+}
+
+impl Half {
+    fn new() -> Self {
+        Half {
+            state: AtomicU64::new(1),
+            waker: Mutex::new(None),
+        }
+    }
+
+    fn raise(&self) {
+        let _ = self
+            .state
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |s| {
+                Some((((s >> 1) + 1) << 1) | 1)
+            });
+        let waker = self.waker.lock().unwrap_or_else(|e| e.into_inner()).take();
+        if let Some(w) = waker {
+            w.wake();
+        }
+    }
+}
+
+/// A source registered with a [`Reactor`](crate::Reactor).
+#[derive(Debug)]
+pub struct Source {
+    pub(crate) key: usize,
+    read: Half,
+    write: Half,
+}
+
+impl Source {
+    pub(crate) fn new(key: usize) -> Self {
+        Source {
+            key,
+            read: Half::new(),
+            write: Half::new(),
+        }
+    }
+
+    fn half(&self, dir: Direction) -> &Half {
+        match dir {
+            Direction::Read => &self.read,
+            Direction::Write => &self.write,
+        }
+    }
+
+    /// `Ready(tick)` when the source may be ready in `dir`; otherwise stores the waker
+    /// and returns `Pending` until the reactor sees readiness.
+    pub fn poll_ready(&self, dir: Direction, cx: &mut Context<'_>) -> Poll<u64> {
+        let half = self.half(dir);
+        let s = half.state.load(Ordering::Acquire);
+        if s & 1 == 1 {
+            return Poll::Ready(s >> 1);
+        }
+        {
+            let mut slot = half.waker.lock().unwrap_or_else(|e| e.into_inner());
+            match slot.as_ref() {
+                Some(w) if w.will_wake(cx.waker()) => {}
+                _ => *slot = Some(cx.waker().clone()),
+            }
+        }
+        let s = half.state.load(Ordering::Acquire);
+        if s & 1 == 1 {
+            Poll::Ready(s >> 1)
+        } else {
+            Poll::Pending
+        }
+    }
+
+    /// Shorthand for `poll_ready(Direction::Read, cx)`.
+    pub fn poll_readable(&self, cx: &mut Context<'_>) -> Poll<u64> {
+        self.poll_ready(Direction::Read, cx)
+    }
+
+    /// Shorthand for `poll_ready(Direction::Write, cx)`.
+    pub fn poll_writable(&self, cx: &mut Context<'_>) -> Poll<u64> {
+        self.poll_ready(Direction::Write, cx)
+    }
+
+    /// Marks `dir` not ready after an operation would have blocked (or read short),
+    /// unless the reactor raised it again since `tick` was observed.
+    pub fn clear_ready(&self, dir: Direction, tick: u64) {
+        let _ = self.half(dir).state.compare_exchange(
+            (tick << 1) | 1,
+            tick << 1,
+            Ordering::AcqRel,
+            Ordering::Acquire,
+        );
+    }
+
+    pub(crate) fn raise(&self, readable: bool, writable: bool) {
+        if readable {
+            self.read.raise();
+        }
+        if writable {
+            self.write.raise();
+        }
+    }
+
+    /// Wakes both wakers (used when the source is deregistered or the reactor closes).
+    pub(crate) fn raise_all(&self) {
+        self.raise(true, true);
+    }
+}

@@ -1,0 +1,25 @@
+//! Seeds 000/001/002, "Hello world": a coroutine thrown into the loop.
+//!
+//! ```python
+//! async def hello():
+//!     print("Hello world!")
+//!     await asyncio.sleep(1)
+//!     print("Hello again!")
+//! loop = asyncio.get_event_loop()
+//! loop.run_until_complete(hello())
+//! loop.close()
+//! ```
+use std::time::Duration;
+
+async fn hello() -> tulip::Result<()> {
+    println!("Hello world!");
+    tulip::sleep(Duration::from_secs(1)).await?;
+    println!("Hello again!");
+    Ok(())
+}
+
+fn main() -> tulip::Result<()> {
+    let lp = tulip::get_event_loop()?;
+    lp.run_until_complete(hello())??;
+    lp.close()
+}

@@ -1,0 +1,28 @@
+#![doc = include_str!("../README.md")]
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod policy;
+
+pub use policy::{get_event_loop, get_event_loop_policy, new_event_loop, run};
+pub use tulip_core::{
+    all_tasks, cancel_all_tasks, check_cancel, create_task, current_task, ensure_future,
+    get_running_loop, set_event_loop, set_event_loop_policy, sleep, sleep_until, spawn_local,
+    yield_now, CallbackId, Cancelled, DefaultPolicy, Error, EventLoop, EventLoopPolicy,
+    ExceptionContext, Handle, Promise, Result, Sleep, Task, TaskRef, TimerHandle,
+};
+
+/// Generators with `send`/`yield_from` and greenlet-style switching: the tutorials'
+/// predecessors of asyncio.
+pub use tulip_coro as coro;
+
+/// The executors compiled in, to pick one explicitly.
+pub mod executors {
+    #[cfg(feature = "local")]
+    pub use tulip_local as local;
+}
+
+/// Executor-agnostic building blocks, for writing an executor or an I/O crate.
+pub mod core {
+    pub use tulip_core::*;
+}

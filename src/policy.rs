@@ -1,0 +1,73 @@
+//! The front-door functions that need to know which executor the features picked.
+//!
+//! tulip-core's policy builds loops through a factory; these wrappers install the one
+//! chosen by this crate's Cargo features (single-threaded `local` by default) before
+//! delegating, so `tulip::get_event_loop()` works with no set-up, as in asyncio.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use tulip_core::{EventLoop, EventLoopPolicy, Result};
+
+#[cfg(feature = "local")]
+fn install() {
+    tulip_core::set_default_loop_factory(tulip_local::new_event_loop);
+}
+
+#[cfg(not(feature = "local"))]
+fn install() {}
+
+/// asyncio's `get_event_loop()`: the running loop, else this thread's loop — created
+/// on first use on the main thread; on other threads `Err(NoCurrentLoop)` until
+/// [`set_event_loop`](crate::set_event_loop) is called.
+///
+/// # Errors
+/// `NoCurrentLoop` off the main thread with no loop set.
+///
+/// # Examples
+/// ```
+/// let lp = tulip::get_event_loop()?;
+/// assert_eq!(lp, tulip::get_event_loop()?); // the same loop each time
+/// # Ok::<(), tulip::Error>(())
+/// ```
+pub fn get_event_loop() -> Result<EventLoop> {
+    install();
+    tulip_core::get_event_loop()
+}
+
+/// asyncio's `new_event_loop()`: a new loop of the executor the features selected.
+///
+/// # Errors
+/// The OS refused to create the loop's poller.
+pub fn new_event_loop() -> Result<EventLoop> {
+    install();
+    tulip_core::new_event_loop()
+}
+
+/// The process's event-loop policy.
+pub fn get_event_loop_policy() -> Arc<dyn EventLoopPolicy> {
+    install();
+    tulip_core::get_event_loop_policy()
+}
+
+/// asyncio's `asyncio.run(main)`: runs `main` on a new loop, cancels what is left,
+/// closes the loop.
+///
+/// # Errors
+/// `AnotherLoopRunning` inside a running loop; otherwise what `main`'s run gave
+/// (`Cancelled`, `Panicked`).
+///
+/// # Examples
+/// ```
+/// use std::time::Duration;
+/// let v = tulip::run(async {
+///     tulip::sleep(Duration::from_millis(1)).await?;
+///     Ok::<_, tulip::Error>(7)
+/// })??;
+/// assert_eq!(v, 7);
+/// # Ok::<(), tulip::Error>(())
+/// ```
+pub fn run<F: Future>(main: F) -> Result<F::Output> {
+    install();
+    tulip_core::run(main)
+}
