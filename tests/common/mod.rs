@@ -1,0 +1,58 @@
+//! The conformance harness: every scenario is a plain `fn(Factory)`, and
+//! [`per_executor!`] turns a list of scenarios into one `#[test]` per scenario per
+//! executor compiled in. A new executor is one more arm in the macro, not a copy of
+//! the suite.
+#![allow(dead_code)]
+
+use std::time::{Duration, Instant};
+
+/// Builds a fresh loop of one executor.
+pub type Factory = fn() -> tulip::Result<tulip::EventLoop>;
+
+/// Runs each named scenario on every executor the features compiled in.
+#[macro_export]
+macro_rules! per_executor {
+    ($($scenario:ident),* $(,)?) => {
+        #[cfg(feature = "local")]
+        mod local {
+            $(
+                #[test]
+                fn $scenario() {
+                    super::$scenario(tulip::executors::local::new_event_loop);
+                }
+            )*
+        }
+        #[cfg(feature = "threaded")]
+        mod threaded {
+            $(
+                #[test]
+                fn $scenario() {
+                    super::$scenario(tulip::executors::threaded::new_event_loop);
+                }
+            )*
+        }
+    };
+}
+
+/// Runs `f` and fails the test if it takes longer than `limit` (a coarse bound that
+/// catches hangs and lost wake-ups, not a timing figure).
+pub fn within<R>(limit: Duration, f: impl FnOnce() -> R) -> R {
+    let start = Instant::now();
+    let r = f();
+    let took = start.elapsed();
+    assert!(took < limit, "took {took:?}, bound was {limit:?}");
+    r
+}
+
+/// A shared, thread-safe event log for asserting orders.
+#[derive(Clone, Default)]
+pub struct Log(std::sync::Arc<std::sync::Mutex<Vec<String>>>);
+
+impl Log {
+    pub fn push(&self, s: impl Into<String>) {
+        self.0.lock().unwrap().push(s.into());
+    }
+    pub fn take(&self) -> Vec<String> {
+        std::mem::take(&mut *self.0.lock().unwrap())
+    }
+}

@@ -1,0 +1,220 @@
+//! asyncio's cancellation: cancel() asks, the next await point answers with
+//! Err(Cancelled), and the task decides what to do (CPython's outcomes in comments).
+mod common;
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::{within, Factory, Log};
+use tulip::Error;
+
+/// CPython: the child catches CancelledError('bye'), sleeps, returns 5;
+/// `await t` gives 5 and `t.cancelled()` is False.
+fn cancelled_task_can_clean_up_asynchronously_and_return_a_value(new_loop: Factory) {
+    let lp = new_loop().unwrap();
+    let log = Log::default();
+    let l = log.clone();
+    let (r, cancelled) = lp
+        .run_until_complete(async move {
+            let t = tulip::create_task(async move {
+                match tulip::sleep(Duration::from_secs(10)).await {
+                    Err(Error::Cancelled(c)) => {
+                        l.push(format!("caught {:?}", c.msg));
+                        tulip::sleep(Duration::from_millis(10)).await.unwrap();
+                        l.push("cleaned");
+                        5
+                    }
+                    other => panic!("expected a cancel, got {other:?}"),
+                }
+            })
+            .unwrap();
+            tulip::sleep(Duration::ZERO).await.unwrap();
+            assert!(t.cancel_with("bye"));
+            let tr = t.task_ref();
+            let r = t.await;
+            (r, tr.cancelled())
+        })
+        .unwrap();
+    assert_eq!(r.unwrap(), 5);
+    assert!(!cancelled);
+    assert_eq!(log.take(), ["caught Some(\"bye\")", "cleaned"]);
+}
+
+fn cancel_propagated_out_makes_the_task_cancelled(new_loop: Factory) {
+    let lp = new_loop().unwrap();
+    let (r, cancelled, done) = lp
+        .run_until_complete(async {
+            let t = tulip::create_task(async {
+                tulip::sleep(Duration::from_secs(10)).await?;
+                Ok::<_, Error>(())
+            })
+            .unwrap();
+            tulip::sleep(Duration::ZERO).await.unwrap();
+            t.cancel();
+            let tr = t.task_ref();
+            let r = t.await;
+            (r, tr.cancelled(), tr.done())
+        })
+        .unwrap();
+    // The task's body returned Err(Cancelled) as its value: Ok(Err(Cancelled)).
+    assert!(matches!(r, Ok(Err(Error::Cancelled(_)))), "{r:?}");
+    assert!(done);
+    // It returned normally (with an error value), so it is not "cancelled".
+    assert!(!cancelled);
+}
+
+/// CPython: a task cancelled before it first runs never executes its body.
+fn task_cancelled_before_it_starts_never_runs(new_loop: Factory) {
+    let lp = new_loop().unwrap();
+    let ran = Arc::new(AtomicBool::new(false));
+    let r2 = ran.clone();
+    let (r, cancelled) = lp
+        .run_until_complete(async move {
+            let t = tulip::create_task(async move { r2.store(true, Ordering::SeqCst) }).unwrap();
+            assert!(t.cancel());
+            let tr = t.task_ref();
+            (t.await, tr.cancelled())
+        })
+        .unwrap();
+    assert!(matches!(r, Err(Error::Cancelled(_))), "{r:?}");
+    assert!(cancelled);
+    assert!(!ran.load(Ordering::SeqCst));
+}
+
+fn a_task_may_swallow_the_cancel_and_carry_on(new_loop: Factory) {
+    let lp = new_loop().unwrap();
+    let r = lp
+        .run_until_complete(async {
+            let t = tulip::create_task(async {
+                let mut cancels = 0;
+                for _ in 0..3 {
+                    if tulip::sleep(Duration::from_millis(5)).await.is_err() {
+                        cancels += 1;
+                    }
+                }
+                cancels
+            })
+            .unwrap();
+            tulip::sleep(Duration::ZERO).await.unwrap();
+            t.cancel();
+            t.await
+        })
+        .unwrap();
+    assert_eq!(r.unwrap(), 1);
+}
+
+fn cancelling_a_done_task_returns_false(new_loop: Factory) {
+    let lp = new_loop().unwrap();
+    lp.run_until_complete(async {
+        let t = tulip::create_task(async { 1 }).unwrap();
+        let tr = t.task_ref();
+        assert_eq!(t.await.unwrap(), 1);
+        assert!(tr.done());
+        assert!(!tr.cancel());
+        assert!(!tr.cancelled());
+    })
+    .unwrap();
+}
+
+/// A task parked on a future tulip cannot reach is stopped by dropping that future.
+fn cancel_of_a_task_on_a_foreign_future_drops_the_future(new_loop: Factory) {
+    struct DropFlag(Arc<AtomicBool>);
+    impl Drop for DropFlag {
+        fn drop(&mut self) {
+            self.0.store(true, Ordering::SeqCst);
+        }
+    }
+    let lp = new_loop().unwrap();
+    let dropped = Arc::new(AtomicBool::new(false));
+    let d2 = dropped.clone();
+    let r = within(Duration::from_secs(5), || {
+        lp.run_until_complete(async move {
+            let t = tulip::create_task(async move {
+                let _flag = DropFlag(d2);
+                std::future::pending::<()>().await;
+            })
+            .unwrap();
+            tulip::sleep(Duration::ZERO).await.unwrap();
+            t.cancel();
+            t.await
+        })
+        .unwrap()
+    });
+    assert!(matches!(r, Err(Error::Cancelled(_))), "{r:?}");
+    assert!(dropped.load(Ordering::SeqCst));
+}
+
+/// CPython: cancelling a task that awaits another task cancels the inner task too.
+fn cancel_propagates_into_an_awaited_task(new_loop: Factory) {
+    let lp = new_loop().unwrap();
+    let log = Log::default();
+    let l = log.clone();
+    let r = lp
+        .run_until_complete(async move {
+            let inner = tulip::create_task(async move {
+                let r = tulip::sleep(Duration::from_secs(10)).await;
+                l.push(format!("inner saw {}", r.is_err()));
+                r
+            })
+            .unwrap();
+            let inner_ref = inner.task_ref();
+            let outer = tulip::create_task(async move { inner.await }).unwrap();
+            tulip::sleep(Duration::from_millis(1)).await.unwrap();
+            outer.cancel();
+            let r = outer.await;
+            (r, inner_ref.done())
+        })
+        .unwrap();
+    assert!(r.1, "inner task finished");
+    assert_eq!(log.take(), ["inner saw true"]);
+    // outer's await of inner returned inner's value: Ok(Err(Cancelled))
+    assert!(matches!(r.0, Ok(Ok(Err(Error::Cancelled(_))))), "{:?}", r.0);
+}
+
+fn cancelling_the_main_task_reaches_its_await_point(new_loop: Factory) {
+    let lp = new_loop().unwrap();
+    let r = lp
+        .run_until_complete(async {
+            let me = tulip::current_task().expect("main runs as a task");
+            tulip::get_running_loop()
+                .unwrap()
+                .call_later(Duration::from_millis(5), move || {
+                    me.cancel();
+                })
+                .unwrap();
+            tulip::sleep(Duration::from_secs(10)).await
+        })
+        .unwrap();
+    assert!(matches!(r, Err(Error::Cancelled(_))));
+}
+
+fn awaiting_a_promise_when_cancelled_cancels_the_promise(new_loop: Factory) {
+    let lp = new_loop().unwrap();
+    let (r, p_cancelled) = lp
+        .run_until_complete(async {
+            let lp = tulip::get_running_loop().unwrap();
+            let p: tulip::Promise<u8> = lp.create_future();
+            let p2 = p.clone();
+            let t = tulip::create_task(async move { p2.await }).unwrap();
+            tulip::sleep(Duration::ZERO).await.unwrap();
+            t.cancel();
+            let r = t.await;
+            (r, p.cancelled())
+        })
+        .unwrap();
+    assert!(matches!(r, Ok(Err(Error::Cancelled(_)))), "{r:?}");
+    assert!(p_cancelled);
+}
+
+per_executor!(
+    cancelled_task_can_clean_up_asynchronously_and_return_a_value,
+    cancel_propagated_out_makes_the_task_cancelled,
+    task_cancelled_before_it_starts_never_runs,
+    a_task_may_swallow_the_cancel_and_carry_on,
+    cancelling_a_done_task_returns_false,
+    cancel_of_a_task_on_a_foreign_future_drops_the_future,
+    cancel_propagates_into_an_awaited_task,
+    cancelling_the_main_task_reaches_its_await_point,
+    awaiting_a_promise_when_cancelled_cancels_the_promise,
+);
