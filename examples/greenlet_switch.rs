@@ -52,7 +52,7 @@ async fn func2(gr1: Greenlet) -> Result<(), Error> {
     Ok(())
 }
 
-fn main() -> Result<(), Error> {
+pub fn main() -> Result<(), Box<dyn std::error::Error>> {
     let start = Instant::now();
     // Each body needs the other's handle: make both, then give them bodies.
     let gr1 = Greenlet::empty();

@@ -18,8 +18,9 @@ async fn hello() -> tulip::Result<()> {
     Ok(())
 }
 
-fn main() -> tulip::Result<()> {
+pub fn main() -> Result<(), Box<dyn std::error::Error>> {
     let lp = tulip::get_event_loop()?;
     lp.run_until_complete(hello())??;
-    lp.close()
+    lp.close()?;
+    Ok(())
 }

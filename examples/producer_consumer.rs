@@ -59,7 +59,8 @@ fn produce(mut c: Generator<&'static str, i32>) -> Result<(), Error> {
     Ok(())
 }
 
-fn main() -> Result<(), Error> {
+pub fn main() -> Result<(), Box<dyn std::error::Error>> {
     let c = consumer();
-    produce(c)
+    produce(c)?;
+    Ok(())
 }

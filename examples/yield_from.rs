@@ -37,8 +37,9 @@ fn func2() -> Generator<i32> {
     })
 }
 
-fn main() {
+pub fn main() -> Result<(), Box<dyn std::error::Error>> {
     for item in func1() {
         println!("{item}");
     }
+    Ok(())
 }

@@ -52,7 +52,7 @@ pub enum Error {
     #[error("no running event loop")]
     NoRunningLoop,
     /// `get_event_loop()` on a thread that has no loop set.
-    #[error("there is no current event loop in thread {0:?}")]
+    #[error("there is no current event loop in thread '{0}'")]
     NoCurrentLoop(String),
     /// A loop method that must run on the loop's own thread was called elsewhere.
     #[error("this operation must be called from the loop's own thread")]
