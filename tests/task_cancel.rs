@@ -159,7 +159,7 @@ fn cancel_propagates_into_an_awaited_task(new_loop: Factory) {
             })
             .unwrap();
             let inner_ref = inner.task_ref();
-            let outer = tulip::create_task(async move { inner.await }).unwrap();
+            let outer = tulip::create_task(inner).unwrap();
             tulip::sleep(Duration::from_millis(1)).await.unwrap();
             outer.cancel();
             let r = outer.await;
@@ -196,7 +196,7 @@ fn awaiting_a_promise_when_cancelled_cancels_the_promise(new_loop: Factory) {
             let lp = tulip::get_running_loop().unwrap();
             let p: tulip::Promise<u8> = lp.create_future();
             let p2 = p.clone();
-            let t = tulip::create_task(async move { p2.await }).unwrap();
+            let t = tulip::create_task(p2).unwrap();
             tulip::sleep(Duration::ZERO).await.unwrap();
             t.cancel();
             let r = t.await;
