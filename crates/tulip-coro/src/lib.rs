@@ -54,6 +54,7 @@
 mod drive;
 mod error;
 pub mod generator;
+pub mod gevent;
 pub mod greenlet;
 
 pub use error::Error;

@@ -1,0 +1,91 @@
+//! gevent's names over tulip tasks: `spawn` and `joinall`.
+//!
+//! gevent made blocking code cooperative by monkey-patching the standard library; in
+//! tulip a greenlet is a task, `gevent.spawn(f, *args)` is [`spawn`], and
+//! `gevent.joinall(greenlets, timeout)` is [`joinall`]. Blocking calls do not become
+//! cooperative by magic: run them with `tulip::to_thread` (the answer to
+//! `monkey.patch_all()`), or use tulip's own sockets.
+
+use std::future::Future;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::future::{select, Either};
+use tulip_core::{Promise, Result, Task};
+
+/// `gevent.spawn(func)`: starts `fut` as a task on the running loop.
+///
+/// # Errors
+/// `NoRunningLoop` outside a running loop.
+pub fn spawn<F>(fut: F) -> Result<Task<F::Output>>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    tulip_core::create_task(fut)
+}
+
+/// What [`joinall`] hands back: the tasks that finished, and those still running
+/// (in their input order), so no task's result is ever out of reach.
+#[derive(Debug)]
+pub struct Joined<T> {
+    /// Done by the time `joinall` returned.
+    pub finished: Vec<Task<T>>,
+    /// Still running (only with a timeout).
+    pub unfinished: Vec<Task<T>>,
+}
+
+/// `gevent.joinall(greenlets, timeout=None)`: waits until every task is done, or
+/// `timeout` passes, and returns the tasks split into finished and unfinished.
+/// Unfinished tasks keep running.
+///
+/// # Errors
+/// `Cancelled` if the caller is cancelled while it waits (the tasks keep running).
+///
+/// # Cancel safety
+/// Cancel safe: dropping the future leaves every task running.
+///
+/// # Examples
+/// ```
+/// use std::time::Duration;
+/// use tulip_coro::gevent::{joinall, spawn};
+/// let lp = tulip_local::new_event_loop()?;
+/// let joined = lp.run_until_complete(async {
+///     let quick = spawn(async { 1 })?;
+///     let slow = spawn(async { tulip_core::sleep(Duration::from_secs(5)).await.ok(); 2 })?;
+///     joinall(vec![quick, slow], Some(Duration::from_millis(20))).await
+/// })??;
+/// assert_eq!((joined.finished.len(), joined.unfinished.len()), (1, 1));
+/// # Ok::<(), tulip_core::Error>(())
+/// ```
+pub async fn joinall<T: Send + 'static>(
+    tasks: Vec<Task<T>>,
+    timeout: Option<Duration>,
+) -> Result<Joined<T>> {
+    let pending = tasks.iter().filter(|t| !t.done()).count();
+    if pending > 0 {
+        let all_done: Promise<()> = Promise::new();
+        let left = Arc::new(AtomicUsize::new(pending));
+        for t in tasks.iter().filter(|t| !t.done()) {
+            let (left, all_done) = (left.clone(), all_done.clone());
+            t.add_done_callback(move |_| {
+                if left.fetch_sub(1, Ordering::AcqRel) == 1 {
+                    let _ = all_done.set_result(());
+                }
+            });
+        }
+        match timeout {
+            None => all_done.await?,
+            Some(d) => match select(all_done, tulip_core::sleep(d)).await {
+                Either::Left((r, _)) => r?,
+                Either::Right((r, _)) => r?,
+            },
+        }
+    }
+    let (finished, unfinished) = tasks.into_iter().partition(|t| t.done());
+    Ok(Joined {
+        finished,
+        unfinished,
+    })
+}
