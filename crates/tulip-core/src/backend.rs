@@ -41,6 +41,23 @@ pub trait Backend: Send + Sync + 'static {
     /// True if `!Send` tasks spawned now, on this thread, can be run by this loop.
     fn can_spawn_local(&self) -> bool;
 
+    /// Which of the loop's threads a `!Send` task spawned now, on this thread, lives
+    /// on. Captured at spawn and handed back to [`schedule_local_on`] at every wake-up
+    /// (which may come from any thread). Single-threaded executors keep the default.
+    ///
+    /// [`schedule_local_on`]: Backend::schedule_local_on
+    fn local_home(&self) -> usize {
+        0
+    }
+
+    /// Queues a step of a `!Send` task whose home is `home` (see
+    /// [`local_home`](Backend::local_home)); called by the task's waker, from any
+    /// thread. The default ignores `home` and calls `schedule_local`.
+    fn schedule_local_on(&self, home: usize, runnable: Runnable) -> Result<()> {
+        let _ = home;
+        self.schedule_local(runnable)
+    }
+
     /// Queues a callback at the end of the ready queue. Wakes the loop if it is
     /// blocked waiting for I/O.
     fn call_soon(&self, cb: Callback) -> Result<()>;

@@ -4,11 +4,12 @@
 //! worker thread's life in a multi-threaded executor), through [`enter_running`].
 
 use std::cell::RefCell;
-use std::collections::HashMap;
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Instant;
+
+use slab::Slab;
 
 use crate::error::{Error, Result};
 use crate::event_loop::EventLoop;
@@ -50,7 +51,7 @@ pub struct LoopCommon {
     id: u64,
     epoch: Instant,
     handler: Mutex<Option<ExceptionHandler>>,
-    tasks: Mutex<HashMap<u64, Weak<Header>>>,
+    tasks: Mutex<Slab<Weak<Header>>>,
 }
 
 impl fmt::Debug for LoopCommon {
@@ -72,7 +73,7 @@ impl LoopCommon {
             id: NEXT_LOOP_ID.fetch_add(1, Ordering::Relaxed),
             epoch: Instant::now(),
             handler: Mutex::new(None),
-            tasks: Mutex::new(HashMap::new()),
+            tasks: Mutex::new(Slab::new()),
         }
     }
 
@@ -98,25 +99,31 @@ impl LoopCommon {
     }
 
     pub(crate) fn track(&self, header: &Arc<Header>) {
-        self.tasks
+        let weak = Arc::downgrade(header);
+        let key = self
+            .tasks
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .insert(header.id(), Arc::downgrade(header));
+            .insert(weak);
+        header.slot.store(key, Ordering::Release);
     }
 
-    pub(crate) fn untrack(&self, id: u64) {
-        self.tasks
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(&id);
+    pub(crate) fn untrack(&self, header: &Header) {
+        let key = header.slot.swap(usize::MAX, Ordering::AcqRel);
+        if key != usize::MAX {
+            let mut tasks = self.tasks.lock().unwrap_or_else(|e| e.into_inner());
+            if tasks.contains(key) {
+                tasks.remove(key);
+            }
+        }
     }
 
     /// The tasks of this loop that are not done, ordered by id (creation order).
     pub fn live_tasks(&self) -> Vec<TaskRef> {
         let tasks = self.tasks.lock().unwrap_or_else(|e| e.into_inner());
         let mut v: Vec<TaskRef> = tasks
-            .values()
-            .filter_map(Weak::upgrade)
+            .iter()
+            .filter_map(|(_, w)| w.upgrade())
             .filter(|h| !h.is_done())
             .map(TaskRef::from_header)
             .collect();

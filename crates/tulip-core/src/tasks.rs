@@ -18,15 +18,16 @@
 //!   tracking the current task costs no reference counting.
 //!
 //! Who touches what: `state` and `cancel_requested` are atomics; the rest of the header
-//! (`name`, message, waker, callbacks) sits behind one mutex, touched off the hot path.
+//! (`name`, message, callbacks) sits behind one mutex, touched off the hot path; the
+//! task's own waker is set once, in a `OnceLock`.
 
 use std::cell::Cell;
 use std::fmt;
 use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::task::{Context, Poll, Waker};
 
 use crate::error::{Cancelled, Error, Result};
@@ -47,7 +48,6 @@ type DoneCallback = Box<dyn FnOnce(&TaskRef) + Send + 'static>;
 struct HeaderInner {
     name: Option<String>,
     cancel_msg: Option<String>,
-    waker: Option<Waker>,
     callbacks: Vec<DoneCallback>,
 }
 
@@ -59,6 +59,11 @@ pub struct Header {
     cancel_requested: AtomicBool,
     /// Times `cancel()` was asked (asyncio's `cancelling()`).
     cancelling: AtomicU64,
+    /// The task's own waker, set once at spawn (or first poll, for a main task), so
+    /// that `cancel()` can wake it.
+    waker: OnceLock<Waker>,
+    /// Key in the loop's task registry (`usize::MAX`: not tracked).
+    pub(crate) slot: AtomicUsize,
     inner: Mutex<HeaderInner>,
 }
 
@@ -79,6 +84,8 @@ impl Header {
             state: AtomicU8::new(PENDING),
             cancel_requested: AtomicBool::new(false),
             cancelling: AtomicU64::new(0),
+            waker: OnceLock::new(),
+            slot: AtomicUsize::new(usize::MAX),
             inner: Mutex::new(HeaderInner::default()),
         })
     }
@@ -87,16 +94,12 @@ impl Header {
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    pub(crate) fn id(&self) -> u64 {
-        self.id
-    }
-
     pub(crate) fn is_done(&self) -> bool {
         self.state.load(Ordering::Acquire) != PENDING
     }
 
     fn set_waker(&self, w: Waker) {
-        self.lock().waker = Some(w);
+        let _ = self.waker.set(w);
     }
 
     /// Asks for cancellation; false if the task is already done.
@@ -105,16 +108,15 @@ impl Header {
             return false;
         }
         self.cancelling.fetch_add(1, Ordering::Relaxed);
-        let waker = {
+        {
             let mut inner = self.lock();
             if msg.is_some() {
                 inner.cancel_msg = msg;
             }
             self.cancel_requested.store(true, Ordering::Release);
-            inner.waker.clone()
-        };
-        if let Some(w) = waker {
-            w.wake();
+        }
+        if let Some(w) = self.waker.get() {
+            w.wake_by_ref();
         }
         true
     }
@@ -133,10 +135,10 @@ impl Header {
         })
     }
 
-    fn finish(&self, state: u8) -> (Vec<DoneCallback>, Option<Waker>) {
+    fn finish(&self, state: u8) -> Vec<DoneCallback> {
         let mut inner = self.lock();
         self.state.store(state, Ordering::Release);
-        (std::mem::take(&mut inner.callbacks), inner.waker.take())
+        std::mem::take(&mut inner.callbacks)
     }
 }
 
@@ -244,6 +246,31 @@ impl TaskRef {
     /// How many times cancellation was requested (asyncio's `cancelling()`).
     pub fn cancelling(&self) -> u64 {
         self.header.cancelling.load(Ordering::Relaxed)
+    }
+
+    /// Withdraws one cancel request (asyncio's `uncancel()`): decrements
+    /// [`cancelling`](Self::cancelling) and returns the new count. When it reaches
+    /// zero, a request nobody has taken yet is dropped too (as in Python 3.13), so
+    /// a timeout scope that cancelled its own task leaves no stray cancel behind.
+    pub fn uncancel(&self) -> u64 {
+        let h = &self.header;
+        let mut n = h.cancelling.load(Ordering::Relaxed);
+        while n > 0 {
+            match h
+                .cancelling
+                .compare_exchange_weak(n, n - 1, Ordering::AcqRel, Ordering::Relaxed)
+            {
+                Ok(_) => break,
+                Err(cur) => n = cur,
+            }
+        }
+        let left = n.saturating_sub(1);
+        if left == 0 {
+            let mut inner = h.lock();
+            h.cancel_requested.store(false, Ordering::Release);
+            inner.cancel_msg = None;
+        }
+        left
     }
 
     /// True when the task has finished (returned, failed or was cancelled).
@@ -486,9 +513,8 @@ fn finish<T>(header: Arc<Header>, lp: &EventLoop, outcome: Result<T>) -> Result<
         Err(Error::Cancelled(_)) => CANCELLED,
         Err(_) => FAILED,
     };
-    let (cbs, _waker) = header.finish(state);
-    lp.backend().common().untrack(header.id);
-    // `_waker` (the task's own) is dropped here, breaking the header -> task cycle.
+    let cbs = header.finish(state);
+    lp.backend().common().untrack(&header);
     schedule_done_callbacks(&TaskRef::from_header(header), cbs);
     outcome
 }
@@ -523,9 +549,10 @@ where
     }
     let header = Header::new(lp.id());
     let backend = lp.backend_arc();
+    let home = backend.local_home();
     let wrapped = TaskFuture::new(header.clone(), lp.clone(), fut, false);
     let (runnable, task) = async_task::spawn_local(wrapped, move |r| {
-        if let Err(Error::LoopClosed) = backend.schedule_local(r) {
+        if let Err(Error::LoopClosed) = backend.schedule_local_on(home, r) {
             // Dropped by the backend on its own thread, or leaked if woken elsewhere.
         }
     });

@@ -19,7 +19,7 @@
 use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::rc::Rc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::task::{Context, Poll, Wake, Waker};
 use std::thread::ThreadId;
@@ -58,9 +58,14 @@ struct Shared {
     closed: AtomicBool,
 }
 
+/// With tasks ready to run, poll registered I/O once every this many iterations.
+const IO_POLL_INTERVAL: u32 = 8;
+
 /// The single-threaded executor; use it through [`EventLoop`].
 pub struct LocalLoop {
     shared: Arc<Shared>,
+    /// Iterations run, for `IO_POLL_INTERVAL`. Only the running thread touches it.
+    ticks: AtomicU32,
 }
 
 /// Creates a single-threaded loop.
@@ -91,6 +96,7 @@ impl LocalLoop {
                 running: AtomicBool::new(false),
                 closed: AtomicBool::new(false),
             }),
+            ticks: AtomicU32::new(0),
         })
     }
 }
@@ -157,12 +163,14 @@ impl Shared {
         }
     }
 
+    /// Moves what other threads (or this thread, while the loop was not running)
+    /// queued into the loop's own queues. One atomic load when there is nothing.
     fn drain_injected(&self, st: &mut State) {
-        if self.injected.swap(false, Ordering::SeqCst) {
-            let items =
-                std::mem::take(&mut *self.injector.lock().unwrap_or_else(|e| e.into_inner()));
-            st.ready.extend(items);
+        if !self.injected.load(Ordering::SeqCst) || !self.injected.swap(false, Ordering::SeqCst) {
+            return;
         }
+        let items = std::mem::take(&mut *self.injector.lock().unwrap_or_else(|e| e.into_inner()));
+        st.ready.extend(items);
         let mut timers = self.timers_in.lock().unwrap_or_else(|e| e.into_inner());
         for (when, cb) in timers.drain(..) {
             st.timers.insert(when, cb);
@@ -247,7 +255,11 @@ impl LocalLoop {
             sh.drain_injected(&mut st);
             sh.timeout(&mut st)
         };
-        let must_poll = timeout != Some(Duration::ZERO) || sh.reactor.registered() > 0;
+        // With work ready, look at I/O only every few iterations when sockets are
+        // registered (a zero-timeout poll is a syscall), and not at all otherwise.
+        let tick = self.ticks.fetch_add(1, Ordering::Relaxed).wrapping_add(1);
+        let must_poll = timeout != Some(Duration::ZERO)
+            || (tick % IO_POLL_INTERVAL == 0 && sh.reactor.registered() > 0);
         if must_poll {
             sh.sleeping.store(true, Ordering::SeqCst);
             let timeout = if sh.injected.load(Ordering::SeqCst) {
@@ -262,11 +274,15 @@ impl LocalLoop {
         }
         let ntodo = {
             let mut st = state.borrow_mut();
-            sh.drain_injected(&mut st);
-            let now = Instant::now();
-            let State { ready, timers } = &mut *st;
-            ready.extend(timers.expire(now).map(Item::Call));
-            ready.len()
+            if must_poll {
+                sh.drain_injected(&mut st);
+            }
+            if !st.timers.is_empty() {
+                let now = Instant::now();
+                let State { ready, timers } = &mut *st;
+                ready.extend(timers.expire(now).map(Item::Call));
+            }
+            st.ready.len()
         };
         for _ in 0..ntodo {
             let item = state.borrow_mut().ready.pop_front();
