@@ -207,7 +207,27 @@ fn awaiting_a_promise_when_cancelled_cancels_the_promise(new_loop: Factory) {
     assert!(p_cancelled);
 }
 
+/// A request made while the task runs (here: by the task itself) is delivered at its
+/// next await point, not enforced by dropping the task.
+fn a_task_cancelling_itself_sees_it_at_its_next_await_point(new_loop: Factory) {
+    let lp = new_loop().unwrap();
+    let r = lp
+        .run_until_complete(async {
+            let t = tulip::create_task(async {
+                tulip::current_task().unwrap().cancel();
+                let first = tulip::sleep(Duration::from_millis(1)).await;
+                let second = tulip::sleep(Duration::from_millis(1)).await;
+                (first.is_err(), second.is_ok())
+            })
+            .unwrap();
+            t.await
+        })
+        .unwrap();
+    assert_eq!(r.unwrap(), (true, true));
+}
+
 per_executor!(
+    a_task_cancelling_itself_sees_it_at_its_next_await_point,
     cancelled_task_can_clean_up_asynchronously_and_return_a_value,
     cancel_propagated_out_makes_the_task_cancelled,
     task_cancelled_before_it_starts_never_runs,

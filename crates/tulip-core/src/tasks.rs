@@ -11,15 +11,17 @@
 //!   takes the request with [`take_cancel`] and returns `Err(Cancelled)`, so the task
 //!   can clean up asynchronously, return a value, or carry on.
 //! - A cancel that nothing took (the task is parked on a future tulip cannot reach)
-//!   is enforced by dropping the future after that poll: the task ends cancelled.
+//!   is enforced by dropping the future after the poll it was woken for: the task
+//!   ends cancelled. A request that arrives *during* a poll (from another thread, or
+//!   the task cancelling itself) is delivered at the next poll instead.
 //! - A task cancelled before its first poll never runs its body (asyncio throws into
 //!   the coroutine before its first line).
 //! - `CURRENT` holds the header by value and is swapped in and out around each poll, so
 //!   tracking the current task costs no reference counting.
 //!
 //! Who touches what: `state` and `cancel_requested` are atomics; the rest of the header
-//! (`name`, message, callbacks) sits behind one mutex, touched off the hot path; the
-//! task's own waker is set once, in a `OnceLock`.
+//! (`name`, message, the task's waker, callbacks) sits behind one mutex, touched off
+//! the hot path.
 
 use std::cell::Cell;
 use std::fmt;
@@ -27,7 +29,7 @@ use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
 
 use crate::error::{Cancelled, Error, Result};
@@ -48,6 +50,9 @@ type DoneCallback = Box<dyn FnOnce(&TaskRef) + Send + 'static>;
 struct HeaderInner {
     name: Option<String>,
     cancel_msg: Option<String>,
+    /// The task's own waker, stored the first time the task waits (a task that
+    /// finishes in its first poll never pays for it), so that `cancel()` can wake it.
+    waker: Option<Waker>,
     callbacks: Vec<DoneCallback>,
 }
 
@@ -59,9 +64,6 @@ pub struct Header {
     cancel_requested: AtomicBool,
     /// Times `cancel()` was asked (asyncio's `cancelling()`).
     cancelling: AtomicU64,
-    /// The task's own waker, set once at spawn (or first poll, for a main task), so
-    /// that `cancel()` can wake it.
-    waker: OnceLock<Waker>,
     /// Key in the loop's task registry (`usize::MAX`: not tracked).
     pub(crate) slot: AtomicUsize,
     inner: Mutex<HeaderInner>,
@@ -84,7 +86,6 @@ impl Header {
             state: AtomicU8::new(PENDING),
             cancel_requested: AtomicBool::new(false),
             cancelling: AtomicU64::new(0),
-            waker: OnceLock::new(),
             slot: AtomicUsize::new(usize::MAX),
             inner: Mutex::new(HeaderInner::default()),
         })
@@ -98,8 +99,8 @@ impl Header {
         self.state.load(Ordering::Acquire) != PENDING
     }
 
-    fn set_waker(&self, w: Waker) {
-        let _ = self.waker.set(w);
+    fn set_waker(&self, w: &Waker) {
+        self.lock().waker = Some(w.clone());
     }
 
     /// Asks for cancellation; false if the task is already done.
@@ -108,15 +109,16 @@ impl Header {
             return false;
         }
         self.cancelling.fetch_add(1, Ordering::Relaxed);
-        {
+        let waker = {
             let mut inner = self.lock();
             if msg.is_some() {
                 inner.cancel_msg = msg;
             }
-            self.cancel_requested.store(true, Ordering::Release);
-        }
-        if let Some(w) = self.waker.get() {
-            w.wake_by_ref();
+            self.raise_cancel_flag();
+            inner.waker.clone()
+        };
+        if let Some(w) = waker {
+            w.wake();
         }
         true
     }
@@ -127,7 +129,7 @@ impl Header {
             return None;
         }
         let mut inner = self.lock();
-        if !self.cancel_requested.swap(false, Ordering::AcqRel) {
+        if !self.lower_cancel_flag() {
             return None;
         }
         Some(Cancelled {
@@ -135,8 +137,31 @@ impl Header {
         })
     }
 
+    /// True if a request is waiting to be taken. Reads only the process-wide count
+    /// while it is zero, so the common case does not touch the header at all.
+    fn cancel_pending(&self) -> bool {
+        CANCELS_PENDING.load(Ordering::SeqCst) != 0 && self.cancel_requested.load(Ordering::Acquire)
+    }
+
+    /// Sets the request flag; counts it in `CANCELS_PENDING` if it was down.
+    fn raise_cancel_flag(&self) {
+        if !self.cancel_requested.swap(true, Ordering::AcqRel) {
+            CANCELS_PENDING.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    /// Clears the request flag; true if it was up (and uncounts it).
+    fn lower_cancel_flag(&self) -> bool {
+        let was = self.cancel_requested.swap(false, Ordering::AcqRel);
+        if was {
+            CANCELS_PENDING.fetch_sub(1, Ordering::SeqCst);
+        }
+        was
+    }
+
     fn finish(&self, state: u8) -> Vec<DoneCallback> {
         let mut inner = self.lock();
+        self.lower_cancel_flag();
         self.state.store(state, Ordering::Release);
         std::mem::take(&mut inner.callbacks)
     }
@@ -145,6 +170,12 @@ impl Header {
 thread_local! {
     static CURRENT: Cell<Option<Arc<Header>>> = const { Cell::new(None) };
 }
+
+/// How many tasks in the process have a cancel request nobody has taken yet. Await
+/// points read it first: while it is zero — nearly always — they skip the look-up of
+/// the current task. A request raises the flag and the count *before* waking the
+/// task, so the poll that follows the wake-up always sees it.
+static CANCELS_PENDING: AtomicUsize = AtomicUsize::new(0);
 
 fn with_current<R>(f: impl FnOnce(Option<&Arc<Header>>) -> R) -> R {
     CURRENT.with(|c| {
@@ -160,6 +191,9 @@ fn with_current<R>(f: impl FnOnce(Option<&Arc<Header>>) -> R) -> R {
 ///
 /// Outside a task (or with no request) returns `None`.
 pub fn take_cancel() -> Option<Cancelled> {
+    if CANCELS_PENDING.load(Ordering::SeqCst) == 0 {
+        return None;
+    }
     with_current(|h| h.and_then(|h| h.take_cancel()))
 }
 
@@ -267,7 +301,7 @@ impl TaskRef {
         let left = n.saturating_sub(1);
         if left == 0 {
             let mut inner = h.lock();
-            h.cancel_requested.store(false, Ordering::Release);
+            h.lower_cancel_flag();
             inner.cancel_msg = None;
         }
         left
@@ -434,7 +468,7 @@ pin_project_lite::pin_project! {
         header: Option<Arc<Header>>,
         started: bool,
         // The main future of `run_until_complete`: its errors go to the caller, not
-        // the exception handler, and its waker is learnt at the first poll.
+        // the exception handler.
         is_main: bool,
         lp: EventLoop,
         #[pin]
@@ -460,11 +494,11 @@ impl<F: Future> Future for TaskFuture<F> {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let mut this = self.project();
         let header = this.header.take().expect("header present while pending");
-        if !*this.started {
+        // A request that was there before this poll: the task was woken for it.
+        let asked_before = header.cancel_pending();
+        let first_poll = !*this.started;
+        if first_poll {
             *this.started = true;
-            if *this.is_main {
-                header.set_waker(cx.waker().clone());
-            }
             if let Some(c) = header.take_cancel() {
                 this.fut.set(None);
                 return Poll::Ready(finish(header, this.lp, Err(Error::Cancelled(c))));
@@ -481,14 +515,27 @@ impl<F: Future> Future for TaskFuture<F> {
             .with(|c| c.replace(prev))
             .expect("current task restored");
         let outcome = match res {
-            Ok(Poll::Pending) => match header.take_cancel() {
-                // Nothing inside took the cancel: enforce it by dropping the future.
-                Some(c) => Err(Error::Cancelled(c)),
-                None => {
-                    *this.header = Some(header);
-                    return Poll::Pending;
+            Ok(Poll::Pending) => {
+                if first_poll {
+                    // Stored before the flag is read again below; `request_cancel`
+                    // raises the flag before it reads the waker, under the same lock.
+                    header.set_waker(cx.waker());
                 }
-            },
+                if header.cancel_pending() {
+                    if asked_before {
+                        // The task was polled for the request and nothing inside took
+                        // it: enforce it by dropping the future.
+                        let c = header.take_cancel().unwrap_or_default();
+                        this.fut.set(None);
+                        return Poll::Ready(finish(header, this.lp, Err(Error::Cancelled(c))));
+                    }
+                    // It arrived while the task was running: deliver it at the next
+                    // await point, on the next poll.
+                    cx.waker().wake_by_ref();
+                }
+                *this.header = Some(header);
+                return Poll::Pending;
+            }
             Ok(Poll::Ready(v)) => Ok(v),
             Err(payload) => {
                 let err = Error::from_panic(payload.as_ref());
@@ -565,7 +612,6 @@ fn launch<T>(
     runnable: async_task::Runnable,
     task: async_task::Task<Result<T>>,
 ) -> Task<T> {
-    header.set_waker(runnable.waker());
     lp.backend().common().track(&header);
     runnable.schedule();
     Task {

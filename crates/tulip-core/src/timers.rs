@@ -81,9 +81,37 @@ pub fn sleep_until(deadline: Instant) -> Sleep {
 }
 
 /// Yields to the loop once: other ready callbacks and tasks run before this task
-/// continues. Same as `sleep(Duration::ZERO)`.
-pub fn yield_now() -> Sleep {
-    sleep(Duration::ZERO)
+/// continues. Same as `sleep(Duration::ZERO)`, with a smaller future.
+///
+/// Output: `Ok(())`, or `Err(Cancelled)` if the task was cancelled meanwhile.
+pub fn yield_now() -> YieldNow {
+    YieldNow { yielded: false }
+}
+
+/// The future returned by [`yield_now`].
+///
+/// # Cancel safety
+/// Cancel safe: it holds nothing.
+#[derive(Debug)]
+#[must_use = "futures do nothing unless awaited"]
+pub struct YieldNow {
+    yielded: bool,
+}
+
+impl Future for YieldNow {
+    type Output = Result<()>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<()>> {
+        if let Some(c) = take_cancel() {
+            return Poll::Ready(Err(Error::Cancelled(c)));
+        }
+        if self.yielded {
+            return Poll::Ready(Ok(()));
+        }
+        self.yielded = true;
+        cx.waker().wake_by_ref();
+        Poll::Pending
+    }
 }
 
 impl Sleep {

@@ -37,6 +37,8 @@ enum Item {
 #[derive(Default)]
 struct State {
     ready: VecDeque<Item>,
+    /// The previous iteration's batch, empty, kept for its capacity.
+    spare: VecDeque<Item>,
     timers: TimerQueue<Callback>,
 }
 
@@ -272,29 +274,31 @@ impl LocalLoop {
             }
             sh.sleeping.store(false, Ordering::SeqCst);
         }
-        let ntodo = {
+        // This iteration runs exactly what is ready now: take the whole queue as the
+        // batch; whatever is scheduled while it runs lands in a fresh queue.
+        let mut batch = {
             let mut st = state.borrow_mut();
             if must_poll {
                 sh.drain_injected(&mut st);
             }
             if !st.timers.is_empty() {
                 let now = Instant::now();
-                let State { ready, timers } = &mut *st;
+                let State { ready, timers, .. } = &mut *st;
                 ready.extend(timers.expire(now).map(Item::Call));
             }
-            st.ready.len()
+            let spare = std::mem::take(&mut st.spare);
+            std::mem::replace(&mut st.ready, spare)
         };
-        for _ in 0..ntodo {
-            let item = state.borrow_mut().ready.pop_front();
+        while let Some(item) = batch.pop_front() {
             match item {
-                Some(Item::Task(r)) => {
+                Item::Task(r) => {
                     r.run();
                 }
-                Some(Item::Call(cb)) => cb.run_reporting(),
-                Some(Item::Main) => main.poll(),
-                None => break,
+                Item::Call(cb) => cb.run_reporting(),
+                Item::Main => main.poll(),
             }
         }
+        state.borrow_mut().spare = batch;
     }
 }
 
