@@ -7,6 +7,8 @@
 
 #[path = "done_callback.rs"]
 mod done_callback;
+#[path = "gevent_joinall.rs"]
+mod gevent_joinall;
 #[path = "greenlet_switch.rs"]
 mod greenlet_switch;
 #[path = "hello.rs"]
@@ -25,14 +27,46 @@ mod yield_from;
 type Program = fn() -> Result<(), Box<dyn std::error::Error>>;
 
 const SECTIONS: &[(&str, &str, Program)] = &[
-    ("producer_consumer", "Generators as coroutines: send() between producer and consumer (seed 002)", producer_consumer::main),
-    ("yield_from", "yield from: delegating to a sub-generator (seed 003 §4)", yield_from::main),
-    ("greenlet_switch", "greenlet: explicit switch() between coroutines (seed 003 §3)", greenlet_switch::main),
-    ("hello", "Hello world with an event loop (seeds 000-002)", hello::main),
-    ("hello_tasks", "Two coroutines, one thread (seeds 000-002)", hello_tasks::main),
-    ("loop_lifecycle", "A loop runs until it is closed (seed 004)", loop_lifecycle::main),
-    ("done_callback", "add_done_callback (seed 004)", done_callback::main),
-    ("per_thread_loops", "One loop per thread: the policy (seed 004)", per_thread_loops::main),
+    (
+        "producer_consumer",
+        "Generators as coroutines: send() between producer and consumer (seed 002)",
+        producer_consumer::main,
+    ),
+    (
+        "yield_from",
+        "yield from: delegating to a sub-generator (seed 003 §4)",
+        yield_from::main,
+    ),
+    (
+        "greenlet_switch",
+        "greenlet: explicit switch() between coroutines (seed 003 §3)",
+        greenlet_switch::main,
+    ),
+    (
+        "hello",
+        "Hello world with an event loop (seeds 000-002)",
+        hello::main,
+    ),
+    (
+        "hello_tasks",
+        "Two coroutines, one thread (seeds 000-002)",
+        hello_tasks::main,
+    ),
+    (
+        "loop_lifecycle",
+        "A loop runs until it is closed (seed 004)",
+        loop_lifecycle::main,
+    ),
+    (
+        "done_callback",
+        "add_done_callback (seed 004)",
+        done_callback::main,
+    ),
+    (
+        "per_thread_loops",
+        "One loop per thread: the policy (seed 004)",
+        per_thread_loops::main,
+    ),
 ];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
