@@ -416,12 +416,26 @@ impl<T> Task<T> {
         };
         let waker = Waker::noop();
         let mut cx = Context::from_waker(waker);
-        match Pin::new(inner).poll(&mut cx) {
-            Poll::Ready(r) => {
+        // `done()` turns true inside the task's last poll, a moment before async-task
+        // stores the output; on a multi-threaded loop another thread can look in
+        // between. The gap is a few instructions, unless that worker is preempted:
+        // spin briefly, then yield, for at most ~100 ms.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_millis(100);
+        let mut spins = 0u32;
+        loop {
+            if let Poll::Ready(r) = Pin::new(&mut *inner).poll(&mut cx) {
                 self.inner = None;
-                r.unwrap_or_else(|| Err(dropped()))
+                return r.unwrap_or_else(|| Err(dropped()));
             }
-            Poll::Pending => Err(Error::InvalidState("result is not set")),
+            if std::time::Instant::now() >= deadline {
+                return Err(Error::InvalidState("result is not set"));
+            }
+            spins += 1;
+            if spins < 64 {
+                std::hint::spin_loop();
+            } else {
+                std::thread::yield_now();
+            }
         }
     }
 }

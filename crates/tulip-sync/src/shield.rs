@@ -1,0 +1,91 @@
+//! `shield`: await a task without passing a cancel on to it.
+//!
+//! Awaiting a `Task` normally forwards the awaiting task's cancel to it (asyncio
+//! semantics). A [`Shield`] takes the cancel request itself first: the awaiter gets
+//! `Err(Cancelled)` at once and the inner task keeps running.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use tulip_core::{take_cancel, Task, TaskRef};
+
+use crate::spawn::Spawn;
+
+/// Runs `fut` as a task and awaits it, protected from cancellation (asyncio's
+/// `shield`).
+///
+/// Output: the task's result; `Err(Cancelled)` if the *awaiting* task was cancelled —
+/// the inner task is not, and keeps running (keep a [`Shield::task`] reference to
+/// await it later).
+///
+/// # Examples
+/// ```
+/// use std::time::Duration;
+/// let lp = tulip_local::new_event_loop().unwrap();
+/// lp.run_until_complete(async {
+///     let outer = tulip_core::create_task(async {
+///         let s = tulip_sync::shield(tulip_core::sleep(Duration::from_millis(20)));
+///         let inner = s.task().unwrap();
+///         (s.await, inner)
+///     })?;
+///     tulip_core::sleep(Duration::from_millis(5)).await?;
+///     outer.cancel();
+///     let (r, inner) = outer.await?;
+///     assert!(r.unwrap_err().is_cancelled());
+///     assert!(!inner.cancelled()); // still running
+///     Ok::<_, tulip_core::Error>(())
+/// })??;
+/// # Ok::<(), tulip_core::Error>(())
+/// ```
+///
+/// # Cancel safety
+/// That is its purpose: neither a cancel nor dropping the `Shield` stops the task.
+pub fn shield<F>(fut: F) -> Shield<F::Output>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    Shield {
+        task: Spawn::new(fut),
+    }
+}
+
+/// [`shield`] for a task that already exists.
+pub fn shield_task<T>(task: Task<T>) -> Shield<T> {
+    Shield {
+        task: Spawn::Task(task),
+    }
+}
+
+/// The future of [`shield`].
+#[must_use = "futures do nothing unless awaited"]
+#[derive(Debug)]
+pub struct Shield<T> {
+    task: Spawn<T>,
+}
+
+impl<T> Shield<T> {
+    /// The protected task (`None` if it is not spawned: no loop was running when
+    /// `shield` was called, or spawning failed).
+    pub fn task(&self) -> Option<TaskRef> {
+        self.task.task().map(|t| t.task_ref())
+    }
+}
+
+impl<T> Unpin for Shield<T> {}
+
+impl<T> Future for Shield<T> {
+    type Output = tulip_core::Result<T>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.get_mut();
+        if let Some(c) = take_cancel() {
+            return Poll::Ready(Err(c.into()));
+        }
+        match this.task.get() {
+            Ok(t) => Pin::new(t).poll(cx),
+            Err(e) => Poll::Ready(Err(e)),
+        }
+    }
+}
