@@ -7,6 +7,8 @@
 
 #[path = "done_callback.rs"]
 mod done_callback;
+#[path = "gather_many.rs"]
+mod gather_many;
 #[path = "gevent_joinall.rs"]
 mod gevent_joinall;
 #[path = "greenlet_switch.rs"]
@@ -21,6 +23,12 @@ mod loop_lifecycle;
 mod per_thread_loops;
 #[path = "producer_consumer.rs"]
 mod producer_consumer;
+#[path = "queue_pipeline.rs"]
+mod queue_pipeline;
+#[path = "run_wait.rs"]
+mod run_wait;
+#[path = "wait_tasks.rs"]
+mod wait_tasks;
 #[path = "yield_from.rs"]
 mod yield_from;
 
@@ -41,6 +49,11 @@ const SECTIONS: &[(&str, &str, Program)] = &[
         "greenlet_switch",
         "greenlet: explicit switch() between coroutines (seed 003 §3)",
         greenlet_switch::main,
+    ),
+    (
+        "gevent_joinall",
+        "gevent: spawn/joinall, blocking calls through to_thread (seed 003 §5.2)",
+        gevent_joinall::main,
     ),
     (
         "hello",
@@ -67,10 +80,37 @@ const SECTIONS: &[(&str, &str, Program)] = &[
         "One loop per thread: the policy (seed 004)",
         per_thread_loops::main,
     ),
+    (
+        "wait_tasks",
+        "ensure_future + wait: 1 3 2 4 in about 1 s (seed 003 §6-7)",
+        wait_tasks::main,
+    ),
+    (
+        "run_wait",
+        "asyncio.run(asyncio.wait(coroutines)) (seed 003 §7.5)",
+        run_wait::main,
+    ),
+    (
+        "gather_many",
+        "gather over 2,000 coroutines (seed 004)",
+        gather_many::main,
+    ),
+    (
+        "queue_pipeline",
+        "Producers and consumers over a bounded Queue with join",
+        queue_pipeline::main,
+    ),
 ];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let only: Vec<String> = std::env::args().skip(1).collect();
+    if let Some(unknown) = only
+        .iter()
+        .find(|o| !SECTIONS.iter().any(|(n, _, _)| n == o))
+    {
+        let names: Vec<&str> = SECTIONS.iter().map(|(n, _, _)| *n).collect();
+        return Err(format!("no section {unknown:?}; sections: {}", names.join(", ")).into());
+    }
     for (name, title, program) in SECTIONS {
         if !only.is_empty() && !only.iter().any(|o| o == name) {
             continue;
