@@ -1,0 +1,173 @@
+//! Micro-benchmarks of tulip's core paths (criterion).
+//!
+//! `cargo bench --bench core` (or `-- tasks::` to pick a group). Each benchmark
+//! reuses one event loop across iterations, so loop creation is not measured.
+
+use std::future::poll_fn;
+use std::hint::black_box;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::{Poll, Waker};
+use std::time::Duration;
+
+use criterion::{criterion_group, criterion_main, Criterion};
+
+fn new_loop() -> tulip::EventLoop {
+    tulip::new_event_loop().expect("new_event_loop")
+}
+
+fn tasks(c: &mut Criterion) {
+    let lp = new_loop();
+    c.bench_function("tasks::spawn_join_10k", |b| {
+        b.iter(|| {
+            let sum = lp
+                .run_until_complete(async {
+                    let handles: Vec<_> = (0..10_000u64)
+                        .map(|i| tulip::create_task(async move { i }).expect("create_task"))
+                        .collect();
+                    let mut sum = 0;
+                    for h in handles {
+                        sum += h.await.expect("task");
+                    }
+                    sum
+                })
+                .expect("run_until_complete");
+            assert_eq!(sum, 10_000 * 9_999 / 2);
+        })
+    });
+    c.bench_function("tasks::yield_1k", |b| {
+        b.iter(|| {
+            lp.run_until_complete(async {
+                for _ in 0..1_000 {
+                    tulip::yield_now().await.expect("yield_now");
+                }
+            })
+            .expect("run_until_complete")
+        })
+    });
+    lp.close().expect("close");
+}
+
+fn event_loop(c: &mut Criterion) {
+    let lp = new_loop();
+    c.bench_function("loop::call_soon_10k", |b| {
+        b.iter(|| {
+            let hits = Arc::new(AtomicUsize::new(0));
+            for _ in 0..10_000 {
+                let hits = hits.clone();
+                lp.call_soon(move || {
+                    hits.fetch_add(1, Ordering::Relaxed);
+                })
+                .expect("call_soon");
+            }
+            let stopper = lp.clone();
+            lp.call_soon(move || stopper.stop()).expect("call_soon");
+            lp.run_forever().expect("run_forever");
+            assert_eq!(hits.load(Ordering::Relaxed), 10_000);
+        })
+    });
+    lp.close().expect("close");
+}
+
+fn timers(c: &mut Criterion) {
+    let lp = new_loop();
+    c.bench_function("timers::sleep_1k", |b| {
+        b.iter(|| {
+            lp.run_until_complete(async {
+                // 1,000 timers over 1..=50 µs: the heap, not the wait, dominates.
+                let handles: Vec<_> = (0..1_000u64)
+                    .map(|i| {
+                        tulip::create_task(tulip::sleep(Duration::from_micros(1 + i % 50)))
+                            .expect("create_task")
+                    })
+                    .collect();
+                for h in handles {
+                    h.await.expect("task").expect("sleep");
+                }
+            })
+            .expect("run_until_complete")
+        })
+    });
+    lp.close().expect("close");
+}
+
+/// A single-slot channel on nothing but `Waker`: `send` waits while full, `recv` while empty.
+struct Slot {
+    state: Mutex<(Option<u64>, Option<Waker>, Option<Waker>)>,
+}
+
+impl Slot {
+    fn new() -> Arc<Slot> {
+        Arc::new(Slot {
+            state: Mutex::new((None, None, None)),
+        })
+    }
+
+    async fn send(&self, v: u64) {
+        poll_fn(|cx| {
+            let mut s = self.state.lock().unwrap();
+            if s.0.is_some() {
+                s.1 = Some(cx.waker().clone());
+                return Poll::Pending;
+            }
+            s.0 = Some(v);
+            if let Some(w) = s.2.take() {
+                w.wake();
+            }
+            Poll::Ready(())
+        })
+        .await
+    }
+
+    async fn recv(&self) -> u64 {
+        poll_fn(|cx| {
+            let mut s = self.state.lock().unwrap();
+            match s.0.take() {
+                Some(v) => {
+                    if let Some(w) = s.1.take() {
+                        w.wake();
+                    }
+                    Poll::Ready(v)
+                }
+                None => {
+                    s.2 = Some(cx.waker().clone());
+                    Poll::Pending
+                }
+            }
+        })
+        .await
+    }
+}
+
+fn channel(c: &mut Criterion) {
+    let lp = new_loop();
+    c.bench_function("channel::ping_pong_10k", |b| {
+        b.iter(|| {
+            let last = lp
+                .run_until_complete(async {
+                    let (ping, pong) = (Slot::new(), Slot::new());
+                    let (ping2, pong2) = (ping.clone(), pong.clone());
+                    let echo = tulip::create_task(async move {
+                        for _ in 0..10_000 {
+                            let v = ping2.recv().await;
+                            pong2.send(v).await;
+                        }
+                    })
+                    .expect("create_task");
+                    let mut last = 0;
+                    for i in 0..10_000 {
+                        ping.send(i).await;
+                        last = pong.recv().await;
+                    }
+                    echo.await.expect("echo task");
+                    last
+                })
+                .expect("run_until_complete");
+            black_box(last)
+        })
+    });
+    lp.close().expect("close");
+}
+
+criterion_group!(benches, tasks, event_loop, timers, channel);
+criterion_main!(benches);

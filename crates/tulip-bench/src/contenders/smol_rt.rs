@@ -1,0 +1,78 @@
+//! smol's pieces: a single-threaded `async_executor::LocalExecutor` driven by
+//! `async_io::block_on`, `async_io::Timer` and `async_io::Async` sockets.
+
+use std::future::Future;
+use std::io;
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::time::Duration;
+
+use async_executor::LocalExecutor;
+use async_io::{Async, Timer};
+use futures_lite::{AsyncReadExt, AsyncWriteExt};
+
+use crate::runtime::{NetRuntime, Runtime};
+
+thread_local! {
+    static EXECUTOR: LocalExecutor<'static> = const { LocalExecutor::new() };
+}
+
+pub struct Smol;
+
+impl Runtime for Smol {
+    fn block_on<F: Future>(&self, fut: F) -> F::Output {
+        EXECUTOR.with(|ex| async_io::block_on(ex.run(fut)))
+    }
+
+    fn spawn<F>(fut: F) -> impl Future<Output = F::Output> + Send + 'static
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        EXECUTOR.with(|ex| ex.spawn(fut))
+    }
+
+    fn yield_now() -> impl Future<Output = ()> + Send {
+        futures_lite::future::yield_now()
+    }
+
+    async fn sleep(d: Duration) {
+        Timer::after(d).await;
+    }
+}
+
+impl NetRuntime for Smol {
+    type Listener = Async<TcpListener>;
+    type Stream = Async<TcpStream>;
+
+    async fn bind(addr: SocketAddr) -> io::Result<(Self::Listener, SocketAddr)> {
+        let l = Async::<TcpListener>::bind(addr)?;
+        let local = l.get_ref().local_addr()?;
+        Ok((l, local))
+    }
+
+    async fn accept(l: &Self::Listener) -> io::Result<Self::Stream> {
+        let (s, _) = l.accept().await?;
+        s.get_ref().set_nodelay(true)?;
+        Ok(s)
+    }
+
+    async fn connect(addr: SocketAddr) -> io::Result<Self::Stream> {
+        let s = Async::<TcpStream>::connect(addr).await?;
+        s.get_ref().set_nodelay(true)?;
+        Ok(s)
+    }
+
+    fn read<'a>(
+        s: &'a mut Self::Stream,
+        buf: &'a mut [u8],
+    ) -> impl Future<Output = io::Result<usize>> + Send + 'a {
+        s.read(buf)
+    }
+
+    fn write_all<'a>(
+        s: &'a mut Self::Stream,
+        buf: &'a [u8],
+    ) -> impl Future<Output = io::Result<()>> + Send + 'a {
+        s.write_all(buf)
+    }
+}

@@ -1,0 +1,129 @@
+//! tulip: `tulip-local` is the single-threaded loop from `tulip::new_event_loop()`;
+//! `tulip-threaded` the work-stealing loop (cargo feature `tulip-threaded`).
+
+use crate::workloads::{Metrics, Params};
+
+#[cfg(feature = "tulip")]
+mod rt {
+    use std::future::Future;
+    use std::time::Duration;
+
+    use crate::runtime::Runtime;
+
+    /// One event loop per child process; closed when dropped.
+    pub struct Tulip(tulip::EventLoop);
+
+    impl Tulip {
+        pub fn new(lp: Result<tulip::EventLoop, tulip::Error>) -> Result<Self, String> {
+            lp.map(Tulip)
+                .map_err(|e| format!("cannot create the loop: {e}"))
+        }
+    }
+
+    impl Drop for Tulip {
+        fn drop(&mut self) {
+            let _ = self.0.close();
+        }
+    }
+
+    impl Runtime for Tulip {
+        fn block_on<F: Future>(&self, fut: F) -> F::Output {
+            self.0
+                .run_until_complete(fut)
+                .expect("tulip run_until_complete")
+        }
+
+        fn spawn<F>(fut: F) -> impl Future<Output = F::Output> + Send + 'static
+        where
+            F: Future + Send + 'static,
+            F::Output: Send + 'static,
+        {
+            let task = tulip::create_task(fut).expect("tulip::create_task");
+            async move { task.await.expect("tulip task failed") }
+        }
+
+        async fn yield_now() {
+            tulip::yield_now().await.expect("tulip::yield_now");
+        }
+
+        async fn sleep(d: Duration) {
+            tulip::sleep(d).await.expect("tulip::sleep");
+        }
+    }
+}
+
+#[cfg(feature = "tulip-net")]
+mod net {
+    use std::io;
+    use std::net::SocketAddr;
+
+    use tulip::net::{TcpListener, TcpStream};
+
+    use super::rt::Tulip;
+    use crate::runtime::NetRuntime;
+
+    impl NetRuntime for Tulip {
+        type Listener = TcpListener;
+        type Stream = TcpStream;
+
+        async fn bind(addr: SocketAddr) -> io::Result<(TcpListener, SocketAddr)> {
+            let l = TcpListener::bind(addr).await.map_err(io::Error::from)?;
+            let local = l.local_addr()?;
+            Ok((l, local))
+        }
+
+        async fn accept(l: &TcpListener) -> io::Result<TcpStream> {
+            let (s, _) = l.accept().await.map_err(io::Error::from)?;
+            s.set_nodelay(true)?;
+            Ok(s)
+        }
+
+        async fn connect(addr: SocketAddr) -> io::Result<TcpStream> {
+            let s = TcpStream::connect(addr).await.map_err(io::Error::from)?;
+            s.set_nodelay(true)?;
+            Ok(s)
+        }
+
+        async fn read(s: &mut TcpStream, buf: &mut [u8]) -> io::Result<usize> {
+            s.read(buf).await.map_err(io::Error::from)
+        }
+
+        async fn write_all(s: &mut TcpStream, buf: &[u8]) -> io::Result<()> {
+            s.write_all(buf).await.map_err(io::Error::from)
+        }
+    }
+}
+
+/// Runs a workload on a tulip loop: every workload with `tulip-net`, the core ones without.
+#[cfg(feature = "tulip")]
+fn run_on(rt: &rt::Tulip, workload: &str, p: &Params) -> Result<Metrics, String> {
+    #[cfg(feature = "tulip-net")]
+    return crate::workloads::run_any(rt, workload, p);
+    #[cfg(not(feature = "tulip-net"))]
+    crate::workloads::run_core(rt, workload, p)
+        .ok_or_else(|| "built without the `tulip-net` feature".to_string())
+}
+
+#[cfg(feature = "tulip")]
+pub fn run_local(workload: &str, p: &Params) -> Result<Metrics, String> {
+    run_on(&rt::Tulip::new(tulip::new_event_loop())?, workload, p)
+}
+
+#[cfg(not(feature = "tulip"))]
+pub fn run_local(_workload: &str, _p: &Params) -> Result<Metrics, String> {
+    Err("built without the `tulip` feature".into())
+}
+
+#[cfg(feature = "tulip-threaded")]
+pub fn run_threaded(workload: &str, p: &Params) -> Result<Metrics, String> {
+    let lp = tulip::executors::threaded::new_event_loop();
+    run_on(&rt::Tulip::new(lp)?, workload, p)
+}
+
+#[cfg(not(feature = "tulip-threaded"))]
+pub fn run_threaded(_workload: &str, _p: &Params) -> Result<Metrics, String> {
+    Err(
+        "not built in (cargo feature `tulip-threaded`, off until tulip's threaded loop lands)"
+            .into(),
+    )
+}

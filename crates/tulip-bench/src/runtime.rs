@@ -1,0 +1,54 @@
+//! The small surface every Rust contender exposes, so each workload is written once.
+
+use std::future::Future;
+use std::io;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+/// Task spawning, yielding and timers: what the non-network workloads need.
+///
+/// Everything a workload spawns is `Send + 'static` so the same code runs on a
+/// multi-threaded scheduler too.
+pub trait Runtime: 'static {
+    /// Drives `fut` to completion on the calling thread (the workload's "main").
+    fn block_on<F: Future>(&self, fut: F) -> F::Output;
+
+    /// Spawns a task on the running scheduler; the returned future yields its output.
+    fn spawn<F>(fut: F) -> impl Future<Output = F::Output> + Send + 'static
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static;
+
+    /// Gives the scheduler a chance to run other tasks.
+    fn yield_now() -> impl Future<Output = ()> + Send;
+
+    /// Sleeps for `d`.
+    fn sleep(d: Duration) -> impl Future<Output = ()> + Send;
+}
+
+/// TCP on top of [`Runtime`]: what `tcp_echo` needs.
+pub trait NetRuntime: Runtime {
+    type Listener: Send + Sync + 'static;
+    type Stream: Send + 'static;
+
+    /// Binds a listener and reports the address it got (port 0 picks one).
+    fn bind(addr: SocketAddr) -> impl Future<Output = io::Result<(Self::Listener, SocketAddr)>>;
+
+    /// Accepts one connection, with `TCP_NODELAY` set.
+    fn accept(l: &Self::Listener) -> impl Future<Output = io::Result<Self::Stream>> + Send + '_;
+
+    /// Connects, with `TCP_NODELAY` set.
+    fn connect(addr: SocketAddr) -> impl Future<Output = io::Result<Self::Stream>> + Send;
+
+    /// One read; `Ok(0)` is end of stream.
+    fn read<'a>(
+        s: &'a mut Self::Stream,
+        buf: &'a mut [u8],
+    ) -> impl Future<Output = io::Result<usize>> + Send + 'a;
+
+    /// Writes all of `buf`.
+    fn write_all<'a>(
+        s: &'a mut Self::Stream,
+        buf: &'a [u8],
+    ) -> impl Future<Output = io::Result<()>> + Send + 'a;
+}

@@ -1,0 +1,55 @@
+//! `timers`: N tasks each sleep a pseudo-random 1..=50 ms; total time and lateness past deadline.
+
+use std::time::{Duration, Instant};
+
+use super::{Metrics, Params, XorShift, SEED};
+use crate::runtime::Runtime;
+
+pub fn run<R: Runtime>(rt: &R, p: &Params) -> Metrics {
+    let mut rng = XorShift::new(SEED);
+    let delays: Vec<u64> = (0..p.timer_tasks)
+        .map(|_| 1 + rng.next_u64() % p.timer_max_ms)
+        .collect();
+    let (mut late_ns, total) = rt.block_on(async move {
+        let start = Instant::now();
+        let handles: Vec<_> = delays
+            .into_iter()
+            .map(|ms| {
+                R::spawn(async move {
+                    let d = Duration::from_millis(ms);
+                    let deadline = Instant::now() + d;
+                    R::sleep(d).await;
+                    Instant::now()
+                        .saturating_duration_since(deadline)
+                        .as_nanos() as u64
+                })
+            })
+            .collect();
+        let mut late = Vec::with_capacity(handles.len());
+        for h in handles {
+            late.push(h.await);
+        }
+        (late, start.elapsed())
+    });
+    late_ns.sort_unstable();
+    vec![
+        ("timers.total_ms".into(), total.as_secs_f64() * 1e3),
+        (
+            "timers.late_p50_us".into(),
+            percentile(&late_ns, 50.0) / 1e3,
+        ),
+        (
+            "timers.late_p99_us".into(),
+            percentile(&late_ns, 99.0) / 1e3,
+        ),
+    ]
+}
+
+/// Nearest-rank percentile of sorted values.
+pub fn percentile(sorted: &[u64], pct: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let rank = ((pct / 100.0) * sorted.len() as f64).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1] as f64
+}
