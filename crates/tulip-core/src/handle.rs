@@ -62,7 +62,7 @@ impl TimerHandle {
 
 /// A scheduled callback as an executor stores it: run it with [`Callback::run`].
 pub struct Callback {
-    f: Box<dyn FnOnce() + Send + 'static>,
+    f: Action,
     handle: Option<Handle>,
 }
 
@@ -72,15 +72,33 @@ impl std::fmt::Debug for Callback {
     }
 }
 
+/// What a callback does: call a closure, or (for timers that only wake a task, the
+/// commonest kind) wake a waker, which needs no allocation of its own.
+enum Action {
+    Call(Box<dyn FnOnce() + Send + 'static>),
+    Wake(std::task::Waker),
+}
+
 impl Callback {
     pub(crate) fn new(f: Box<dyn FnOnce() + Send + 'static>, handle: Option<Handle>) -> Self {
-        Callback { f, handle }
+        Callback {
+            f: Action::Call(f),
+            handle,
+        }
+    }
+
+    /// A callback that wakes `waker`, cancellable through `handle`.
+    pub(crate) fn wake(waker: std::task::Waker, handle: Handle) -> Self {
+        Callback {
+            f: Action::Wake(waker),
+            handle: Some(handle),
+        }
     }
 
     /// A callback that nobody can cancel (used for the loop's own bookkeeping).
     pub fn internal<F: FnOnce() + Send + 'static>(f: F) -> Self {
         Callback {
-            f: Box::new(f),
+            f: Action::Call(Box::new(f)),
             handle: None,
         }
     }
@@ -94,7 +112,10 @@ impl Callback {
     /// them and reports them to the loop's exception handler.
     pub fn run(self) {
         if !self.is_cancelled() {
-            (self.f)()
+            match self.f {
+                Action::Call(f) => f(),
+                Action::Wake(w) => w.wake(),
+            }
         }
     }
 }

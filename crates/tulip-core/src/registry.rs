@@ -172,6 +172,11 @@ pub fn get_running_loop() -> Result<EventLoop> {
         .ok_or(Error::NoRunningLoop)
 }
 
+/// Runs `f` with this thread's running loop, without cloning the handle.
+pub(crate) fn with_running_loop<R>(f: impl FnOnce(&EventLoop) -> R) -> Option<R> {
+    RUNNING.with(|r| r.borrow().as_ref().map(f))
+}
+
 /// True if a loop is running on this thread.
 pub(crate) fn has_running_loop() -> bool {
     RUNNING.with(|r| r.borrow().is_some())

@@ -1,29 +1,20 @@
 //! `sleep`, `sleep_until` and `yield_now`: the basic await points.
 //!
-//! A sleep registers one timer on the running loop at its first poll; the timer sets a
-//! flag and wakes the sleeper. Dropping the sleep cancels the timer. Each poll first
+//! A sleep registers one timer on the running loop at its first poll; the timer wakes
+//! the sleeper (the timer's payload is the task's waker itself: no allocation besides
+//! the cancel handle). Dropping the sleep cancels the timer. Each poll first
 //! takes a pending cancel request, so a cancelled task wakes from its sleep with
 //! `Err(Cancelled)` (asyncio's `CancelledError` out of `await asyncio.sleep()`).
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
-use futures::task::AtomicWaker;
-
 use crate::error::{Error, Result};
-use crate::handle::TimerHandle;
-use crate::registry::get_running_loop;
+use crate::handle::{Callback, Handle};
+use crate::registry::with_running_loop;
 use crate::tasks::take_cancel;
-
-#[derive(Default)]
-struct Fired {
-    done: AtomicBool,
-    waker: AtomicWaker,
-}
 
 /// The future returned by [`sleep`] and [`sleep_until`].
 ///
@@ -33,16 +24,9 @@ struct Fired {
 #[must_use = "futures do nothing unless awaited"]
 pub struct Sleep {
     deadline: Option<Instant>,
-    timer: Option<(TimerHandle, Arc<Fired>)>,
+    /// The timer registered for `deadline`, and the waker it will wake.
+    timer: Option<(Handle, Waker)>,
     yielded: bool,
-}
-
-impl std::fmt::Debug for Fired {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Fired")
-            .field("done", &self.done.load(Ordering::Relaxed))
-            .finish()
-    }
 }
 
 /// Waits `delay` on the running loop (asyncio's `await asyncio.sleep(delay)`).
@@ -139,33 +123,33 @@ impl Future for Sleep {
             cx.waker().wake_by_ref();
             return Poll::Pending;
         };
-        match &self.timer {
-            Some((_, fired)) => {
-                fired.waker.register(cx.waker());
-                if fired.done.load(Ordering::Acquire) {
-                    self.timer = None;
-                    self.deadline = None;
-                    self.yielded = true;
-                    return Poll::Ready(Ok(()));
-                }
-                Poll::Pending
+        // The loop fires a timer only once its deadline has passed, so the clock
+        // alone says whether this sleep is over: the timer just wakes the task.
+        if self.timer.is_some() && Instant::now() >= deadline {
+            self.timer = None;
+            self.deadline = None;
+            self.yielded = true;
+            return Poll::Ready(Ok(()));
+        }
+        if let Some((_, w)) = &self.timer {
+            if w.will_wake(cx.waker()) {
+                return Poll::Pending;
             }
-            None => {
-                let lp = match get_running_loop() {
-                    Ok(lp) => lp,
-                    Err(e) => return Poll::Ready(Err(e)),
-                };
-                let fired = Arc::new(Fired::default());
-                fired.waker.register(cx.waker());
-                let f2 = fired.clone();
-                let handle = match lp.call_at(deadline, move || {
-                    f2.done.store(true, Ordering::Release);
-                    f2.waker.wake();
-                }) {
-                    Ok(h) => h,
-                    Err(e) => return Poll::Ready(Err(e)),
-                };
-                self.timer = Some((handle, fired));
+        }
+        // First poll, or polled by another task: (re)arm the timer with this waker.
+        if let Some((t, _)) = self.timer.take() {
+            t.cancel();
+        }
+        let handle = Handle::new();
+        let armed = with_running_loop(|lp| {
+            lp.backend()
+                .call_at(deadline, Callback::wake(cx.waker().clone(), handle.clone()))
+        });
+        match armed {
+            None => Poll::Ready(Err(Error::NoRunningLoop)),
+            Some(Err(e)) => Poll::Ready(Err(e)),
+            Some(Ok(())) => {
+                self.timer = Some((handle, cx.waker().clone()));
                 Poll::Pending
             }
         }

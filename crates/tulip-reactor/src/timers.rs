@@ -4,14 +4,22 @@
 //! callback, is dropped promptly); the heap entry is skipped lazily when it surfaces.
 
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap};
+use std::collections::BinaryHeap;
 use std::time::Instant;
+
+use slab::Slab;
 
 /// Identifies a timer inside one [`TimerQueue`]; unique for the queue's lifetime.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct TimerId(u64);
+pub struct TimerId {
+    seq: u64,
+    key: usize,
+}
 
 /// A min-heap of deadlines with payloads of type `T`.
+///
+/// Payloads live in a slab; the heap holds `(deadline, seq, key)`. `seq` orders ties
+/// by insertion and tells a live entry from a slab slot that was reused.
 ///
 /// # Examples
 /// ```
@@ -25,9 +33,12 @@ pub struct TimerId(u64);
 /// ```
 #[derive(Debug)]
 pub struct TimerQueue<T> {
-    heap: BinaryHeap<Reverse<(Instant, TimerId)>>,
-    live: HashMap<TimerId, T>,
-    next_id: u64,
+    /// `(nanoseconds since epoch, seq, slab key)`: integers compare faster than
+    /// `Instant`s, and the heap is the hot spot of a timer-heavy loop.
+    heap: BinaryHeap<Reverse<(u64, u64, usize)>>,
+    live: Slab<(u64, T)>,
+    next_seq: u64,
+    epoch: Instant,
 }
 
 impl<T> Default for TimerQueue<T> {
@@ -41,35 +52,54 @@ impl<T> TimerQueue<T> {
     pub fn new() -> Self {
         TimerQueue {
             heap: BinaryHeap::new(),
-            live: HashMap::new(),
-            next_id: 0,
+            live: Slab::new(),
+            next_seq: 0,
+            epoch: Instant::now(),
         }
+    }
+
+    /// Deadlines before the epoch count as the epoch (they are due at once anyway);
+    /// ~584 years of nanoseconds fit in a `u64`.
+    fn ticks(&self, when: Instant) -> u64 {
+        when.saturating_duration_since(self.epoch).as_nanos() as u64
+    }
+
+    fn instant(&self, ticks: u64) -> Instant {
+        self.epoch + std::time::Duration::from_nanos(ticks)
+    }
+
+    fn is_live(&self, seq: u64, key: usize) -> bool {
+        self.live.get(key).is_some_and(|(s, _)| *s == seq)
     }
 
     /// Adds `payload` due at `when`; returns the id that [`cancel`](Self::cancel) takes.
     pub fn insert(&mut self, when: Instant, payload: T) -> TimerId {
-        let id = TimerId(self.next_id);
-        self.next_id += 1;
-        self.heap.push(Reverse((when, id)));
-        self.live.insert(id, payload);
-        id
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        let key = self.live.insert((seq, payload));
+        let ticks = self.ticks(when);
+        self.heap.push(Reverse((ticks, seq, key)));
+        TimerId { seq, key }
     }
 
     /// Removes a timer that has not fired; returns its payload, or `None` if it already
     /// fired or was cancelled.
     pub fn cancel(&mut self, id: TimerId) -> Option<T> {
-        let payload = self.live.remove(&id);
+        if !self.is_live(id.seq, id.key) {
+            return None;
+        }
+        let (_, payload) = self.live.remove(id.key);
         if self.live.is_empty() {
             self.heap.clear();
         }
-        payload
+        Some(payload)
     }
 
     /// The earliest deadline of a live timer.
     pub fn next_deadline(&mut self) -> Option<Instant> {
-        while let Some(Reverse((when, id))) = self.heap.peek() {
-            if self.live.contains_key(id) {
-                return Some(*when);
+        while let Some(Reverse((when, seq, key))) = self.heap.peek() {
+            if self.is_live(*seq, *key) {
+                return Some(self.instant(*when));
             }
             self.heap.pop();
         }
@@ -78,14 +108,15 @@ impl<T> TimerQueue<T> {
 
     /// Removes and yields, in deadline order, every timer due at or before `now`.
     pub fn expire(&mut self, now: Instant) -> impl Iterator<Item = T> + '_ {
+        let now = self.ticks(now);
         std::iter::from_fn(move || loop {
-            let Reverse((when, id)) = *self.heap.peek()?;
+            let Reverse((when, seq, key)) = *self.heap.peek()?;
             if when > now {
                 return None;
             }
             self.heap.pop();
-            if let Some(payload) = self.live.remove(&id) {
-                return Some(payload);
+            if self.is_live(seq, key) {
+                return Some(self.live.remove(key).1);
             }
         })
     }
@@ -134,6 +165,18 @@ mod tests {
         assert_eq!(q.next_deadline(), Some(t + Duration::from_secs(1)));
         assert_eq!(q.expire(t).count(), 0);
         assert_eq!(q.len(), 1);
+    }
+
+    #[test]
+    fn a_stale_id_does_not_cancel_the_timer_that_reused_its_slot() {
+        let mut q = TimerQueue::new();
+        let t = Instant::now();
+        let old = q.insert(t, "old");
+        assert_eq!(q.cancel(old), Some("old"));
+        let new = q.insert(t, "new");
+        assert_eq!(q.cancel(old), None);
+        assert_eq!(q.expire(t).collect::<Vec<_>>(), ["new"]);
+        assert_eq!(q.cancel(new), None);
     }
 
     #[test]
