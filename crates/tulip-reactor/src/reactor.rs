@@ -238,6 +238,23 @@ mod tests {
     }
 
     #[test]
+    fn ready_tick_peeks_without_a_waker() {
+        let reactor = Arc::new(Reactor::new().unwrap());
+        let (a, _b) = UnixStream::pair().unwrap();
+        a.set_nonblocking(true).unwrap();
+        let reg = reactor.register(a).unwrap();
+        let tick = reg
+            .source()
+            .ready_tick(crate::Direction::Write)
+            .expect("starts ready");
+        reg.source().clear_ready(crate::Direction::Write, tick);
+        assert_eq!(reg.source().ready_tick(crate::Direction::Write), None);
+        reactor.wait(Some(Duration::from_secs(5))).unwrap();
+        // The socket is writable: the reactor raised the edge again.
+        assert!(reg.source().ready_tick(crate::Direction::Write).is_some());
+    }
+
+    #[test]
     fn notify_ends_a_wait_early() {
         let reactor = Arc::new(Reactor::new().unwrap());
         let r2 = reactor.clone();

@@ -94,6 +94,14 @@ impl Source {
         }
     }
 
+    /// `Some(tick)` if the source may be ready in `dir`, without storing a waker: lets
+    /// a caller try the syscall first (a write, say) and clear readiness if it falls
+    /// short.
+    pub fn ready_tick(&self, dir: Direction) -> Option<u64> {
+        let s = self.half(dir).state.load(Ordering::Acquire);
+        (s & 1 == 1).then_some(s >> 1)
+    }
+
     /// Shorthand for `poll_ready(Direction::Read, cx)`.
     pub fn poll_readable(&self, cx: &mut Context<'_>) -> Poll<u64> {
         self.poll_ready(Direction::Read, cx)

@@ -1,0 +1,195 @@
+//! The one place sockets meet the reactor.
+//!
+//! [`Io<T>`] is a non-blocking socket registered with the running loop's reactor. Every
+//! operation follows the same edge-triggered recipe: wait until the direction may be
+//! ready (a fresh source starts ready, so the first try is the syscall itself), run the
+//! syscall, and on `WouldBlock` clear readiness with the tick that was observed, so an
+//! edge that arrived meanwhile is never lost. A short *write* means the socket's send
+//! buffer is full: write readiness is cleared at once (the next edge comes when space
+//! frees, or with the error if the peer resets), which saves a failing syscall.
+//!
+//! A short *read* does not clear read readiness, although it usually means the socket
+//! is drained: when the peer's FIN arrived together with the last data, the read
+//! returns the data, the next read returns 0, and no further edge will come. Knowing
+//! that would take `EPOLLRDHUP`, which the `polling` crate neither registers nor
+//! reports, so the reader pays one `WouldBlock` read instead of risking a lost
+//! end-of-stream (the `streams_reader` tests catch exactly that).
+//!
+//! [`cancel_point`] turns a poll function into a tulip await point: each poll first
+//! takes the task's pending cancel request (the cancellation protocol of tulip-core).
+
+use std::future::Future;
+use std::io::{self, Read, Write};
+use std::os::fd::AsFd;
+use std::pin::Pin;
+use std::task::{ready, Context, Poll};
+
+use tulip_reactor::{Direction, Registered};
+
+use crate::error::{Error, Result};
+
+/// A non-blocking I/O object registered with a reactor.
+#[derive(Debug)]
+pub(crate) struct Io<T: AsFd> {
+    reg: Registered<T>,
+}
+
+impl<T: AsFd> Io<T> {
+    /// Registers `io` (already non-blocking) with the running loop's reactor.
+    pub(crate) fn new(io: T) -> Result<Io<T>> {
+        let lp = tulip_core::get_running_loop()?;
+        let reg = lp.reactor().register(io)?;
+        Ok(Io { reg })
+    }
+
+    pub(crate) fn get(&self) -> &T {
+        self.reg.get_ref()
+    }
+
+    /// Runs `op` once readiness in `dir` allows, until it does not block.
+    pub(crate) fn poll_op<R>(
+        &self,
+        dir: Direction,
+        cx: &mut Context<'_>,
+        mut op: impl FnMut(&T) -> io::Result<R>,
+    ) -> Poll<io::Result<R>> {
+        let source = self.reg.source();
+        loop {
+            let tick = ready!(source.poll_ready(dir, cx));
+            match op(self.get()) {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => source.clear_ready(dir, tick),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                r => return Poll::Ready(r),
+            }
+        }
+    }
+
+    /// Tries `op` now if the direction may be ready; `None` when it would block.
+    pub(crate) fn try_op<R>(
+        &self,
+        dir: Direction,
+        mut op: impl FnMut(&T) -> io::Result<R>,
+    ) -> Option<io::Result<R>> {
+        let source = self.reg.source();
+        loop {
+            let tick = source.ready_tick(dir)?;
+            match op(self.get()) {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => source.clear_ready(dir, tick),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                r => return Some(r),
+            }
+        }
+    }
+}
+
+impl<T: AsFd> Io<T>
+where
+    for<'a> &'a T: Read + Write,
+{
+    /// One read into `buf`; `Ok(0)` is end of stream (or an empty `buf`).
+    pub(crate) fn poll_read(
+        &self,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        if buf.is_empty() {
+            return Poll::Ready(Ok(0));
+        }
+        let source = self.reg.source();
+        loop {
+            let tick = ready!(source.poll_readable(cx));
+            match self.get().read(buf) {
+                Ok(n) => return Poll::Ready(Ok(n)),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    source.clear_ready(Direction::Read, tick)
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Poll::Ready(Err(e)),
+            }
+        }
+    }
+
+    /// One write of (a prefix of) `buf`.
+    pub(crate) fn poll_write(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        if buf.is_empty() {
+            return Poll::Ready(Ok(0));
+        }
+        let source = self.reg.source();
+        loop {
+            let tick = ready!(source.poll_writable(cx));
+            match self.get().write(buf) {
+                Ok(n) => {
+                    if n < buf.len() {
+                        source.clear_ready(Direction::Write, tick);
+                    }
+                    return Poll::Ready(Ok(n));
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    source.clear_ready(Direction::Write, tick)
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Poll::Ready(Err(e)),
+            }
+        }
+    }
+
+    /// Writes what the socket takes now, without waiting: `Ok(0)` when it is full.
+    pub(crate) fn try_write(&self, buf: &[u8]) -> io::Result<usize> {
+        let source = self.reg.source();
+        let Some(tick) = source.ready_tick(Direction::Write) else {
+            return Ok(0);
+        };
+        loop {
+            match self.get().write(buf) {
+                Ok(n) => {
+                    if n < buf.len() {
+                        source.clear_ready(Direction::Write, tick);
+                    }
+                    return Ok(n);
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    source.clear_ready(Direction::Write, tick);
+                    return Ok(0);
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
+}
+
+/// A tulip await point built from a poll function: takes the task's cancel request
+/// first, then polls.
+pub(crate) struct CancelPoint<F> {
+    f: F,
+}
+
+/// Wraps `f` as an await point (see the module docs).
+pub(crate) fn cancel_point<R, F>(f: F) -> CancelPoint<F>
+where
+    F: FnMut(&mut Context<'_>) -> Poll<Result<R>> + Unpin,
+{
+    CancelPoint { f }
+}
+
+impl<R, F> Future for CancelPoint<F>
+where
+    F: FnMut(&mut Context<'_>) -> Poll<Result<R>> + Unpin,
+{
+    type Output = Result<R>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<R>> {
+        if let Some(c) = tulip_core::take_cancel() {
+            return Poll::Ready(Err(Error::Cancelled(c)));
+        }
+        (self.f)(cx)
+    }
+}
+
+/// `Ok(())` or the task's pending cancel request as an error.
+pub(crate) fn check_cancel() -> Result<()> {
+    match tulip_core::take_cancel() {
+        Some(c) => Err(Error::Cancelled(c)),
+        None => Ok(()),
+    }
+}

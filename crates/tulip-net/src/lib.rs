@@ -1,0 +1,64 @@
+//! tulip's networking: asyncio's streams, transports and protocols, and the sockets
+//! under them, on any tulip executor.
+//!
+//! ```
+//! let lp = tulip_local::new_event_loop().unwrap();
+//! lp.run_until_complete(async {
+//!     let server = tulip_net::start_server(|mut r, w| async move {
+//!         while let Ok(line) = r.readline().await {
+//!             if line.is_empty() { break; }
+//!             w.write(&line);                       // echo each line back
+//!         }
+//!     }, ("127.0.0.1", 0)).await?;
+//!     let (mut r, w) = tulip_net::open_connection(server.local_addr().unwrap()).await?;
+//!     w.write(b"hello\n");
+//!     w.drain().await?;
+//!     assert_eq!(r.readline().await?, b"hello\n");
+//!     server.close();
+//!     Ok::<_, tulip_net::Error>(())
+//! })??;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! Layers, bottom up:
+//! - sockets: [`TcpListener`], [`TcpStream`], [`UdpSocket`], [`UnixListener`],
+//!   [`UnixStream`] — non-blocking sockets registered with the running loop's reactor
+//!   (`tulip_core::get_running_loop()?.reactor()`), whatever executor runs it;
+//! - streams: [`open_connection`], [`start_server`], [`StreamReader`],
+//!   [`StreamWriter`], [`Server`];
+//! - transports and protocols: [`create_connection`], [`create_server`],
+//!   [`create_datagram_endpoint`], [`Protocol`], [`Transport`], [`DatagramProtocol`],
+//!   [`DatagramTransport`].
+//!
+//! Every `async` method here is a tulip await point: a cancelled task gets
+//! `Err(Error::Cancelled)` from it and can clean up. Host names are resolved on a
+//! helper thread, never on the loop's thread.
+#![deny(clippy::undocumented_unsafe_blocks)]
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod addr;
+mod error;
+mod io;
+mod protocols;
+mod server;
+mod streams;
+mod sys;
+mod tcp;
+mod udp;
+mod unix;
+
+pub use addr::{lookup_host, Address, Target, ToAddrs};
+pub use error::{Error, Result};
+pub use protocols::{
+    create_connection, create_datagram_endpoint, create_server, create_unix_connection,
+    DatagramProtocol, DatagramTransport, Protocol, Transport,
+};
+pub use server::{start_server, start_server_with, start_unix_server, Server};
+pub use streams::{
+    open_connection, open_unix_connection, StreamReader, StreamWriter, DEFAULT_HIGH_WATER,
+    DEFAULT_LIMIT,
+};
+pub use tcp::{ListenOptions, TcpListener, TcpStream};
+pub use udp::UdpSocket;
+pub use unix::{UnixListener, UnixStream};

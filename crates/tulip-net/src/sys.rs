@@ -1,0 +1,61 @@
+//! Creating and accepting non-blocking sockets in as few syscalls as the OS allows.
+
+use std::io;
+use std::net::SocketAddr;
+
+use socket2::{Domain, SockAddr, Socket, Type};
+
+/// A new non-blocking, close-on-exec socket.
+pub(crate) fn new_socket(domain: Domain, ty: Type) -> io::Result<Socket> {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    {
+        Socket::new(domain, ty.nonblocking(), None)
+    }
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    {
+        let s = Socket::new(domain, ty, None)?;
+        s.set_nonblocking(true)?;
+        Ok(s)
+    }
+}
+
+/// A new non-blocking socket of the family of `addr`.
+pub(crate) fn socket_for(addr: &SocketAddr, ty: Type) -> io::Result<Socket> {
+    new_socket(Domain::for_address(*addr), ty)
+}
+
+/// Accepts one connection; the new socket is non-blocking and close-on-exec.
+pub(crate) fn accept(listener: &Socket) -> io::Result<(Socket, SockAddr)> {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    {
+        listener.accept4(libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC)
+    }
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    {
+        let (s, a) = listener.accept()?;
+        s.set_nonblocking(true)?;
+        Ok((s, a))
+    }
+}
+
+/// Starts a non-blocking connect: `Ok(true)` connected at once, `Ok(false)` in progress.
+pub(crate) fn start_connect(s: &Socket, addr: &SockAddr) -> io::Result<bool> {
+    match s.connect(addr) {
+        Ok(()) => Ok(true),
+        Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => Ok(false),
+        Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+/// After write readiness: `Ok(true)` connected, `Ok(false)` still in progress.
+pub(crate) fn connect_finished(s: &Socket) -> io::Result<bool> {
+    if let Some(e) = s.take_error()? {
+        return Err(e);
+    }
+    match s.peer_addr() {
+        Ok(_) => Ok(true),
+        Err(e) if e.kind() == io::ErrorKind::NotConnected => Ok(false),
+        Err(e) => Err(e),
+    }
+}

@@ -1,0 +1,88 @@
+//! Seed 002's aiohttp server: `/` and `/hello/{name}`, each answering after 0.5 s.
+//!
+//! ```python
+//! async def index(request):
+//!     await asyncio.sleep(0.5)
+//!     return web.Response(body=b'<h1>Index</h1>')
+//! async def hello(request):
+//!     await asyncio.sleep(0.5)
+//!     text = '<h1>hello, %s!</h1>' % request.match_info['name']
+//!     return web.Response(body=text.encode('utf-8'))
+//! async def init(loop):
+//!     app = web.Application(loop=loop)
+//!     app.router.add_route('GET', '/', index)
+//!     app.router.add_route('GET', '/hello/{name}', hello)
+//!     srv = await loop.create_server(app.make_handler(), '127.0.0.1', 8000)
+//!     print('Server started at http://127.0.0.1:8000...')
+//!     return srv
+//! loop = asyncio.get_event_loop()
+//! loop.run_until_complete(init(loop))
+//! loop.run_forever()
+//! ```
+//!
+//! `cargo run --example web_server [ADDR]` (default 127.0.0.1:8000) serves until
+//! interrupted. `--self-test` serves on a free port instead, fetches `/` and
+//! `/hello/tulip` with tulip's own client, prints them and exits.
+use std::time::Duration;
+
+use tulip::web::{Application, Request, Response};
+
+async fn index(_request: Request) -> tulip::Result<Response> {
+    tulip::sleep(Duration::from_millis(500)).await?;
+    Ok(Response::new(b"<h1>Index</h1>".to_vec()).content_type("text/html"))
+}
+
+async fn hello(request: Request) -> tulip::Result<Response> {
+    tulip::sleep(Duration::from_millis(500)).await?;
+    let text = format!("<h1>hello, {}!</h1>", request.match_info["name"]);
+    Ok(Response::new(text.into_bytes()).content_type("text/html"))
+}
+
+async fn init(addr: &str) -> Result<tulip::net::Server, tulip::net::Error> {
+    let mut app = Application::new();
+    app.router.add_route("GET", "/", index);
+    app.router.add_route("GET", "/hello/{name}", hello);
+    let srv = app.serve(addr).await?;
+    let shown = srv
+        .local_addr()
+        .map_or_else(|| addr.to_string(), |a| a.to_string());
+    println!("Server started at http://{shown}...");
+    Ok(srv)
+}
+
+pub fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let self_test = args.iter().any(|a| a == "--self-test");
+    let addr = args
+        .iter()
+        .find(|a| !a.starts_with("--"))
+        .cloned()
+        .unwrap_or_else(|| {
+            if self_test {
+                "127.0.0.1:0"
+            } else {
+                "127.0.0.1:8000"
+            }
+            .into()
+        });
+    let lp = tulip::new_event_loop()?;
+    tulip::set_event_loop(Some(lp.clone()));
+    let srv = lp.run_until_complete(init(&addr))??;
+    if self_test {
+        let at = srv.local_addr().expect("listening on an internet address");
+        lp.run_until_complete(async {
+            for path in ["/", "/hello/tulip"] {
+                let resp = tulip::web::client::get(at, path).await?;
+                println!("GET {path} -> {} {}", resp.status, resp.text());
+            }
+            srv.close();
+            srv.wait_closed().await?;
+            Ok::<_, Box<dyn std::error::Error>>(())
+        })??;
+    } else {
+        lp.run_forever()?;
+    }
+    lp.close()?;
+    tulip::set_event_loop(None);
+    Ok(())
+}
