@@ -29,6 +29,10 @@ mod queue_pipeline;
 mod run_wait;
 #[path = "wait_tasks.rs"]
 mod wait_tasks;
+#[path = "web_server.rs"]
+mod web_server;
+#[path = "wget.rs"]
+mod wget;
 #[path = "yield_from.rs"]
 mod yield_from;
 
@@ -100,7 +104,23 @@ const SECTIONS: &[(&str, &str, Program)] = &[
         "Producers and consumers over a bounded Queue with join",
         queue_pipeline::main,
     ),
+    (
+        "wget",
+        "Fetching headers concurrently with open_connection, write/drain, readline (seeds 001/002)",
+        wget_embedded,
+    ),
+    (
+        "web_server",
+        "The aiohttp-style web server with routes (seed 002)",
+        web_server::self_test,
+    ),
+    ("udp_echo", "A datagram protocol: UDP echo", udp_echo::main),
 ];
+
+/// `wget` with no arguments: three paths from an embedded local server.
+fn wget_embedded() -> Result<(), Box<dyn std::error::Error>> {
+    wget::fetch_all(&[]).map(|_| ())
+}
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let only: Vec<String> = std::env::args().skip(1).collect();

@@ -53,18 +53,24 @@ async fn init(addr: &str) -> Result<tulip::net::Server, tulip::net::Error> {
 pub fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let self_test = args.iter().any(|a| a == "--self-test");
-    let addr = args
-        .iter()
-        .find(|a| !a.starts_with("--"))
-        .cloned()
-        .unwrap_or_else(|| {
-            if self_test {
-                "127.0.0.1:0"
-            } else {
-                "127.0.0.1:8000"
-            }
-            .into()
-        });
+    let addr = args.iter().find(|a| !a.starts_with("--")).cloned();
+    serve(addr, self_test)
+}
+
+/// The `--self-test` mode: what the tour runs.
+pub fn self_test() -> Result<(), Box<dyn std::error::Error>> {
+    serve(None, true)
+}
+
+fn serve(addr: Option<String>, self_test: bool) -> Result<(), Box<dyn std::error::Error>> {
+    let addr = addr.unwrap_or_else(|| {
+        if self_test {
+            "127.0.0.1:0"
+        } else {
+            "127.0.0.1:8000"
+        }
+        .into()
+    });
     let lp = tulip::new_event_loop()?;
     tulip::set_event_loop(Some(lp.clone()));
     let srv = lp.run_until_complete(init(&addr))??;
