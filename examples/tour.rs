@@ -114,7 +114,6 @@ const SECTIONS: &[(&str, &str, Program)] = &[
         "The aiohttp-style web server with routes (seed 002)",
         web_server::self_test,
     ),
-    ("udp_echo", "A datagram protocol: UDP echo", udp_echo::main),
 ];
 
 /// `wget` with no arguments: three paths from an embedded local server.
