@@ -27,11 +27,18 @@ pub fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     println!(
         "the loops are {}",
-        if other_id == main_loop.id() { "the same" } else { "different" }
+        if other_id == main_loop.id() {
+            "the same"
+        } else {
+            "different"
+        }
     );
     main_loop.run_until_complete(async {
         let running = tulip::get_running_loop()?;
-        println!("inside run_until_complete: get_running_loop() -> loop #{}", running.id());
+        println!(
+            "inside run_until_complete: get_running_loop() -> loop #{}",
+            running.id()
+        );
         Ok::<_, tulip::Error>(())
     })??;
     match tulip::get_running_loop() {

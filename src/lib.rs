@@ -11,15 +11,34 @@ pub use tulip_core::{
     yield_now, CallbackId, Cancelled, DefaultPolicy, Error, EventLoop, EventLoopPolicy,
     ExceptionContext, Handle, Promise, Result, Sleep, Task, TaskRef, TimerHandle,
 };
+pub use tulip_sync::{
+    as_completed, gather, gather_all, gather_local, shield, shield_task, timeout, timeout_at, wait,
+    wait_for, Barrier, BoundedSemaphore, Condition, Error as SyncError, Event, LifoQueue, Lock,
+    LockGuard, PriorityQueue, PutError, Queue, QueueStream, ReturnWhen, Semaphore, SemaphorePermit,
+    TaskGroup, TaskGroupError, Timeout,
+};
+
+/// gather / wait / timeouts / TaskGroup, locks and queues, with their future types.
+pub use tulip_sync as sync;
 
 /// Generators with `send`/`yield_from` and greenlet-style switching: the tutorials'
 /// predecessors of asyncio.
 pub use tulip_coro as coro;
 
+/// Sockets, asyncio streams, transports and protocols (feature `net`, on by default).
+#[cfg(feature = "net")]
+pub use tulip_net as net;
+
+/// A small aiohttp-style web server (feature `net`).
+#[cfg(feature = "net")]
+pub use tulip_web as web;
+
 /// The executors compiled in, to pick one explicitly.
 pub mod executors {
     #[cfg(feature = "local")]
     pub use tulip_local as local;
+    #[cfg(feature = "threaded")]
+    pub use tulip_threaded as threaded;
 }
 
 /// Executor-agnostic building blocks, for writing an executor or an I/O crate.

@@ -14,7 +14,14 @@ fn install() {
     tulip_core::set_default_loop_factory(tulip_local::new_event_loop);
 }
 
-#[cfg(not(feature = "local"))]
+// With only `threaded` compiled in, the threaded loop is the default; with both, `local`
+// stays the default and `tulip::executors::threaded::new_event_loop()` picks the other.
+#[cfg(all(feature = "threaded", not(feature = "local")))]
+fn install() {
+    tulip_core::set_default_loop_factory(tulip_threaded::new_event_loop);
+}
+
+#[cfg(not(any(feature = "local", feature = "threaded")))]
 fn install() {}
 
 /// asyncio's `get_event_loop()`: the running loop, else this thread's loop — created

@@ -1,5 +1,6 @@
 //! Transports and protocols on every executor: callback order, flow control
 //! (pause/resume writing and reading), close and abort.
+#![cfg(feature = "net")]
 mod common;
 
 use std::future::Future;
@@ -96,8 +97,11 @@ fn echo_protocol_callback_order(new_loop: Factory) {
             create_connection(move || Collect::new(clog, d), server.local_addr().unwrap())
                 .await
                 .unwrap();
-        // connection_made ran before create_connection returned.
-        assert_eq!(log.take(), ["client made"]);
+        // connection_made ran before create_connection returned. (On a parallel
+        // executor the server side may already have run its own connection_made.)
+        let early = log.take();
+        assert!(early.iter().any(|e| e == "client made"), "{early:?}");
+        let server_made_early = early.iter().any(|e| e == "server made");
         let payload: Vec<u8> = (0..100_000u32).map(|i| (i % 251) as u8).collect();
         for chunk in payload.chunks(1000) {
             t.write(chunk);
@@ -110,6 +114,9 @@ fn echo_protocol_callback_order(new_loop: Factory) {
         server.close();
         server.wait_closed().await.unwrap();
         let mut events = log.take();
+        if server_made_early {
+            events.push("server made".into());
+        }
         events.sort();
         assert_eq!(
             events,

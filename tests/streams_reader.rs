@@ -1,5 +1,6 @@
 //! asyncio's StreamReader on every executor: readline, readuntil, readexactly, read,
 //! limits, EOF, cancellation.
+#![cfg(feature = "net")]
 mod common;
 
 use std::future::Future;

@@ -1,5 +1,6 @@
 //! asyncio's StreamWriter and Server on every executor: drain and water marks,
 //! write_eof, close / wait_closed, extra info, server lifecycle.
+#![cfg(feature = "net")]
 mod common;
 
 use std::future::Future;

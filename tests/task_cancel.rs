@@ -17,7 +17,10 @@ fn cancelled_task_can_clean_up_asynchronously_and_return_a_value(new_loop: Facto
     let l = log.clone();
     let (r, cancelled) = lp
         .run_until_complete(async move {
+            let started = tulip::Promise::<()>::new();
+            let s2 = started.clone();
             let t = tulip::create_task(async move {
+                let _ = s2.set_result(());
                 match tulip::sleep(Duration::from_secs(10)).await {
                     Err(Error::Cancelled(c)) => {
                         l.push(format!("caught {:?}", c.msg));
@@ -29,7 +32,7 @@ fn cancelled_task_can_clean_up_asynchronously_and_return_a_value(new_loop: Facto
                 }
             })
             .unwrap();
-            tulip::sleep(Duration::ZERO).await.unwrap();
+            started.await.unwrap(); // the child reached its await point
             assert!(t.cancel_with("bye"));
             let tr = t.task_ref();
             let r = t.await;
@@ -45,12 +48,15 @@ fn cancel_propagated_out_makes_the_task_cancelled(new_loop: Factory) {
     let lp = new_loop().unwrap();
     let (r, cancelled, done) = lp
         .run_until_complete(async {
-            let t = tulip::create_task(async {
+            let started = tulip::Promise::<()>::new();
+            let s2 = started.clone();
+            let t = tulip::create_task(async move {
+                let _ = s2.set_result(());
                 tulip::sleep(Duration::from_secs(10)).await?;
                 Ok::<_, Error>(())
             })
             .unwrap();
-            tulip::sleep(Duration::ZERO).await.unwrap();
+            started.await.unwrap(); // the child reached its await point
             t.cancel();
             let tr = t.task_ref();
             let r = t.await;
@@ -86,7 +92,10 @@ fn a_task_may_swallow_the_cancel_and_carry_on(new_loop: Factory) {
     let lp = new_loop().unwrap();
     let r = lp
         .run_until_complete(async {
-            let t = tulip::create_task(async {
+            let started = tulip::Promise::<()>::new();
+            let s2 = started.clone();
+            let t = tulip::create_task(async move {
+                let _ = s2.set_result(());
                 let mut cancels = 0;
                 for _ in 0..3 {
                     if tulip::sleep(Duration::from_millis(5)).await.is_err() {
@@ -96,7 +105,7 @@ fn a_task_may_swallow_the_cancel_and_carry_on(new_loop: Factory) {
                 cancels
             })
             .unwrap();
-            tulip::sleep(Duration::ZERO).await.unwrap();
+            started.await.unwrap(); // the child reached its await point
             t.cancel();
             t.await
         })
@@ -130,12 +139,15 @@ fn cancel_of_a_task_on_a_foreign_future_drops_the_future(new_loop: Factory) {
     let d2 = dropped.clone();
     let r = within(Duration::from_secs(5), || {
         lp.run_until_complete(async move {
+            let started = tulip::Promise::<()>::new();
+            let s2 = started.clone();
             let t = tulip::create_task(async move {
                 let _flag = DropFlag(d2);
+                let _ = s2.set_result(());
                 std::future::pending::<()>().await;
             })
             .unwrap();
-            tulip::sleep(Duration::ZERO).await.unwrap();
+            started.await.unwrap(); // the child reached its await point
             t.cancel();
             t.await
         })
@@ -196,8 +208,14 @@ fn awaiting_a_promise_when_cancelled_cancels_the_promise(new_loop: Factory) {
             let lp = tulip::get_running_loop().unwrap();
             let p: tulip::Promise<u8> = lp.create_future();
             let p2 = p.clone();
-            let t = tulip::create_task(p2).unwrap();
-            tulip::sleep(Duration::ZERO).await.unwrap();
+            let started = tulip::Promise::<()>::new();
+            let s2 = started.clone();
+            let t = tulip::create_task(async move {
+                let _ = s2.set_result(());
+                p2.await
+            })
+            .unwrap();
+            started.await.unwrap(); // the child reached its await point
             t.cancel();
             let r = t.await;
             (r, p.cancelled())

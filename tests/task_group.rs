@@ -102,7 +102,12 @@ fn every_error_reported(new_loop: Factory) {
     let lp = new_loop().unwrap();
     let r = lp
         .run_until_complete(TaskGroup::run(|tg| async move {
-            tg.create_task(async {
+            // The first child must be inside its sleep before the body fails (on a
+            // parallel executor a 1 ms sleep does not promise that).
+            let started = tulip::Promise::<()>::new();
+            let s2 = started.clone();
+            tg.create_task(async move {
+                let _ = s2.set_result(());
                 if sleep(Duration::from_secs(10)).await.is_err() {
                     return Err(Error::InvalidState("clean-up failed"));
                 }
@@ -112,6 +117,7 @@ fn every_error_reported(new_loop: Factory) {
                 sleep(ms(5)).await?;
                 Err::<(), _>(Error::TimeoutError)
             })?;
+            started.await?;
             sleep(ms(1)).await?;
             Err::<(), _>(Error::InvalidState("body failed"))
         }))

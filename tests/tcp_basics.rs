@@ -1,5 +1,6 @@
 //! TCP sockets on every executor: connect errors, echo integrity under concurrency,
 //! half-close, resets, socket options, the futures::io traits.
+#![cfg(feature = "net")]
 mod common;
 
 use std::future::Future;

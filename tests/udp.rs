@@ -1,5 +1,6 @@
 //! UDP on every executor: datagrams both ways, connected mode, the datagram
 //! endpoint with its protocol.
+#![cfg(feature = "net")]
 mod common;
 
 use std::future::Future;

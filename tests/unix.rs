@@ -1,5 +1,6 @@
 //! Unix domain sockets on every executor: raw streams, asyncio streams, the server's
 //! socket file.
+#![cfg(feature = "net")]
 mod common;
 
 use std::future::Future;

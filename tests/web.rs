@@ -1,5 +1,6 @@
 //! tulip-web on every executor: routes and match_info, 404 / 405, bad requests,
 //! limits, keep-alive, concurrency, and curl as a real client.
+#![cfg(feature = "net")]
 mod common;
 
 use std::future::Future;

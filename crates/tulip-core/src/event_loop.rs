@@ -158,6 +158,39 @@ impl EventLoop {
         tasks::spawn_local_on(self, fut)
     }
 
+    /// Runs the blocking `f` on `executor` (`None`: the default pool, as asyncio's
+    /// `loop.run_in_executor(None, f)`), never on a loop thread. The job starts now;
+    /// await the returned future for its result.
+    ///
+    /// # Errors
+    /// `LoopClosed` if the loop is closed (nothing runs). The future gives `Panicked` if
+    /// `f` panicked, `Cancelled` if the awaiting task was cancelled.
+    ///
+    /// # Examples
+    /// ```
+    /// let lp = tulip_local::new_event_loop()?;
+    /// let pool = tulip_core::ThreadPool::new(1);
+    /// let job = lp.run_in_executor(Some(&pool), || 2 + 2)?;
+    /// assert_eq!(lp.run_until_complete(job)??, 4);
+    /// # Ok::<(), tulip_core::Error>(())
+    /// ```
+    pub fn run_in_executor<F, T>(
+        &self,
+        executor: Option<&crate::blocking::ThreadPool>,
+        f: F,
+    ) -> Result<crate::blocking::Blocking<T>>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        if self.is_closed() {
+            return Err(Error::LoopClosed);
+        }
+        Ok(executor
+            .unwrap_or_else(|| crate::blocking::default_pool())
+            .submit(f))
+    }
+
     /// A new promise bound to this loop (asyncio's `loop.create_future()`): its
     /// done-callbacks are scheduled on this loop.
     pub fn create_future<T: Send + 'static>(&self) -> Promise<T> {

@@ -22,6 +22,7 @@
 #![warn(missing_docs)]
 
 mod backend;
+mod blocking;
 mod error;
 mod event_loop;
 mod handle;
@@ -30,9 +31,11 @@ mod promise;
 mod registry;
 mod runner;
 mod tasks;
+mod threadsafe;
 mod timers;
 
 pub use backend::{Backend, MainFuture, Runnable};
+pub use blocking::{default_pool, to_thread, Blocking, ThreadPool};
 pub use error::{panic_message, Cancelled, Error, Result};
 pub use event_loop::EventLoop;
 pub use handle::{Callback, Handle, TimerHandle};
@@ -49,4 +52,5 @@ pub use tasks::{
     all_tasks, check_cancel, create_task, current_task, ensure_future, spawn_local, take_cancel,
     Task, TaskRef,
 };
-pub use timers::{sleep, sleep_until, yield_now, Sleep};
+pub use threadsafe::{run_coroutine_threadsafe, ConcurrentFuture};
+pub use timers::{sleep, sleep_until, yield_now, Sleep, YieldNow};

@@ -1,0 +1,66 @@
+//! Choosing the number of workers and their thread names.
+
+use std::sync::Arc;
+
+use tulip_core::{EventLoop, Result};
+
+use crate::threaded_loop::ThreadedLoop;
+
+/// Builds a threaded loop.
+///
+/// # Examples
+/// ```
+/// let lp = tulip_threaded::Builder::new()
+///     .workers(3)
+///     .thread_name("my-worker")
+///     .build()?;
+/// let name = lp.run_until_complete(async {
+///     tulip_core::create_task(async { std::thread::current().name().map(String::from) })?
+///         .await
+/// })??;
+/// assert!(name.unwrap().starts_with("my-worker-"));
+/// lp.close()?;
+/// # Ok::<(), tulip_core::Error>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct Builder {
+    workers: usize,
+    name: String,
+}
+
+impl Default for Builder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Builder {
+    /// One worker per available CPU (at least one); threads named `tulip-worker-<i>`.
+    pub fn new() -> Builder {
+        Builder {
+            workers: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            name: "tulip-worker".into(),
+        }
+    }
+
+    /// Sets the number of worker threads (0 counts as 1).
+    pub fn workers(mut self, n: usize) -> Builder {
+        self.workers = n.max(1);
+        self
+    }
+
+    /// Sets the worker threads' name prefix; worker `i` is named `<prefix>-<i>`.
+    pub fn thread_name(mut self, prefix: impl Into<String>) -> Builder {
+        self.name = prefix.into();
+        self
+    }
+
+    /// The loop. Its workers start at its first run.
+    ///
+    /// # Errors
+    /// The OS refused to create the poller.
+    pub fn build(self) -> Result<EventLoop> {
+        let lp: Arc<ThreadedLoop> = ThreadedLoop::build(self.workers, self.name)?;
+        Ok(EventLoop::from_backend(lp))
+    }
+}

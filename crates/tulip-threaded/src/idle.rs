@@ -1,0 +1,294 @@
+//! Parking idle workers without losing a wake-up.
+//!
+//! A worker with nothing to do goes to sleep in three steps, and whoever makes work
+//! available wakes at most one sleeper:
+//!
+//! ```text
+//! worker                                  pusher
+//! 1. prepare(me): list.push(me),          a. make the work visible (queue push)
+//!    sleeping += 1            (lock)      b. fence(SeqCst)
+//! 2. fence(SeqCst), look at every queue   c. if sleeping > 0: lock list, pop one
+//!    again; found work -> cancel(me)         worker, unpark it
+//! 3. park(me): wait for the flag
+//! ```
+//!
+//! Why no wake-up is lost: 1-2 and a-c are the two halves of a Dekker pair. With the
+//! two fences, either the worker's second look (2) sees the work (a), or the pusher's
+//! read of `sleeping` (c) sees the worker's announcement (1) — then the pusher takes
+//! the lock after the worker released it, so it finds the worker in `list` and unparks
+//! it. A [`Parker`] keeps its flag until `park` consumes it, so an unpark that comes
+//! before the park is not lost either.
+//!
+//! Waking one named worker ([`Idle::unpark_worker`], for work pinned to it) and waking
+//! everyone ([`Idle::unpark_all`], at the end of a run or at shutdown) take the lock
+//! before looking at `list`; the worker's step 2 comes after it took the same lock in
+//! step 1, so either it is listed (and unparked) or its second look sees the work or
+//! the shutdown flag.
+//!
+//! Fields: `list` and `sleeping` change together, under `list`'s lock; `sleeping` is
+//! read without the lock by pushers (the fast path when nobody sleeps). A parker's
+//! flag is only touched under its own mutex.
+//!
+//! The protocol is checked with loom; see the `loom_tests` module below:
+//! `LOOM_MAX_PREEMPTIONS=3 RUSTFLAGS="--cfg loom" cargo test -p tulip-threaded --lib
+//! --release` (a bound of 3 preemptions already finds the lost wake-up that
+//! [`Idle::cancel`] guards against, and runs in about a second).
+
+use crate::sync::{fence, lock, AtomicUsize, Condvar, Mutex, Ordering};
+
+/// A flag with a condition variable: `unpark` sets it, `park` waits for it and clears
+/// it. An `unpark` before the `park` makes that `park` return at once.
+#[derive(Default)]
+pub(crate) struct Parker {
+    notified: Mutex<bool>,
+    cv: Condvar,
+}
+
+impl Parker {
+    /// Blocks until unparked, then consumes the notification.
+    pub(crate) fn park(&self) {
+        let mut notified = lock(&self.notified);
+        while !*notified {
+            notified = self.cv.wait(notified).unwrap_or_else(|e| e.into_inner());
+        }
+        *notified = false;
+    }
+
+    /// Wakes the parked thread (or the next `park`).
+    pub(crate) fn unpark(&self) {
+        *lock(&self.notified) = true;
+        self.cv.notify_one();
+    }
+}
+
+/// Which workers sleep, and their parkers.
+pub(crate) struct Idle {
+    sleeping: AtomicUsize,
+    list: Mutex<Vec<usize>>,
+    parkers: Box<[Parker]>,
+}
+
+impl Idle {
+    /// Room for `workers` sleepers, numbered from 0.
+    pub(crate) fn new(workers: usize) -> Idle {
+        Idle {
+            sleeping: AtomicUsize::new(0),
+            list: Mutex::new(Vec::with_capacity(workers)),
+            parkers: (0..workers).map(|_| Parker::default()).collect(),
+        }
+    }
+
+    /// Step 1: worker `me` announces that it is about to sleep. The caller must then
+    /// look at every queue (and the stop flags) once more before [`park`](Self::park),
+    /// and call [`cancel`](Self::cancel) instead if it found something.
+    pub(crate) fn prepare(&self, me: usize) {
+        let mut list = lock(&self.list);
+        list.push(me);
+        self.sleeping.fetch_add(1, Ordering::SeqCst);
+        drop(list);
+        fence(Ordering::SeqCst);
+    }
+
+    /// Worker `me` found work after [`prepare`](Self::prepare) and stays awake.
+    ///
+    /// If a pusher already picked it, that wake-up was meant for work this worker may
+    /// not take (it took something else): it is passed on to another sleeper, or the
+    /// sleepers would wait with work queued (loom found this one). The parker keeps the
+    /// notification it was sent; its next `park` returns at once, which is harmless.
+    pub(crate) fn cancel(&self, me: usize) {
+        let picked = {
+            let mut list = lock(&self.list);
+            match list.iter().position(|&w| w == me) {
+                Some(pos) => {
+                    list.swap_remove(pos);
+                    self.sleeping.fetch_sub(1, Ordering::SeqCst);
+                    false
+                }
+                None => true,
+            }
+        };
+        if picked {
+            self.unpark_one();
+        }
+    }
+
+    /// Step 3: sleeps until unparked.
+    pub(crate) fn park(&self, me: usize) {
+        self.parkers[me].park();
+    }
+
+    /// Work was made visible: wakes one sleeping worker, if any.
+    pub(crate) fn unpark_one(&self) {
+        fence(Ordering::SeqCst);
+        if self.sleeping.load(Ordering::SeqCst) == 0 {
+            return;
+        }
+        let picked = {
+            let mut list = lock(&self.list);
+            let picked = list.pop();
+            if picked.is_some() {
+                self.sleeping.fetch_sub(1, Ordering::SeqCst);
+            }
+            picked
+        };
+        if let Some(w) = picked {
+            self.parkers[w].unpark();
+        }
+    }
+
+    /// Work pinned to worker `w` was made visible: wakes `w` if it sleeps.
+    pub(crate) fn unpark_worker(&self, w: usize) {
+        let was_listed = {
+            let mut list = lock(&self.list);
+            match list.iter().position(|&x| x == w) {
+                Some(pos) => {
+                    list.swap_remove(pos);
+                    self.sleeping.fetch_sub(1, Ordering::SeqCst);
+                    true
+                }
+                None => false,
+            }
+        };
+        if was_listed {
+            self.parkers[w].unpark();
+        }
+    }
+
+    /// A flag every worker checks was raised (end of a run, shutdown): wakes them all.
+    pub(crate) fn unpark_all(&self) {
+        let woken = {
+            let mut list = lock(&self.list);
+            self.sleeping.store(0, Ordering::SeqCst);
+            std::mem::take(&mut *list)
+        };
+        for w in woken {
+            self.parkers[w].unpark();
+        }
+    }
+}
+
+#[cfg(all(test, loom))]
+mod loom_tests {
+    //! Each model runs every interleaving loom can find; a lost wake-up shows up as a
+    //! deadlock ("all threads blocked"), which fails the model.
+    use super::*;
+    use crate::sync::AtomicBool;
+    use loom::sync::Arc;
+    use loom::thread;
+
+    /// A stand-in for the run queues: a count of items, taken one at a time.
+    struct Work {
+        items: AtomicUsize,
+        stop: AtomicBool,
+    }
+
+    impl Work {
+        fn take(&self) -> bool {
+            let mut n = self.items.load(Ordering::SeqCst);
+            while n > 0 {
+                match self
+                    .items
+                    .compare_exchange(n, n - 1, Ordering::SeqCst, Ordering::SeqCst)
+                {
+                    Ok(_) => return true,
+                    Err(now) => n = now,
+                }
+            }
+            false
+        }
+    }
+
+    /// The worker loop of `worker.rs`, reduced to the protocol: run until `want` items
+    /// were taken or `stop` is seen.
+    fn worker(idle: &Idle, work: &Work, me: usize, want: usize) -> usize {
+        let mut got = 0;
+        while got < want && !work.stop.load(Ordering::SeqCst) {
+            if work.take() {
+                got += 1;
+                continue;
+            }
+            idle.prepare(me);
+            if work.stop.load(Ordering::SeqCst) || work.take() {
+                idle.cancel(me);
+                if !work.stop.load(Ordering::SeqCst) {
+                    got += 1;
+                }
+                continue;
+            }
+            idle.park(me);
+        }
+        got
+    }
+
+    #[test]
+    fn one_push_wakes_the_sleeper() {
+        loom::model(|| {
+            let idle = Arc::new(Idle::new(1));
+            let work = Arc::new(Work {
+                items: AtomicUsize::new(0),
+                stop: AtomicBool::new(false),
+            });
+            let (i2, w2) = (idle.clone(), work.clone());
+            let t = thread::spawn(move || worker(&i2, &w2, 0, 1));
+            work.items.fetch_add(1, Ordering::SeqCst);
+            idle.unpark_one();
+            assert_eq!(t.join().unwrap(), 1);
+        });
+    }
+
+    #[test]
+    fn two_workers_two_pushes_each_item_taken() {
+        loom::model(|| {
+            let idle = Arc::new(Idle::new(2));
+            let work = Arc::new(Work {
+                items: AtomicUsize::new(0),
+                stop: AtomicBool::new(false),
+            });
+            let spawn = |me| {
+                let (i, w) = (idle.clone(), work.clone());
+                thread::spawn(move || worker(&i, &w, me, 1))
+            };
+            let (a, b) = (spawn(0), spawn(1));
+            for _ in 0..2 {
+                work.items.fetch_add(1, Ordering::SeqCst);
+                idle.unpark_one();
+            }
+            assert_eq!(a.join().unwrap() + b.join().unwrap(), 2);
+        });
+    }
+
+    #[test]
+    fn pinned_work_wakes_its_worker() {
+        loom::model(|| {
+            let idle = Arc::new(Idle::new(2));
+            let work = Arc::new(Work {
+                items: AtomicUsize::new(0),
+                stop: AtomicBool::new(false),
+            });
+            let (i2, w2) = (idle.clone(), work.clone());
+            let t = thread::spawn(move || worker(&i2, &w2, 1, 1));
+            work.items.fetch_add(1, Ordering::SeqCst);
+            idle.unpark_worker(1);
+            assert_eq!(t.join().unwrap(), 1);
+        });
+    }
+
+    #[test]
+    fn stop_wakes_every_sleeper() {
+        loom::model(|| {
+            let idle = Arc::new(Idle::new(2));
+            let work = Arc::new(Work {
+                items: AtomicUsize::new(0),
+                stop: AtomicBool::new(false),
+            });
+            let spawn = |me| {
+                let (i, w) = (idle.clone(), work.clone());
+                thread::spawn(move || worker(&i, &w, me, 1))
+            };
+            let (a, b) = (spawn(0), spawn(1));
+            work.stop.store(true, Ordering::SeqCst);
+            idle.unpark_all();
+            assert_eq!(a.join().unwrap() + b.join().unwrap(), 0);
+        });
+    }
+}

@@ -1,0 +1,554 @@
+//! The loop: who runs what, and how a run starts and ends.
+//!
+//! Two kinds of thread serve one loop:
+//! - **The driver** is the thread that called `run_until_complete` / `run_forever`.
+//!   It owns the loop's "lane": one FIFO queue ([`Shared::calls`]) of callbacks, the
+//!   main future's steps and the steps of `!Send` tasks spawned on it; the timer heap;
+//!   and the reactor's `wait`. One iteration is asyncio's `_run_once`: wait for I/O or
+//!   the next timer (not at all if the lane has work), move due timers to the lane,
+//!   then run exactly the items that were queued when the iteration started.
+//! - **The workers** (N threads, started at the first run) run `Send` task steps, from
+//!   per-worker deques with stealing and a global injector (see `worker.rs`), and the
+//!   `!Send` tasks pinned to them.
+//!
+//! Why the reactor is shared and waited on by the driver only: `Reactor::wait` must be
+//! called by one thread at a time, and timers must fire while every worker is parked.
+//! The driver has to sleep somewhere anyway, so it sleeps in the poller with the next
+//! timer's deadline as timeout; a readiness event or timer wakes a task, and the task's
+//! waker hands the step to a worker. Per-worker reactors would need a socket to be
+//! re-registered when its task is stolen; one poller per loop keeps `tulip-net`'s
+//! contract (one reactor per loop) as it is.
+//!
+//! Why callbacks go through one lane: asyncio promises `call_soon` callbacks run in
+//! FIFO order relative to each other, and `stop()` ends the loop after the iteration
+//! that is running. Running callbacks on one thread keeps both exactly; task steps, the
+//! bulk of the work, run in parallel.
+//!
+//! Invariants:
+//! - tasks make progress only while a run is on the stack: `start` opens the gate,
+//!   and the `Session` guard closes it and waits until every worker left the run;
+//! - `calls` is popped only by the driver; `pinned[i]` and worker `i`'s deque are
+//!   popped only by worker `i` (its deque is also stolen from by the others);
+//! - a `!Send` task's step is run or dropped only on its home thread; when that is
+//!   impossible (woken after close, from elsewhere) it is leaked, never dropped;
+//! - `driver_sleeping` is raised before the lane and timers are looked at one last time
+//!   and the poller is entered; pushers raise their item first, then (after a SeqCst
+//!   fence) notify the poller if they see the flag, so no wake-up of the driver is lost.
+//!
+//! Shutdown order (`close`, or dropping the last handle): raise `closed`, raise
+//! `shutdown` at the gate, join the workers (each drops what is left in its queues),
+//! then drop the lane, the injector and the timers.
+
+use std::sync::{Arc, OnceLock, Weak};
+use std::task::{Context, Poll, Wake, Waker};
+use std::thread::{JoinHandle, ThreadId};
+use std::time::{Duration, Instant};
+
+use concurrent_queue::ConcurrentQueue;
+use crossbeam_deque::{Injector, Stealer, Worker};
+use tulip_core::{Backend, Callback, Error, EventLoop, LoopCommon, MainFuture, Result, Runnable};
+use tulip_reactor::{Reactor, TimerQueue};
+
+use crate::idle::Idle;
+use crate::sync::{fence, lock, AtomicBool, Condvar, Mutex, Ordering};
+use crate::worker;
+
+/// An item of the driver's lane.
+pub(crate) enum Item {
+    Call(Callback),
+    Local(Runnable),
+    Main,
+}
+
+/// The gate workers wait at between runs.
+#[derive(Default)]
+pub(crate) struct Session {
+    pub(crate) active: bool,
+    pub(crate) shutdown: bool,
+    pub(crate) in_session: usize,
+}
+
+/// What every handle, waker, worker and foreign thread sees.
+pub(crate) struct Shared {
+    pub(crate) common: LoopCommon,
+    pub(crate) this: Weak<ThreadedLoop>,
+    reactor: Arc<Reactor>,
+    name: String,
+    // Task steps.
+    pub(crate) injector: Injector<Runnable>,
+    pub(crate) stealers: Vec<Stealer<Runnable>>,
+    pub(crate) pinned: Vec<ConcurrentQueue<Runnable>>,
+    pub(crate) idle: Idle,
+    deques: Mutex<Vec<Worker<Runnable>>>,
+    threads: Mutex<Vec<JoinHandle<()>>>,
+    // The driver's lane.
+    calls: ConcurrentQueue<Item>,
+    timers: Mutex<TimerQueue<Callback>>,
+    driver_sleeping: AtomicBool,
+    local_owner: OnceLock<ThreadId>,
+    // Runs.
+    pub(crate) session: Mutex<Session>,
+    pub(crate) gate: Condvar,
+    pub(crate) left: Condvar,
+    pub(crate) ending: AtomicBool,
+    stopping: AtomicBool,
+    running: AtomicBool,
+    closed: AtomicBool,
+}
+
+/// The multi-threaded executor; use it through [`EventLoop`] (built by
+/// [`new_event_loop`] or [`Builder`](crate::Builder)).
+pub struct ThreadedLoop {
+    shared: Arc<Shared>,
+}
+
+impl std::fmt::Debug for ThreadedLoop {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ThreadedLoop")
+            .field("id", &self.shared.common.id())
+            .field("workers", &self.shared.stealers.len())
+            .finish()
+    }
+}
+
+/// Creates a multi-threaded loop with one worker per available CPU.
+///
+/// # Errors
+/// The OS refused to create the poller.
+///
+/// # Examples
+/// ```
+/// let lp = tulip_threaded::new_event_loop()?;
+/// let sum = lp.run_until_complete(async {
+///     let tasks: Vec<_> = (0..4u64)
+///         .map(|i| tulip_core::create_task(async move { i * 10 }))
+///         .collect::<Result<_, _>>()?;
+///     let mut sum = 0;
+///     for t in tasks {
+///         sum += t.await?;
+///     }
+///     Ok::<_, tulip_core::Error>(sum)
+/// })??;
+/// assert_eq!(sum, 60);
+/// lp.close()?;
+/// # Ok::<(), tulip_core::Error>(())
+/// ```
+pub fn new_event_loop() -> Result<EventLoop> {
+    crate::Builder::new().build()
+}
+
+impl ThreadedLoop {
+    pub(crate) fn build(workers: usize, name: String) -> Result<Arc<ThreadedLoop>> {
+        let reactor = Arc::new(Reactor::new()?);
+        let deques: Vec<Worker<Runnable>> = (0..workers).map(|_| Worker::new_fifo()).collect();
+        Ok(Arc::new_cyclic(|this| ThreadedLoop {
+            shared: Arc::new(Shared {
+                common: LoopCommon::new(),
+                this: this.clone(),
+                reactor,
+                name,
+                injector: Injector::new(),
+                stealers: deques.iter().map(Worker::stealer).collect(),
+                pinned: (0..workers).map(|_| ConcurrentQueue::unbounded()).collect(),
+                idle: Idle::new(workers),
+                deques: Mutex::new(deques),
+                threads: Mutex::new(Vec::new()),
+                calls: ConcurrentQueue::unbounded(),
+                timers: Mutex::new(TimerQueue::new()),
+                driver_sleeping: AtomicBool::new(false),
+                local_owner: OnceLock::new(),
+                session: Mutex::new(Session::default()),
+                gate: Condvar::new(),
+                left: Condvar::new(),
+                ending: AtomicBool::new(false),
+                stopping: AtomicBool::new(false),
+                running: AtomicBool::new(false),
+                closed: AtomicBool::new(false),
+            }),
+        }))
+    }
+
+    /// The number of worker threads.
+    pub fn workers(&self) -> usize {
+        self.shared.stealers.len()
+    }
+}
+
+impl Shared {
+    fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::Acquire)
+    }
+
+    /// Wakes the driver if it sleeps in the poller. Call after making work visible.
+    fn wake_driver(&self) {
+        fence(Ordering::SeqCst);
+        if self.driver_sleeping.load(Ordering::SeqCst) {
+            let _ = self.reactor.notify();
+        }
+    }
+
+    fn push_lane(&self, item: Item) {
+        if self.calls.push(item).is_ok() {
+            self.wake_driver();
+        }
+    }
+
+    /// Queues a `Send` task step: onto this worker's deque when called on one of this
+    /// loop's workers, onto the injector otherwise; then wakes an idle worker.
+    fn push_task(&self, r: Runnable) {
+        if self.is_closed() {
+            drop(r); // The task is dropped: whoever awaits it sees it cancelled.
+            return;
+        }
+        let mut slot = Some(r);
+        worker::with_worker(self.common.id(), |ctx| {
+            if let Some(r) = slot.take() {
+                ctx.local.push(r)
+            }
+        });
+        if let Some(r) = slot {
+            self.injector.push(r);
+        }
+        self.idle.unpark_one();
+    }
+
+    fn is_local_owner(&self) -> bool {
+        self.local_owner.get() == Some(&std::thread::current().id())
+    }
+
+    /// A `!Send` step that cannot run any more (the loop is closed): dropped on its
+    /// home thread, leaked elsewhere (dropping it there would be unsound for its
+    /// future, and async-task would panic).
+    fn discard_local(&self, home: usize, r: Runnable) {
+        let at_home = match home {
+            0 => self.is_local_owner(),
+            w => worker::with_worker(self.common.id(), |ctx| ctx.index + 1 == w).unwrap_or(false),
+        };
+        if at_home {
+            drop(r);
+        } else {
+            std::mem::forget(r);
+        }
+    }
+
+    fn spawn_workers(self: &Arc<Self>) -> Result<()> {
+        let mut threads = lock(&self.threads);
+        if !threads.is_empty() {
+            return Ok(());
+        }
+        let deques = std::mem::take(&mut *lock(&self.deques));
+        for (index, local) in deques.into_iter().enumerate() {
+            let shared = self.clone();
+            let t = std::thread::Builder::new()
+                .name(format!("{}-{index}", self.name))
+                .spawn(move || worker::main(shared, index, local))?;
+            threads.push(t);
+        }
+        Ok(())
+    }
+
+    /// Raises `shutdown` at the gate and joins every worker (but never the current
+    /// thread, should the last handle be dropped on a worker).
+    fn shutdown_workers(&self) {
+        lock(&self.session).shutdown = true;
+        self.gate.notify_all();
+        self.ending.store(true, Ordering::SeqCst);
+        self.idle.unpark_all();
+        let threads = std::mem::take(&mut *lock(&self.threads));
+        let me = std::thread::current().id();
+        for t in threads {
+            if t.thread().id() != me {
+                let _ = t.join();
+            }
+        }
+    }
+
+    /// Drops everything still queued on the lane, the injector and the timer heap.
+    fn drain(&self) {
+        while let Ok(item) = self.calls.pop() {
+            if let Item::Local(r) = item {
+                self.discard_local(0, r);
+            }
+        }
+        while !self.injector.steal().is_empty() {}
+        lock(&self.timers).clear();
+    }
+}
+
+/// The wake-up of the main future: queues `Item::Main` on the lane, once.
+struct MainWake {
+    shared: Weak<Shared>,
+    queued: AtomicBool,
+}
+
+impl Wake for MainWake {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref()
+    }
+    fn wake_by_ref(self: &Arc<Self>) {
+        if !self.queued.swap(true, Ordering::AcqRel) {
+            if let Some(shared) = self.shared.upgrade() {
+                shared.push_lane(Item::Main);
+            }
+        }
+    }
+}
+
+struct MainSlot<'m, 'f> {
+    fut: Option<&'m mut MainFuture<'f>>,
+    wake: Arc<MainWake>,
+    waker: Waker,
+    done: bool,
+}
+
+impl MainSlot<'_, '_> {
+    fn poll(&mut self) {
+        self.wake.queued.store(false, Ordering::Release);
+        if self.done {
+            return;
+        }
+        if let Some(fut) = self.fut.as_mut() {
+            let mut cx = Context::from_waker(&self.waker);
+            if let Poll::Ready(()) = fut.as_mut().poll(&mut cx) {
+                self.done = true;
+            }
+        }
+    }
+}
+
+/// One run of the loop: opened by `start`, closed (workers out, `running` lowered)
+/// when dropped, even by unwinding.
+struct Run<'a> {
+    shared: &'a Shared,
+}
+
+impl Drop for Run<'_> {
+    fn drop(&mut self) {
+        let sh = self.shared;
+        {
+            let mut s = lock(&sh.session);
+            s.active = false;
+            sh.ending.store(true, Ordering::SeqCst);
+        }
+        sh.idle.unpark_all();
+        let mut s = lock(&sh.session);
+        while s.in_session > 0 {
+            s = sh.left.wait(s).unwrap_or_else(|e| e.into_inner());
+        }
+        drop(s);
+        sh.running.store(false, Ordering::Release);
+    }
+}
+
+impl ThreadedLoop {
+    fn start(&self) -> Result<Run<'_>> {
+        let sh = &self.shared;
+        if sh.running.swap(true, Ordering::AcqRel) {
+            return Err(Error::LoopRunning);
+        }
+        if let Err(e) = sh.spawn_workers() {
+            sh.running.store(false, Ordering::Release);
+            return Err(e);
+        }
+        {
+            let mut s = lock(&sh.session);
+            sh.ending.store(false, Ordering::SeqCst);
+            s.active = true;
+        }
+        sh.gate.notify_all();
+        Ok(Run { shared: sh })
+    }
+
+    /// How long the driver may sleep: zero if the lane has work or a stop is pending,
+    /// else until the next timer (or for ever).
+    fn timeout(&self) -> Option<Duration> {
+        let sh = &self.shared;
+        if !sh.calls.is_empty() || sh.stopping.load(Ordering::SeqCst) {
+            return Some(Duration::ZERO);
+        }
+        lock(&sh.timers)
+            .next_deadline()
+            .map(|d| d.saturating_duration_since(Instant::now()))
+    }
+
+    /// One iteration of the driver (see the module docs).
+    fn run_once(&self, main: &mut MainSlot<'_, '_>) {
+        let sh = &*self.shared;
+        if self.timeout() != Some(Duration::ZERO) || sh.reactor.registered() > 0 {
+            sh.driver_sleeping.store(true, Ordering::SeqCst);
+            fence(Ordering::SeqCst);
+            let timeout = self.timeout();
+            if let Err(e) = sh.reactor.wait(timeout) {
+                eprintln!("tulip: poller wait failed: {e}");
+            }
+            sh.driver_sleeping.store(false, Ordering::SeqCst);
+        }
+        let due: Vec<Callback> = lock(&sh.timers).expire(Instant::now()).collect();
+        for cb in due {
+            let _ = sh.calls.push(Item::Call(cb));
+        }
+        for _ in 0..sh.calls.len() {
+            match sh.calls.pop() {
+                Ok(Item::Call(cb)) => cb.run_reporting(),
+                Ok(Item::Local(r)) => self.run_local(r),
+                Ok(Item::Main) => main.poll(),
+                Err(_) => break,
+            }
+        }
+    }
+
+    fn run_local(&self, r: Runnable) {
+        if self.shared.is_local_owner() {
+            r.run();
+        } else {
+            // Spawned on another thread that drove this loop before; it cannot run here.
+            eprintln!("tulip: a local task of another thread was left behind");
+            std::mem::forget(r);
+        }
+    }
+
+    fn drive(&self, main: &mut MainSlot<'_, '_>) -> Result<()> {
+        let _run = self.start()?;
+        loop {
+            self.run_once(main);
+            if main.done {
+                return Ok(());
+            }
+            if self.shared.stopping.swap(false, Ordering::AcqRel) {
+                return match main.fut {
+                    Some(_) => Err(Error::StoppedBeforeComplete),
+                    None => Ok(()),
+                };
+            }
+        }
+    }
+}
+
+impl Drop for ThreadedLoop {
+    fn drop(&mut self) {
+        // No handle is left: nobody can run or close the loop any more.
+        self.shared.closed.store(true, Ordering::Release);
+        self.shared.shutdown_workers();
+        self.shared.drain();
+    }
+}
+
+impl Backend for ThreadedLoop {
+    fn common(&self) -> &LoopCommon {
+        &self.shared.common
+    }
+
+    fn schedule(&self, runnable: Runnable) {
+        self.shared.push_task(runnable);
+    }
+
+    fn schedule_local(&self, runnable: Runnable) -> Result<()> {
+        let home = self.local_home();
+        self.schedule_local_on(home, runnable)
+    }
+
+    fn local_home(&self) -> usize {
+        worker::with_worker(self.shared.common.id(), |ctx| ctx.index + 1).unwrap_or(0)
+    }
+
+    fn schedule_local_on(&self, home: usize, runnable: Runnable) -> Result<()> {
+        let sh = &self.shared;
+        if sh.is_closed() {
+            sh.discard_local(home, runnable);
+            return Err(Error::LoopClosed);
+        }
+        match home {
+            0 => sh.push_lane(Item::Local(runnable)),
+            w => {
+                let _ = sh.pinned[w - 1].push(runnable);
+                sh.idle.unpark_worker(w - 1);
+            }
+        }
+        Ok(())
+    }
+
+    fn can_spawn_local(&self) -> bool {
+        let sh = &self.shared;
+        if worker::with_worker(sh.common.id(), |_| ()).is_some() {
+            return true;
+        }
+        *sh.local_owner.get_or_init(|| std::thread::current().id()) == std::thread::current().id()
+    }
+
+    fn call_soon(&self, cb: Callback) -> Result<()> {
+        if self.shared.is_closed() {
+            return Err(Error::LoopClosed);
+        }
+        self.shared.push_lane(Item::Call(cb));
+        Ok(())
+    }
+
+    fn call_at(&self, when: Instant, cb: Callback) -> Result<()> {
+        let sh = &self.shared;
+        if sh.is_closed() {
+            return Err(Error::LoopClosed);
+        }
+        lock(&sh.timers).insert(when, cb);
+        sh.wake_driver();
+        Ok(())
+    }
+
+    fn run_until(&self, mut main: MainFuture<'_>) -> Result<()> {
+        let wake = Arc::new(MainWake {
+            shared: Arc::downgrade(&self.shared),
+            queued: AtomicBool::new(true),
+        });
+        self.shared.push_lane(Item::Main);
+        let mut slot = MainSlot {
+            fut: Some(&mut main),
+            waker: Waker::from(wake.clone()),
+            wake,
+            done: false,
+        };
+        self.drive(&mut slot)
+    }
+
+    fn run_forever(&self) -> Result<()> {
+        let wake = Arc::new(MainWake {
+            shared: Weak::new(),
+            queued: AtomicBool::new(false),
+        });
+        let mut slot = MainSlot {
+            fut: None,
+            waker: Waker::from(wake.clone()),
+            wake,
+            done: false,
+        };
+        self.drive(&mut slot)
+    }
+
+    fn stop(&self) {
+        self.shared.stopping.store(true, Ordering::SeqCst);
+        self.shared.wake_driver();
+    }
+
+    fn close(&self) -> Result<()> {
+        let sh = &self.shared;
+        if sh.running.load(Ordering::Acquire) {
+            return Err(Error::LoopRunning);
+        }
+        if sh.closed.swap(true, Ordering::AcqRel) {
+            return Ok(());
+        }
+        sh.shutdown_workers();
+        sh.drain();
+        Ok(())
+    }
+
+    fn is_running(&self) -> bool {
+        self.shared.running.load(Ordering::Acquire)
+    }
+
+    fn is_closed(&self) -> bool {
+        self.shared.is_closed()
+    }
+
+    fn reactor(&self) -> &Arc<Reactor> {
+        &self.shared.reactor
+    }
+}

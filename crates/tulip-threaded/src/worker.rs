@@ -1,0 +1,205 @@
+//! The worker threads: find a task step, run it, park when there is none.
+//!
+//! A worker's life: wait at the gate for a run of the loop (or for shutdown); for the
+//! span of the run, make the loop its running loop and run task steps; when the run
+//! ends, leave (the driver waits for every worker to leave before `run_*` returns, so
+//! no task makes progress while the loop is not running, as in asyncio); at shutdown,
+//! drop what is left in its own queues — on its own thread, which is where the `!Send`
+//! tasks pinned to it must be dropped.
+//!
+//! Where a worker looks for work, in order: its own deque (FIFO), the tasks pinned to
+//! it, the global injector (a batch at a time), then the other workers' deques, from a
+//! rotating starting point. Every 61st step looks at the injector first, so tasks
+//! woken from other threads are not starved by a busy local queue.
+
+use std::cell::RefCell;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::rc::Rc;
+use std::sync::Arc;
+
+use crossbeam_deque::{Steal, Worker};
+use tulip_core::{enter_running, EventLoop, Runnable};
+
+use crate::sync::{lock, Ordering};
+use crate::threaded_loop::Shared;
+
+/// What a worker thread knows about itself, for `schedule` calls made on it.
+pub(crate) struct WorkerCtx {
+    pub(crate) loop_id: u64,
+    pub(crate) index: usize,
+    pub(crate) local: Rc<Worker<Runnable>>,
+}
+
+thread_local! {
+    static CONTEXT: RefCell<Option<WorkerCtx>> = const { RefCell::new(None) };
+}
+
+/// Runs `f` with this thread's worker context if it is a worker of loop `loop_id`.
+pub(crate) fn with_worker<R>(loop_id: u64, f: impl FnOnce(&WorkerCtx) -> R) -> Option<R> {
+    CONTEXT.with(|c| match &*c.borrow() {
+        Some(ctx) if ctx.loop_id == loop_id => Some(f(ctx)),
+        _ => None,
+    })
+}
+
+/// The index of the worker thread this code runs on, `None` off the workers of every
+/// threaded loop.
+///
+/// # Examples
+/// ```
+/// assert_eq!(tulip_threaded::current_worker(), None); // the test's own thread
+/// let lp = tulip_threaded::Builder::new().workers(2).build()?;
+/// let on = lp.run_until_complete(async {
+///     tulip_core::create_task(async { tulip_threaded::current_worker() })?.await
+/// })??;
+/// assert!(matches!(on, Some(0 | 1)));
+/// lp.close()?;
+/// # Ok::<(), tulip_core::Error>(())
+/// ```
+pub fn current_worker() -> Option<usize> {
+    CONTEXT.with(|c| c.borrow().as_ref().map(|ctx| ctx.index))
+}
+
+/// Body of worker thread `index`.
+pub(crate) fn main(shared: Arc<Shared>, index: usize, local: Worker<Runnable>) {
+    let local = Rc::new(local);
+    CONTEXT.with(|c| {
+        *c.borrow_mut() = Some(WorkerCtx {
+            loop_id: shared.common.id(),
+            index,
+            local: local.clone(),
+        })
+    });
+    let mut w = Runner {
+        shared: &shared,
+        index,
+        local: &local,
+        tick: 0,
+    };
+    while w.enter() {
+        if let Some(lp) = shared.this.upgrade() {
+            let _running = enter_running(EventLoop::from_backend(lp));
+            w.run_session();
+        }
+        w.leave();
+    }
+    // Shutdown: drop what is left here, on the thread that owns it.
+    while shared.pinned[index].pop().is_ok() {}
+    CONTEXT.with(|c| c.borrow_mut().take());
+    while local.pop().is_some() {}
+}
+
+struct Runner<'a> {
+    shared: &'a Shared,
+    index: usize,
+    local: &'a Worker<Runnable>,
+    tick: u32,
+}
+
+impl Runner<'_> {
+    /// Waits at the gate for a run; false at shutdown.
+    fn enter(&self) -> bool {
+        let mut s = lock(&self.shared.session);
+        loop {
+            if s.shutdown {
+                return false;
+            }
+            if s.active {
+                s.in_session += 1;
+                return true;
+            }
+            s = self.shared.gate.wait(s).unwrap_or_else(|e| e.into_inner());
+        }
+    }
+
+    /// Tells the driver this worker is out of the run.
+    fn leave(&self) {
+        let mut s = lock(&self.shared.session);
+        s.in_session -= 1;
+        if s.in_session == 0 {
+            self.shared.left.notify_all();
+        }
+    }
+
+    fn ending(&self) -> bool {
+        self.shared.ending.load(Ordering::SeqCst)
+    }
+
+    /// Runs task steps until the run ends.
+    fn run_session(&mut self) {
+        let idle = &self.shared.idle;
+        while !self.ending() {
+            if let Some(r) = self.find() {
+                self.run(r);
+                continue;
+            }
+            idle.prepare(self.index);
+            if self.ending() {
+                idle.cancel(self.index);
+                break;
+            }
+            if let Some(r) = self.find() {
+                idle.cancel(self.index);
+                self.run(r);
+                continue;
+            }
+            idle.park(self.index);
+        }
+    }
+
+    fn run(&mut self, r: Runnable) {
+        // Task panics are caught inside the task (tulip-core's TaskFuture); this catches
+        // what escapes it (a panicking waker or drop), so the worker survives anyway.
+        if catch_unwind(AssertUnwindSafe(|| r.run())).is_err() {
+            eprintln!("tulip: a task step panicked outside its task; worker continues");
+        }
+        // Steps woken onto this worker's own deque: let an idle worker steal some.
+        if !self.local.is_empty() {
+            self.shared.idle.unpark_one();
+        }
+    }
+
+    fn find(&mut self) -> Option<Runnable> {
+        self.tick = self.tick.wrapping_add(1);
+        if self.tick % 61 == 0 {
+            if let Some(r) = self.take_injected() {
+                return Some(r);
+            }
+        }
+        if let Some(r) = self.local.pop() {
+            return Some(r);
+        }
+        if let Ok(r) = self.shared.pinned[self.index].pop() {
+            return Some(r);
+        }
+        self.take_injected().or_else(|| self.steal())
+    }
+
+    fn take_injected(&self) -> Option<Runnable> {
+        loop {
+            match self.shared.injector.steal_batch_and_pop(self.local) {
+                Steal::Success(r) => return Some(r),
+                Steal::Empty => return None,
+                Steal::Retry => continue,
+            }
+        }
+    }
+
+    fn steal(&self) -> Option<Runnable> {
+        let n = self.shared.stealers.len();
+        let start = self.tick as usize % n.max(1);
+        for i in (0..n).map(|k| (start + k) % n) {
+            if i == self.index {
+                continue;
+            }
+            loop {
+                match self.shared.stealers[i].steal_batch_and_pop(self.local) {
+                    Steal::Success(r) => return Some(r),
+                    Steal::Empty => break,
+                    Steal::Retry => continue,
+                }
+            }
+        }
+        None
+    }
+}

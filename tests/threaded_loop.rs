@@ -1,0 +1,267 @@
+//! What the threaded executor promises beyond the shared suite: callback order across
+//! threads, timers with parked workers, `!Send` tasks pinned to their thread, no task
+//! progress outside a run, and no thread outliving its loop.
+#![cfg(feature = "threaded")]
+mod common;
+
+use std::rc::Rc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use tulip::executors::threaded::{current_worker, Builder};
+use tulip::Error;
+
+/// `call_soon` from four threads at once: each thread's callbacks run in the order it
+/// queued them (FIFO), and none is lost.
+#[test]
+fn call_soon_from_many_threads_keeps_each_threads_order() {
+    let lp = Builder::new().workers(2).build().unwrap();
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let threads: Vec<_> = (0..4u32)
+        .map(|k| {
+            let (lp, log) = (lp.clone(), log.clone());
+            std::thread::spawn(move || {
+                for i in 0..1000u32 {
+                    let log = log.clone();
+                    lp.call_soon_threadsafe(move || log.lock().unwrap().push((k, i)))
+                        .unwrap();
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    let lp2 = lp.clone();
+    lp.call_soon(move || lp2.stop()).unwrap();
+    lp.run_forever().unwrap();
+    let log = log.lock().unwrap();
+    assert_eq!(log.len(), 4000);
+    for k in 0..4 {
+        let mine: Vec<u32> = log
+            .iter()
+            .filter(|(t, _)| *t == k)
+            .map(|(_, i)| *i)
+            .collect();
+        assert_eq!(mine, (0..1000).collect::<Vec<_>>());
+    }
+}
+
+/// A timer fires on time while every worker is parked with nothing to do.
+#[test]
+fn timers_fire_with_every_worker_parked() {
+    let lp = Builder::new().workers(2).build().unwrap();
+    let start = Instant::now();
+    let fired = lp
+        .run_until_complete(async {
+            let lp = tulip::get_running_loop()?;
+            let p = lp.create_future::<Instant>();
+            let p2 = p.clone();
+            lp.call_later(Duration::from_millis(50), move || {
+                let _ = p2.set_result(Instant::now());
+            })?;
+            p.await
+        })
+        .unwrap()
+        .unwrap();
+    let took = fired - start;
+    assert!(took >= Duration::from_millis(50), "{took:?}");
+    assert!(took < Duration::from_secs(1), "{took:?}");
+}
+
+/// Sleeps in tasks spread over the workers run in parallel: ten 200 ms sleeps take
+/// about 200 ms, not 2 s.
+#[test]
+fn sleeping_tasks_overlap() {
+    let lp = Builder::new().workers(2).build().unwrap();
+    common::within(Duration::from_millis(1500), || {
+        lp.run_until_complete(async {
+            let ts: Vec<_> = (0..10)
+                .map(|_| tulip::create_task(tulip::sleep(Duration::from_millis(200))))
+                .collect::<Result<_, _>>()?;
+            for t in ts {
+                t.await??;
+            }
+            Ok::<_, Error>(())
+        })
+        .unwrap()
+        .unwrap()
+    });
+}
+
+/// A `!Send` task spawned on a worker stays on that worker for every step, even when
+/// its wake-ups come from the driver's timers.
+#[test]
+fn a_local_task_spawned_on_a_worker_stays_on_it() {
+    let lp = Builder::new().workers(2).build().unwrap();
+    let (home, steps) = lp
+        .run_until_complete(async {
+            tulip::create_task(async {
+                let home = current_worker();
+                let local = tulip::spawn_local(async {
+                    let not_send = Rc::new(());
+                    let mut on = Vec::new();
+                    for _ in 0..5 {
+                        tulip::sleep(Duration::from_millis(2)).await?;
+                        on.push(current_worker());
+                    }
+                    drop(not_send);
+                    Ok::<_, Error>(on)
+                })?;
+                Ok::<_, Error>((home, local.await??))
+            })?
+            .await?
+        })
+        .unwrap()
+        .unwrap();
+    assert!(home.is_some());
+    assert_eq!(steps, vec![home; 5]);
+}
+
+/// A `!Send` task spawned by the main future runs on the driving thread.
+#[test]
+fn a_local_task_spawned_by_main_runs_on_the_driving_thread() {
+    let lp = Builder::new().workers(2).build().unwrap();
+    let me = std::thread::current().id();
+    let ran_on = lp
+        .run_until_complete(async {
+            let t = tulip::spawn_local(async {
+                let rc = Rc::new(5);
+                tulip::yield_now().await?;
+                Ok::<_, Error>((std::thread::current().id(), *rc))
+            })?;
+            t.await?
+        })
+        .unwrap()
+        .unwrap();
+    assert_eq!(ran_on, (me, 5));
+}
+
+/// Tasks make progress only while the loop runs: after `run_until_complete` returns,
+/// a busy task is frozen until the next run.
+#[test]
+fn tasks_do_not_run_between_runs() {
+    let lp = Builder::new().workers(2).build().unwrap();
+    let count = Arc::new(AtomicU64::new(0));
+    let c2 = count.clone();
+    lp.run_until_complete(async move {
+        tulip::create_task(async move {
+            loop {
+                c2.fetch_add(1, Ordering::SeqCst);
+                if tulip::yield_now().await.is_err() {
+                    break;
+                }
+            }
+        })
+        .unwrap();
+        tulip::sleep(Duration::from_millis(5)).await
+    })
+    .unwrap()
+    .unwrap();
+    let frozen = count.load(Ordering::SeqCst);
+    assert!(frozen > 0);
+    std::thread::sleep(Duration::from_millis(30)); // nothing may happen meanwhile
+    assert_eq!(count.load(Ordering::SeqCst), frozen);
+    lp.run_until_complete(tulip::sleep(Duration::from_millis(5)))
+        .unwrap()
+        .unwrap();
+    assert!(count.load(Ordering::SeqCst) > frozen);
+    lp.close().unwrap();
+}
+
+/// Tasks created from a foreign thread while the loop runs are picked up.
+#[test]
+fn create_task_from_a_foreign_thread_runs() {
+    let lp = Builder::new().workers(2).build().unwrap();
+    let lp2 = lp.clone();
+    let v = lp
+        .run_until_complete(async move {
+            let t = std::thread::spawn(move || lp2.create_task(async { 40 + 2 }).unwrap())
+                .join()
+                .unwrap();
+            t.await
+        })
+        .unwrap()
+        .unwrap();
+    assert_eq!(v, 42);
+}
+
+#[cfg(target_os = "linux")]
+fn threads_named(prefix: &str) -> usize {
+    std::fs::read_dir("/proc/self/task")
+        .unwrap()
+        .filter_map(|e| std::fs::read_to_string(e.ok()?.path().join("comm")).ok())
+        .filter(|comm| comm.starts_with(prefix))
+        .count()
+}
+
+/// Waits (bounded) until a freshly spawned thread has set its name.
+#[cfg(target_os = "linux")]
+fn eventually_threads(prefix: &str, n: usize) {
+    common::within(Duration::from_secs(5), || {
+        while threads_named(prefix) != n {
+            std::thread::yield_now();
+        }
+    });
+}
+
+/// `close()` joins every worker; dropping the last handle of an unclosed loop does too.
+#[cfg(target_os = "linux")]
+#[test]
+fn no_worker_outlives_its_loop() {
+    let lp = Builder::new()
+        .workers(3)
+        .thread_name("tjoin")
+        .build()
+        .unwrap();
+    assert_eq!(threads_named("tjoin-"), 0, "workers start at the first run");
+    lp.run_until_complete(async {}).unwrap();
+    eventually_threads("tjoin-", 3);
+    lp.close().unwrap();
+    assert_eq!(threads_named("tjoin-"), 0);
+    assert!(matches!(lp.close(), Ok(())));
+    assert!(matches!(
+        lp.run_until_complete(async {}),
+        Err(Error::LoopClosed)
+    ));
+
+    let dropped = Builder::new()
+        .workers(2)
+        .thread_name("tdrop")
+        .build()
+        .unwrap();
+    dropped.run_until_complete(async {}).unwrap();
+    eventually_threads("tdrop-", 2);
+    drop(dropped);
+    assert_eq!(threads_named("tdrop-"), 0);
+}
+
+/// `close()` drops the task steps still queued: whoever awaits such a task (here on
+/// another loop) sees it cancelled, and its future is dropped.
+#[test]
+fn close_drops_queued_task_steps() {
+    struct DropFlag(Arc<AtomicU64>);
+    impl Drop for DropFlag {
+        fn drop(&mut self) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+    let lp = Builder::new().workers(2).build().unwrap();
+    lp.run_until_complete(async {}).unwrap(); // the workers exist and are parked
+    let dropped = Arc::new(AtomicU64::new(0));
+    let flag = DropFlag(dropped.clone());
+    // Queued while the loop is not running: it never gets a step.
+    let t = lp
+        .create_task(async move {
+            let _flag = flag;
+            std::future::pending::<()>().await;
+        })
+        .unwrap();
+    lp.close().unwrap();
+    assert_eq!(dropped.load(Ordering::SeqCst), 1);
+    let other = tulip::executors::threaded::new_event_loop().unwrap();
+    let r = other.run_until_complete(t).unwrap();
+    assert!(matches!(r, Err(Error::Cancelled(_))), "{r:?}");
+    other.close().unwrap();
+}
