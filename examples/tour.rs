@@ -27,6 +27,8 @@ mod producer_consumer;
 mod queue_pipeline;
 #[path = "run_wait.rs"]
 mod run_wait;
+#[path = "threaded_workers.rs"]
+mod threaded_workers;
 #[path = "wait_tasks.rs"]
 mod wait_tasks;
 #[path = "web_server.rs"]
@@ -113,6 +115,11 @@ const SECTIONS: &[(&str, &str, Program)] = &[
         "web_server",
         "The aiohttp-style web server with routes (seed 002)",
         web_server::self_test,
+    ),
+    (
+        "threaded_workers",
+        "Tasks on worker threads; blocking calls made harmless with to_thread (seed 003's gevent idea)",
+        threaded_workers::main,
     ),
 ];
 
