@@ -139,6 +139,7 @@ impl Header {
 
     /// True if a request is waiting to be taken. Reads only the process-wide count
     /// while it is zero, so the common case does not touch the header at all.
+    #[inline]
     fn cancel_pending(&self) -> bool {
         CANCELS_PENDING.load(Ordering::SeqCst) != 0 && self.cancel_requested.load(Ordering::Acquire)
     }
@@ -177,6 +178,7 @@ thread_local! {
 /// task, so the poll that follows the wake-up always sees it.
 static CANCELS_PENDING: AtomicUsize = AtomicUsize::new(0);
 
+#[inline]
 fn with_current<R>(f: impl FnOnce(Option<&Arc<Header>>) -> R) -> R {
     CURRENT.with(|c| {
         let h = c.take();
@@ -190,6 +192,7 @@ fn with_current<R>(f: impl FnOnce(Option<&Arc<Header>>) -> R) -> R {
 /// first when polled and, on `Some`, stops waiting and returns `Err(Cancelled)`.
 ///
 /// Outside a task (or with no request) returns `None`.
+#[inline]
 pub fn take_cancel() -> Option<Cancelled> {
     if CANCELS_PENDING.load(Ordering::SeqCst) == 0 {
         return None;

@@ -168,6 +168,7 @@ impl Shared {
 
     /// Moves what other threads (or this thread, while the loop was not running)
     /// queued into the loop's own queues. One atomic load when there is nothing.
+    #[inline]
     fn drain_injected(&self, st: &mut State) {
         if !self.injected.load(Ordering::SeqCst) || !self.injected.swap(false, Ordering::SeqCst) {
             return;
@@ -178,6 +179,11 @@ impl Shared {
         for (when, cb) in timers.drain(..) {
             st.timers.insert(when, cb);
         }
+    }
+
+    /// Consumes a `stop()` request; a plain load in the common case of none.
+    fn take_stop(&self) -> bool {
+        self.stopping.load(Ordering::Acquire) && self.stopping.swap(false, Ordering::AcqRel)
     }
 
     fn timeout(&self, st: &mut State) -> Option<Duration> {
@@ -260,7 +266,9 @@ impl LocalLoop {
         };
         // With work ready, look at I/O only every few iterations when sockets are
         // registered (a zero-timeout poll is a syscall), and not at all otherwise.
-        let tick = self.ticks.fetch_add(1, Ordering::Relaxed).wrapping_add(1);
+        // Only the running thread touches `ticks`: a plain load and store, no RMW.
+        let tick = self.ticks.load(Ordering::Relaxed).wrapping_add(1);
+        self.ticks.store(tick, Ordering::Relaxed);
         let must_poll = timeout != Some(Duration::ZERO)
             || (tick % IO_POLL_INTERVAL == 0 && sh.reactor.registered() > 0);
         if must_poll {
@@ -398,7 +406,7 @@ impl Backend for LocalLoop {
             if slot.done {
                 return Ok(());
             }
-            if self.shared.stopping.swap(false, Ordering::AcqRel) {
+            if self.shared.take_stop() {
                 return Err(Error::StoppedBeforeComplete);
             }
         }
@@ -418,7 +426,7 @@ impl Backend for LocalLoop {
         };
         loop {
             self.run_once(&guard.state, &mut slot);
-            if self.shared.stopping.swap(false, Ordering::AcqRel) {
+            if self.shared.take_stop() {
                 return Ok(());
             }
         }
