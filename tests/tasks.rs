@@ -192,17 +192,7 @@ fn dropping_a_task_handle_detaches_it(new_loop: Factory) {
 
 /// Each task resumes after its own `sleep(0)`, in its own order, on any executor.
 fn sleep_zero_yields_and_each_task_resumes_in_order(new_loop: Factory) {
-    let lp = new_loop().unwrap();
-    let log = Log::default();
-    let (la, lb) = (log.clone(), log.clone());
-    lp.run_until_complete(async move {
-        let a = tulip::create_task(worker("a", la)).unwrap();
-        let b = tulip::create_task(worker("b", lb)).unwrap();
-        a.await.unwrap();
-        b.await.unwrap();
-    })
-    .unwrap();
-    let all = log.take();
+    let all = run_two_workers(&new_loop().unwrap());
     for name in ["a", "b"] {
         let mine: Vec<&String> = all.iter().filter(|s| s.starts_with(name)).collect();
         assert_eq!(
@@ -214,6 +204,20 @@ fn sleep_zero_yields_and_each_task_resumes_in_order(new_loop: Factory) {
             ]
         );
     }
+}
+
+/// Runs workers "a" and "b" (three `sleep(0)` steps each) as two tasks; the log.
+fn run_two_workers(lp: &tulip::EventLoop) -> Vec<String> {
+    let log = Log::default();
+    let (la, lb) = (log.clone(), log.clone());
+    lp.run_until_complete(async move {
+        let a = tulip::create_task(worker("a", la)).unwrap();
+        let b = tulip::create_task(worker("b", lb)).unwrap();
+        a.await.unwrap();
+        b.await.unwrap();
+    })
+    .unwrap();
+    log.take()
 }
 
 async fn worker(name: &'static str, log: Log) {
@@ -230,16 +234,7 @@ async fn worker(name: &'static str, log: Log) {
 #[test]
 fn sleep_zero_interleaves_tasks_round_robin_on_the_asyncio_loop() {
     let lp = tulip::executors::local::new_event_loop().unwrap();
-    let log = Log::default();
-    let (la, lb) = (log.clone(), log.clone());
-    lp.run_until_complete(async move {
-        let a = tulip::create_task(worker("a", la)).unwrap();
-        let b = tulip::create_task(worker("b", lb)).unwrap();
-        a.await.unwrap();
-        b.await.unwrap();
-    })
-    .unwrap();
-    assert_eq!(log.take(), ["a0", "b0", "a1", "b1", "a2", "b2"]);
+    assert_eq!(run_two_workers(&lp), ["a0", "b0", "a1", "b1", "a2", "b2"]);
 }
 
 fn ten_thousand_tasks_sleeping_10ms_finish_together(new_loop: Factory) {
