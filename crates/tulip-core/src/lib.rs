@@ -26,6 +26,7 @@ mod blocking;
 mod error;
 mod event_loop;
 mod handle;
+mod main_task;
 mod policy;
 mod promise;
 mod registry;
@@ -39,6 +40,7 @@ pub use blocking::{default_pool, to_thread, Blocking, ThreadPool};
 pub use error::{panic_message, Cancelled, Error, Result};
 pub use event_loop::EventLoop;
 pub use handle::{Callback, Handle, TimerHandle};
+pub use main_task::MainSlot;
 pub use policy::{
     get_event_loop, get_event_loop_policy, new_event_loop, set_default_loop_factory,
     set_event_loop, set_event_loop_policy, DefaultPolicy, EventLoopPolicy, LoopFactory,

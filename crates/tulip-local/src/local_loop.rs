@@ -20,12 +20,13 @@ use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
-use std::sync::{Arc, Mutex, OnceLock, Weak};
-use std::task::{Context, Poll, Wake, Waker};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::thread::ThreadId;
 use std::time::{Duration, Instant};
 
-use tulip_core::{Backend, Callback, Error, EventLoop, LoopCommon, MainFuture, Result, Runnable};
+use tulip_core::{
+    Backend, Callback, Error, EventLoop, LoopCommon, MainFuture, MainSlot, Result, Runnable,
+};
 use tulip_reactor::{Reactor, TimerQueue};
 
 /// One entry of the ready queue. Callbacks are boxed so that an entry is two words:
@@ -196,24 +197,6 @@ impl Shared {
     }
 }
 
-struct MainWake {
-    shared: Weak<Shared>,
-    queued: AtomicBool,
-}
-
-impl Wake for MainWake {
-    fn wake(self: Arc<Self>) {
-        self.wake_by_ref()
-    }
-    fn wake_by_ref(self: &Arc<Self>) {
-        if !self.queued.swap(true, Ordering::AcqRel) {
-            if let Some(shared) = self.shared.upgrade() {
-                let _ = shared.enqueue(Item::Main);
-            }
-        }
-    }
-}
-
 /// Restores `saved`, `ACTIVE` and `running` when a run ends, even by unwinding.
 struct RunGuard<'a> {
     shared: &'a Shared,
@@ -312,28 +295,6 @@ impl LocalLoop {
     }
 }
 
-struct MainSlot<'m, 'f> {
-    fut: Option<&'m mut MainFuture<'f>>,
-    wake: Arc<MainWake>,
-    waker: Waker,
-    done: bool,
-}
-
-impl MainSlot<'_, '_> {
-    fn poll(&mut self) {
-        self.wake.queued.store(false, Ordering::Release);
-        if self.done {
-            return;
-        }
-        if let Some(fut) = self.fut.as_mut() {
-            let mut cx = Context::from_waker(&self.waker);
-            if let Poll::Ready(()) = fut.as_mut().poll(&mut cx) {
-                self.done = true;
-            }
-        }
-    }
-}
-
 impl Backend for LocalLoop {
     fn common(&self) -> &LoopCommon {
         &self.shared.common
@@ -386,24 +347,20 @@ impl Backend for LocalLoop {
 
     fn run_until(&self, mut main: MainFuture<'_>) -> Result<()> {
         let guard = self.start()?;
-        let wake = Arc::new(MainWake {
-            shared: Arc::downgrade(&self.shared),
-            queued: AtomicBool::new(true),
-        });
         {
             let mut st = guard.state.borrow_mut();
             self.shared.drain_injected(&mut st);
             st.ready.push_back(Item::Main);
         }
-        let mut slot = MainSlot {
-            fut: Some(&mut main),
-            waker: Waker::from(wake.clone()),
-            wake,
-            done: false,
-        };
+        let shared = Arc::downgrade(&self.shared);
+        let mut slot = MainSlot::new(Some(&mut main), move || {
+            if let Some(shared) = shared.upgrade() {
+                let _ = shared.enqueue(Item::Main);
+            }
+        });
         loop {
             self.run_once(&guard.state, &mut slot);
-            if slot.done {
+            if slot.is_done() {
                 return Ok(());
             }
             if self.shared.take_stop() {
@@ -414,16 +371,7 @@ impl Backend for LocalLoop {
 
     fn run_forever(&self) -> Result<()> {
         let guard = self.start()?;
-        let wake = Arc::new(MainWake {
-            shared: Weak::new(),
-            queued: AtomicBool::new(false),
-        });
-        let mut slot = MainSlot {
-            fut: None,
-            waker: Waker::from(wake.clone()),
-            wake,
-            done: false,
-        };
+        let mut slot = MainSlot::new(None, || {});
         loop {
             self.run_once(&guard.state, &mut slot);
             if self.shared.take_stop() {
