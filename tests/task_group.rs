@@ -114,7 +114,8 @@ fn every_error_reported(new_loop: Factory) {
                 Ok(())
             })?;
             tg.create_task(async {
-                sleep(ms(5)).await?;
+                // Cancelled by the body's failure long before it could fail itself.
+                sleep(Duration::from_secs(10)).await?;
                 Err::<(), _>(Error::TimeoutError)
             })?;
             started.await?;

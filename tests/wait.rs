@@ -132,8 +132,17 @@ fn cancelled_wait_leaves_tasks_running(new_loop: Factory) {
     lp.run_until_complete(async {
         let inner = sleeper(30);
         let inner_ref = inner.task_ref();
-        let waiter = create_task(wait(vec![inner], ReturnWhen::AllCompleted)).unwrap();
-        sleep(ms(5)).await.unwrap();
+        // The waiter must be inside `wait` before it is cancelled: wait for that
+        // event rather than for some milliseconds (a loaded machine may take longer).
+        let started = tulip::Promise::<()>::new();
+        let s2 = started.clone();
+        let waiter = create_task(async move {
+            let _ = s2.set_result(());
+            wait(vec![inner], ReturnWhen::AllCompleted).await
+        })
+        .unwrap();
+        started.await.unwrap();
+        sleep(ms(1)).await.unwrap();
         waiter.cancel();
         assert!(matches!(waiter.await.unwrap(), Err(Error::Cancelled(_))));
         assert!(!inner_ref.done());

@@ -64,6 +64,8 @@ pub struct Header {
     cancel_requested: AtomicBool,
     /// Times `cancel()` was asked (asyncio's `cancelling()`).
     cancelling: AtomicU64,
+    /// Raised (for good) by the first `add_done_callback`; see `finish`.
+    has_callbacks: AtomicBool,
     /// Key in the loop's task registry (`usize::MAX`: not tracked).
     pub(crate) slot: AtomicUsize,
     inner: Mutex<HeaderInner>,
@@ -86,6 +88,7 @@ impl Header {
             state: AtomicU8::new(PENDING),
             cancel_requested: AtomicBool::new(false),
             cancelling: AtomicU64::new(0),
+            has_callbacks: AtomicBool::new(false),
             slot: AtomicUsize::new(usize::MAX),
             inner: Mutex::new(HeaderInner::default()),
         })
@@ -153,18 +156,26 @@ impl Header {
 
     /// Clears the request flag; true if it was up (and uncounts it).
     fn lower_cancel_flag(&self) -> bool {
-        let was = self.cancel_requested.swap(false, Ordering::AcqRel);
+        let was = self.cancel_requested.load(Ordering::Acquire)
+            && self.cancel_requested.swap(false, Ordering::AcqRel);
         if was {
             CANCELS_PENDING.fetch_sub(1, Ordering::SeqCst);
         }
         was
     }
 
+    /// Marks the task done and takes its callbacks. Lock-free when none were added:
+    /// `add_done_callback` raises `has_callbacks` before it reads `state`, and this
+    /// writes `state` before it reads `has_callbacks` (all SeqCst), so at least one
+    /// side sees the other and no callback is lost; whoever takes the list second
+    /// finds it empty, so none runs twice.
     fn finish(&self, state: u8) -> Vec<DoneCallback> {
-        let mut inner = self.lock();
         self.lower_cancel_flag();
-        self.state.store(state, Ordering::Release);
-        std::mem::take(&mut inner.callbacks)
+        self.state.store(state, Ordering::SeqCst);
+        if !self.has_callbacks.load(Ordering::SeqCst) {
+            return Vec::new();
+        }
+        std::mem::take(&mut self.lock().callbacks)
     }
 }
 
@@ -329,12 +340,13 @@ impl TaskRef {
     /// already, schedules it now.
     pub fn add_done_callback<F: FnOnce(&TaskRef) + Send + 'static>(&self, cb: F) {
         let mut inner = self.header.lock();
-        if !self.header.is_done() {
-            inner.callbacks.push(Box::new(cb));
-            return;
+        inner.callbacks.push(Box::new(cb));
+        self.header.has_callbacks.store(true, Ordering::SeqCst);
+        if self.header.state.load(Ordering::SeqCst) != PENDING {
+            let cbs = std::mem::take(&mut inner.callbacks);
+            drop(inner);
+            schedule_done_callbacks(self, cbs);
         }
-        drop(inner);
-        schedule_done_callbacks(self, vec![Box::new(cb)]);
     }
 
     /// Removes every done-callback not yet scheduled; returns how many were removed.
