@@ -6,7 +6,7 @@ use std::pin::Pin;
 use std::rc::Rc;
 use std::time::Duration;
 
-use common::{Factory, Log};
+use common::{until, Factory, Log};
 use tulip::{gather, gather_all, gather_local, sleep, Error, Event};
 
 type BoxFut<T> = Pin<Box<dyn Future<Output = tulip::Result<T>> + Send>>;
@@ -101,6 +101,7 @@ fn cancel_gather_cancels_children(new_loop: Factory) {
             let kids = (0..3).map(|i| {
                 let l = l.clone();
                 async move {
+                    l.push(format!("entered {i}"));
                     if let Err(e) = sleep(Duration::from_secs(10)).await {
                         sleep(ms(2)).await.ok(); // async clean-up
                         l.push(format!("cleanup {i}"));
@@ -115,11 +116,16 @@ fn cancel_gather_cancels_children(new_loop: Factory) {
         })
         .unwrap();
         started.wait().await.unwrap();
-        sleep(ms(5)).await.unwrap();
+        let l3 = log.clone();
+        until(move || l3.count(|e| e.starts_with("entered")) == 3).await;
         outer.cancel();
         let r = outer.await.unwrap();
         assert!(matches!(r, Err(Error::Cancelled(_))), "{r:?}");
-        let mut got = log.take();
+        let mut got: Vec<String> = log
+            .take()
+            .into_iter()
+            .filter(|e| e.starts_with("cleanup"))
+            .collect();
         got.sort();
         assert_eq!(got, ["cleanup 0", "cleanup 1", "cleanup 2"]);
     })

@@ -164,15 +164,25 @@ fn cancel_propagates_into_an_awaited_task(new_loop: Factory) {
     let l = log.clone();
     let r = lp
         .run_until_complete(async move {
+            // Both tasks must be at their await points before the cancel (a parallel
+            // executor does not promise that after a 1 ms sleep): wait for both.
+            let (inner_started, outer_started) = (tulip::Promise::new(), tulip::Promise::new());
+            let (is, os) = (inner_started.clone(), outer_started.clone());
             let inner = tulip::create_task(async move {
+                let _ = is.set_result(());
                 let r = tulip::sleep(Duration::from_secs(10)).await;
                 l.push(format!("inner saw {}", r.is_err()));
                 r
             })
             .unwrap();
             let inner_ref = inner.task_ref();
-            let outer = tulip::create_task(inner).unwrap();
-            tulip::sleep(Duration::from_millis(1)).await.unwrap();
+            let outer = tulip::create_task(async move {
+                let _ = os.set_result(());
+                inner.await
+            })
+            .unwrap();
+            inner_started.await.unwrap();
+            outer_started.await.unwrap();
             outer.cancel();
             let r = outer.await;
             (r, inner_ref.done())

@@ -4,7 +4,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{Factory, Log};
+use common::{until, Factory, Log};
 use tulip::{create_task, current_task, sleep, timeout, timeout_at, wait_for, Error, Timeout};
 
 fn ms(n: u64) -> Duration {
@@ -12,7 +12,13 @@ fn ms(n: u64) -> Duration {
 }
 
 /// A body that sleeps `n` ms; when cancelled it cleans up asynchronously and logs it.
+/// The log without `long_job`'s "started" marks.
+fn events(log: &Log) -> Vec<String> {
+    log.take().into_iter().filter(|e| e != "started").collect()
+}
+
 async fn long_job(log: Log, n: u64) -> tulip::Result<&'static str> {
+    log.push("started");
     if let Err(e) = sleep(ms(n)).await {
         sleep(ms(10)).await?;
         log.push("cleanup done");
@@ -34,7 +40,7 @@ fn wait_for_expiry_runs_cleanup_first(new_loop: Factory) {
         })
         .unwrap();
     assert!(matches!(r, Err(Error::TimeoutError)), "{r:?}");
-    assert_eq!(log.take(), ["cleanup done", "wait_for returned"]);
+    assert_eq!(events(&log), ["cleanup done", "wait_for returned"]);
     assert!(start.elapsed() < Duration::from_secs(5));
 }
 
@@ -52,12 +58,13 @@ fn wait_for_cancelled_from_outside(new_loop: Factory) {
     let log = Log::default();
     let l = log.clone();
     lp.run_until_complete(async move {
+        let l2 = l.clone();
         let outer = create_task(wait_for(long_job(l, 10_000), Duration::from_secs(60))).unwrap();
-        sleep(ms(5)).await.unwrap();
+        until(|| l2.count(|e| e == "started") == 1).await;
         outer.cancel();
         let r = outer.await.unwrap();
         assert!(matches!(r, Err(Error::Cancelled(_))), "{r:?}");
-        assert_eq!(log.take(), ["cleanup done"]);
+        assert_eq!(events(&log), ["cleanup done"]);
     })
     .unwrap();
 }
@@ -71,7 +78,7 @@ fn timeout_scope_expires(new_loop: Factory) {
         let r = cm.run(long_job(l.clone(), 10_000)).await;
         assert!(matches!(r, Err(Error::TimeoutError)), "{r:?}");
         assert!(cm.expired());
-        assert_eq!(log.take(), ["cleanup done"]);
+        assert_eq!(events(&log), ["cleanup done"]);
         // The scope's own cancel does not leak into the task.
         let me = current_task().unwrap();
         assert_eq!(me.cancelling(), 0);
@@ -128,8 +135,14 @@ fn timeout_outside_cancel_propagates(new_loop: Factory) {
     lp.run_until_complete(async {
         let cm = timeout(Duration::from_secs(10));
         let cm2 = cm.clone();
-        let t = create_task(async move { cm2.run(sleep(Duration::from_secs(10))).await }).unwrap();
-        sleep(ms(5)).await.unwrap();
+        let started = tulip::Promise::<()>::new();
+        let s2 = started.clone();
+        let t = create_task(async move {
+            let _ = s2.set_result(());
+            cm2.run(sleep(Duration::from_secs(10))).await
+        })
+        .unwrap();
+        started.await.unwrap();
         t.cancel();
         let r = t.await.unwrap();
         assert!(matches!(r, Ok(Err(Error::Cancelled(_)))), "{r:?}");

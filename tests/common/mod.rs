@@ -52,7 +52,25 @@ impl Log {
     pub fn push(&self, s: impl Into<String>) {
         self.0.lock().unwrap().push(s.into());
     }
+    /// How many entries so far satisfy `f` (without taking them).
+    pub fn count(&self, f: impl Fn(&str) -> bool) -> usize {
+        self.0.lock().unwrap().iter().filter(|e| f(e)).count()
+    }
     pub fn take(&self) -> Vec<String> {
         std::mem::take(&mut *self.0.lock().unwrap())
+    }
+}
+
+/// Waits (on the running loop) until `cond` holds, checking every millisecond; fails
+/// the test after 10 s. For tests that must not act before another task has reached
+/// a point: wait for the event, not for a guessed number of milliseconds.
+pub async fn until(cond: impl Fn() -> bool) {
+    let start = Instant::now();
+    while !cond() {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "condition never held"
+        );
+        tulip::sleep(Duration::from_millis(1)).await.unwrap();
     }
 }
