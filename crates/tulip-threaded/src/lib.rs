@@ -28,6 +28,7 @@ mod builder;
 mod idle;
 mod sync;
 mod threaded_loop;
+mod timers;
 mod worker;
 
 pub use builder::Builder;

@@ -5,8 +5,10 @@
 //!   It owns the loop's "lane": one FIFO queue ([`Shared::calls`]) of callbacks, the
 //!   main future's steps and the steps of `!Send` tasks spawned on it; the timer heap;
 //!   and the reactor's `wait`. One iteration is asyncio's `_run_once`: wait for I/O or
-//!   the next timer (not at all if the lane has work), move due timers to the lane,
-//!   then run exactly the items that were queued when the iteration started.
+//!   the next timer (not at all if the lane has work), take the due timers, run
+//!   exactly the items that were queued when the iteration started, then the due
+//!   timers' callbacks. Idle workers help by taking due timers out of the heap in
+//!   firing order; the driver alone runs them (see `timers.rs`).
 //! - **The workers** (N threads, started at the first run) run `Send` task steps, from
 //!   per-worker deques with stealing and a global injector (see `worker.rs`), and the
 //!   `!Send` tasks pinned to them.
@@ -47,10 +49,11 @@ use std::time::{Duration, Instant};
 use concurrent_queue::ConcurrentQueue;
 use crossbeam_deque::{Injector, Stealer, Worker};
 use tulip_core::{Backend, Callback, Error, EventLoop, LoopCommon, MainFuture, Result, Runnable};
-use tulip_reactor::{Reactor, TimerQueue};
+use tulip_reactor::Reactor;
 
 use crate::idle::Idle;
-use crate::sync::{fence, lock, AtomicBool, Condvar, Mutex, Ordering};
+use crate::sync::{fence, lock, try_lock, AtomicBool, AtomicU64, Condvar, Mutex, Ordering};
+use crate::timers::{Clock, Timers};
 use crate::worker;
 
 /// An item of the driver's lane.
@@ -83,7 +86,12 @@ pub(crate) struct Shared {
     threads: Mutex<Vec<JoinHandle<()>>>,
     // The driver's lane.
     calls: ConcurrentQueue<Item>,
-    timers: Mutex<TimerQueue<Callback>>,
+    timers: Mutex<Timers>,
+    /// The heap's earliest deadline in `clock` ticks (`u64::MAX`: none); see `timers.rs`.
+    next_due: AtomicU64,
+    clock: Clock,
+    /// The driver's buffer for due timers, kept between iterations (see [`Due`]).
+    due: Mutex<Vec<Callback>>,
     driver_sleeping: AtomicBool,
     local_owner: OnceLock<ThreadId>,
     // Runs.
@@ -154,7 +162,10 @@ impl ThreadedLoop {
                 deques: Mutex::new(deques),
                 threads: Mutex::new(Vec::new()),
                 calls: ConcurrentQueue::unbounded(),
-                timers: Mutex::new(TimerQueue::new()),
+                timers: Mutex::new(Timers::new()),
+                next_due: AtomicU64::new(u64::MAX),
+                clock: Clock::new(),
+                due: Mutex::new(Vec::new()),
                 driver_sleeping: AtomicBool::new(false),
                 local_owner: OnceLock::new(),
                 session: Mutex::new(Session::default()),
@@ -210,6 +221,20 @@ impl Shared {
             self.injector.push(r);
         }
         self.idle.unpark_one();
+    }
+
+    /// A worker with nothing to run takes due timers out of the heap for the driver
+    /// (see `timers.rs`); true if it took some. Never waits for the timers' lock.
+    pub(crate) fn take_due_timers(&self) -> bool {
+        let due = self.next_due.load(Ordering::Relaxed);
+        if due == u64::MAX {
+            return false;
+        }
+        let now = self.clock.ticks(Instant::now());
+        if now < due {
+            return false;
+        }
+        try_lock(&self.timers).is_some_and(|mut t| t.take_due(now, &self.next_due) > 0)
     }
 
     fn is_local_owner(&self) -> bool {
@@ -271,7 +296,7 @@ impl Shared {
             }
         }
         while !self.injector.steal().is_empty() {}
-        lock(&self.timers).clear();
+        lock(&self.timers).clear(&self.next_due);
     }
 }
 
@@ -313,6 +338,24 @@ impl MainSlot<'_, '_> {
                 self.done = true;
             }
         }
+    }
+}
+
+/// The timers that fell due in one iteration of the driver, run after the lane's items.
+/// Dropped, it gives its buffer back for the next iteration; if the iteration unwound
+/// (a panic out of the main future), what did not run yet goes on the lane, so the next
+/// run of the loop still fires it.
+struct Due<'a> {
+    shared: &'a Shared,
+    list: Vec<Callback>,
+}
+
+impl Drop for Due<'_> {
+    fn drop(&mut self) {
+        for cb in self.list.drain(..) {
+            let _ = self.shared.calls.push(Item::Call(cb));
+        }
+        *lock(&self.shared.due) = std::mem::take(&mut self.list);
     }
 }
 
@@ -367,7 +410,7 @@ impl ThreadedLoop {
             return Some(Duration::ZERO);
         }
         lock(&sh.timers)
-            .next_deadline()
+            .next_deadline(&sh.clock)
             .map(|d| d.saturating_duration_since(Instant::now()))
     }
 
@@ -383,10 +426,15 @@ impl ThreadedLoop {
             }
             sh.driver_sleeping.store(false, Ordering::SeqCst);
         }
-        let due: Vec<Callback> = lock(&sh.timers).expire(Instant::now()).collect();
-        for cb in due {
-            let _ = sh.calls.push(Item::Call(cb));
-        }
+        // Due timers go after what the lane holds now, as asyncio appends them to its
+        // ready queue; they run straight from a reused buffer (no trip through the
+        // lane, no allocation per iteration).
+        let mut due = Due {
+            shared: sh,
+            list: std::mem::take(&mut *lock(&sh.due)),
+        };
+        let now = sh.clock.ticks(Instant::now());
+        lock(&sh.timers).expire(now, &mut due.list, &sh.next_due);
         for _ in 0..sh.calls.len() {
             match sh.calls.pop() {
                 Ok(Item::Call(cb)) => cb.run_reporting(),
@@ -394,6 +442,9 @@ impl ThreadedLoop {
                 Ok(Item::Main) => main.poll(),
                 Err(_) => break,
             }
+        }
+        for cb in due.list.drain(..) {
+            cb.run_reporting();
         }
     }
 
@@ -488,7 +539,8 @@ impl Backend for ThreadedLoop {
         if sh.is_closed() {
             return Err(Error::LoopClosed);
         }
-        lock(&sh.timers).insert(when, cb);
+        let ticks = sh.clock.ticks(when);
+        lock(&sh.timers).insert(ticks, cb, &sh.next_due);
         sh.wake_driver();
         Ok(())
     }

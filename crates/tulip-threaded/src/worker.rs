@@ -133,6 +133,10 @@ impl Runner<'_> {
                 self.run(r);
                 continue;
             }
+            // Nothing to run: find the due timers for the driver, then look again.
+            if self.shared.take_due_timers() {
+                continue;
+            }
             idle.prepare(self.index);
             if self.ending() {
                 idle.cancel(self.index);

@@ -1,0 +1,224 @@
+//! The loop's timers: a heap the driver fires from, which idle workers help empty.
+//!
+//! Firing a timer is the driver's job (its callback runs on the lane, in asyncio's
+//! order), but finding the due timers — popping the heap, `O(log n)` each — is not:
+//! a worker with nothing to run moves due timers, in firing order, from the heap to a
+//! `ready` list ([`Timers::take_due`]). At the start of its iteration the driver merges
+//! `ready` with whatever else is due in the heap ([`Timers::expire`]), so the driver
+//! fires exactly the timers, in exactly the order, it would have found on its own:
+//! deadline first, ties in insertion (`seq`) order. Timers are moved, never run or
+//! dropped, by workers; a cancelled timer is skipped by the driver, as before.
+//!
+//! `next_due` mirrors the heap's earliest deadline (in ticks), so a worker tells
+//! "nothing due" from one atomic load and a clock read, without the lock.
+
+use std::cmp::Ordering as CmpOrdering;
+use std::collections::BinaryHeap;
+use std::time::{Duration, Instant};
+
+use tulip_core::Callback;
+
+use crate::sync::{AtomicU64, Ordering};
+
+/// How many timers a worker moves per [`Timers::take_due`]: bounds how long it holds
+/// the lock that `call_at` and the driver need.
+pub(crate) const TAKE_BATCH: usize = 128;
+
+struct Entry {
+    ticks: u64,
+    seq: u64,
+    cb: Callback,
+}
+
+impl Entry {
+    fn key(&self) -> (u64, u64) {
+        (self.ticks, self.seq)
+    }
+}
+
+impl PartialEq for Entry {
+    fn eq(&self, other: &Self) -> bool {
+        self.key() == other.key()
+    }
+}
+impl Eq for Entry {}
+impl PartialOrd for Entry {
+    fn partial_cmp(&self, other: &Self) -> Option<CmpOrdering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Entry {
+    /// Reversed: `BinaryHeap` is a max-heap, the earliest `(ticks, seq)` must be on top.
+    fn cmp(&self, other: &Self) -> CmpOrdering {
+        other.key().cmp(&self.key())
+    }
+}
+
+/// The clock the timers count in: nanoseconds since the loop was built (deadlines
+/// before that count as 0, due at once anyway, ties in insertion order).
+#[derive(Clone, Copy)]
+pub(crate) struct Clock {
+    epoch: Instant,
+}
+
+impl Clock {
+    pub(crate) fn new() -> Clock {
+        Clock {
+            epoch: Instant::now(),
+        }
+    }
+
+    pub(crate) fn ticks(&self, when: Instant) -> u64 {
+        when.saturating_duration_since(self.epoch).as_nanos() as u64
+    }
+
+    fn instant(&self, ticks: u64) -> Instant {
+        self.epoch + Duration::from_nanos(ticks)
+    }
+}
+
+/// The heap and the due timers workers already took out of it (under one lock).
+pub(crate) struct Timers {
+    heap: BinaryHeap<Entry>,
+    /// Due timers taken out of the heap by workers, in firing order.
+    ready: Vec<Entry>,
+    next_seq: u64,
+}
+
+impl Timers {
+    pub(crate) fn new() -> Timers {
+        Timers {
+            heap: BinaryHeap::new(),
+            ready: Vec::new(),
+            next_seq: 0,
+        }
+    }
+
+    fn publish(&self, next_due: &AtomicU64) {
+        let t = self.heap.peek().map_or(u64::MAX, |e| e.ticks);
+        next_due.store(t, Ordering::Relaxed);
+    }
+
+    pub(crate) fn insert(&mut self, ticks: u64, cb: Callback, next_due: &AtomicU64) {
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        self.heap.push(Entry { ticks, seq, cb });
+        if ticks < next_due.load(Ordering::Relaxed) {
+            next_due.store(ticks, Ordering::Relaxed);
+        }
+    }
+
+    /// The earliest deadline: `now`-or-earlier (zero wait) when workers already took
+    /// due timers out.
+    pub(crate) fn next_deadline(&self, clock: &Clock) -> Option<Instant> {
+        if let Some(e) = self.ready.first() {
+            return Some(clock.instant(e.ticks));
+        }
+        self.heap.peek().map(|e| clock.instant(e.ticks))
+    }
+
+    /// A worker's help: moves up to [`TAKE_BATCH`] timers due at `now` to `ready`.
+    /// Returns how many it moved.
+    pub(crate) fn take_due(&mut self, now: u64, next_due: &AtomicU64) -> usize {
+        let mut n = 0;
+        while n < TAKE_BATCH && self.heap.peek().is_some_and(|e| e.ticks <= now) {
+            if let Some(e) = self.heap.pop() {
+                self.ready.push(e);
+                n += 1;
+            }
+        }
+        self.publish(next_due);
+        n
+    }
+
+    /// The driver's expiry: every timer due at `now`, in firing order, appended to
+    /// `out` (the ones workers took out merged with the ones still in the heap).
+    pub(crate) fn expire(&mut self, now: u64, out: &mut Vec<Callback>, next_due: &AtomicU64) {
+        let Timers { heap, ready, .. } = self;
+        let mut taken = ready.drain(..).peekable();
+        loop {
+            let from_heap = match (taken.peek(), heap.peek()) {
+                (_, Some(h)) if h.ticks > now => false,
+                (Some(t), Some(h)) => h.key() < t.key(),
+                (None, Some(_)) => true,
+                (_, None) => false,
+            };
+            let next = if from_heap { heap.pop() } else { taken.next() };
+            match next {
+                Some(e) => out.push(e.cb),
+                None => break,
+            }
+        }
+        drop(taken);
+        self.publish(next_due);
+    }
+
+    /// Drops every timer and its payload.
+    pub(crate) fn clear(&mut self, next_due: &AtomicU64) {
+        self.heap.clear();
+        self.ready.clear();
+        self.publish(next_due);
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+    use std::sync::{Arc, Mutex};
+
+    fn cb(log: &Arc<Mutex<Vec<u32>>>, i: u32) -> Callback {
+        let log = log.clone();
+        Callback::internal(move || log.lock().unwrap().push(i))
+    }
+
+    /// Whatever workers took out beforehand, the driver fires in (deadline, insertion)
+    /// order, exactly what a plain heap would give.
+    #[test]
+    fn taken_and_heap_timers_merge_in_firing_order() {
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let next_due = AtomicU64::new(u64::MAX);
+        let mut t = Timers::new();
+        // (ticks, id): ties at 5 and 7 keep insertion order.
+        for (ticks, id) in [(7, 0), (5, 1), (9, 2), (5, 3), (7, 4), (30, 5)] {
+            t.insert(ticks, cb(&log, id), &next_due);
+        }
+        assert_eq!(next_due.load(Ordering::Relaxed), 5);
+        assert_eq!(t.take_due(6, &next_due), 2); // 1, 3
+        assert_eq!(next_due.load(Ordering::Relaxed), 7);
+        // Inserted after the worker's take, earlier than what it took, and a tie.
+        t.insert(2, cb(&log, 6), &next_due);
+        t.insert(5, cb(&log, 7), &next_due);
+        let mut out = Vec::new();
+        t.expire(9, &mut out, &next_due);
+        for c in out {
+            c.run();
+        }
+        assert_eq!(*log.lock().unwrap(), [6, 1, 3, 7, 0, 4, 2]);
+        assert_eq!(next_due.load(Ordering::Relaxed), 30);
+        assert!(t.ready.is_empty());
+    }
+
+    #[test]
+    fn take_due_moves_at_most_a_batch_and_nothing_early() {
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let next_due = AtomicU64::new(u64::MAX);
+        let mut t = Timers::new();
+        for i in 0..(TAKE_BATCH as u32 + 10) {
+            t.insert(1, cb(&log, i), &next_due);
+        }
+        t.insert(100, cb(&log, 999), &next_due);
+        assert_eq!(t.take_due(0, &next_due), 0);
+        assert_eq!(t.take_due(1, &next_due), TAKE_BATCH);
+        assert_eq!(t.take_due(1, &next_due), 10);
+        assert_eq!(t.take_due(1, &next_due), 0);
+        let mut out = Vec::new();
+        t.expire(50, &mut out, &next_due);
+        assert_eq!(out.len(), TAKE_BATCH + 10);
+        for c in out {
+            c.run();
+        }
+        let got = log.lock().unwrap().clone();
+        assert_eq!(got, (0..(TAKE_BATCH as u32 + 10)).collect::<Vec<_>>());
+        assert_eq!(next_due.load(Ordering::Relaxed), 100);
+    }
+}
