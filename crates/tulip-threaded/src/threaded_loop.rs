@@ -42,13 +42,14 @@
 //! then drop the lane, the injector and the timers.
 
 use std::sync::{Arc, OnceLock, Weak};
-use std::task::{Context, Poll, Wake, Waker};
 use std::thread::{JoinHandle, ThreadId};
 use std::time::{Duration, Instant};
 
 use concurrent_queue::ConcurrentQueue;
 use crossbeam_deque::{Injector, Stealer, Worker};
-use tulip_core::{Backend, Callback, Error, EventLoop, LoopCommon, MainFuture, Result, Runnable};
+use tulip_core::{
+    Backend, Callback, Error, EventLoop, LoopCommon, MainFuture, MainSlot, Result, Runnable,
+};
 use tulip_reactor::Reactor;
 
 use crate::idle::Idle;
@@ -300,47 +301,6 @@ impl Shared {
     }
 }
 
-/// The wake-up of the main future: queues `Item::Main` on the lane, once.
-struct MainWake {
-    shared: Weak<Shared>,
-    queued: AtomicBool,
-}
-
-impl Wake for MainWake {
-    fn wake(self: Arc<Self>) {
-        self.wake_by_ref()
-    }
-    fn wake_by_ref(self: &Arc<Self>) {
-        if !self.queued.swap(true, Ordering::AcqRel) {
-            if let Some(shared) = self.shared.upgrade() {
-                shared.push_lane(Item::Main);
-            }
-        }
-    }
-}
-
-struct MainSlot<'m, 'f> {
-    fut: Option<&'m mut MainFuture<'f>>,
-    wake: Arc<MainWake>,
-    waker: Waker,
-    done: bool,
-}
-
-impl MainSlot<'_, '_> {
-    fn poll(&mut self) {
-        self.wake.queued.store(false, Ordering::Release);
-        if self.done {
-            return;
-        }
-        if let Some(fut) = self.fut.as_mut() {
-            let mut cx = Context::from_waker(&self.waker);
-            if let Poll::Ready(()) = fut.as_mut().poll(&mut cx) {
-                self.done = true;
-            }
-        }
-    }
-}
-
 /// The timers that fell due in one iteration of the driver, run after the lane's items.
 /// Dropped, it gives its buffer back for the next iteration; if the iteration unwound
 /// (a panic out of the main future), what did not run yet goes on the lane, so the next
@@ -462,13 +422,13 @@ impl ThreadedLoop {
         let _run = self.start()?;
         loop {
             self.run_once(main);
-            if main.done {
+            if main.is_done() {
                 return Ok(());
             }
             if self.shared.stopping.swap(false, Ordering::AcqRel) {
-                return match main.fut {
-                    Some(_) => Err(Error::StoppedBeforeComplete),
-                    None => Ok(()),
+                return match main.has_future() {
+                    true => Err(Error::StoppedBeforeComplete),
+                    false => Ok(()),
                 };
             }
         }
@@ -546,31 +506,18 @@ impl Backend for ThreadedLoop {
     }
 
     fn run_until(&self, mut main: MainFuture<'_>) -> Result<()> {
-        let wake = Arc::new(MainWake {
-            shared: Arc::downgrade(&self.shared),
-            queued: AtomicBool::new(true),
-        });
         self.shared.push_lane(Item::Main);
-        let mut slot = MainSlot {
-            fut: Some(&mut main),
-            waker: Waker::from(wake.clone()),
-            wake,
-            done: false,
-        };
+        let shared = Arc::downgrade(&self.shared);
+        let mut slot = MainSlot::new(Some(&mut main), move || {
+            if let Some(shared) = shared.upgrade() {
+                shared.push_lane(Item::Main);
+            }
+        });
         self.drive(&mut slot)
     }
 
     fn run_forever(&self) -> Result<()> {
-        let wake = Arc::new(MainWake {
-            shared: Weak::new(),
-            queued: AtomicBool::new(false),
-        });
-        let mut slot = MainSlot {
-            fut: None,
-            waker: Waker::from(wake.clone()),
-            wake,
-            done: false,
-        };
+        let mut slot = MainSlot::new(None, || {});
         self.drive(&mut slot)
     }
 
