@@ -58,7 +58,7 @@ fn blocking_get(url: &str) -> std::io::Result<String> {
 
 async fn func(url: String, i: usize) -> tulip::Result<usize> {
     println!(" Synergetic process {i} Open it! ");
-    let html = tulip::core::to_thread(move || blocking_get(&url)).await?;
+    let html = tulip::to_thread(move || blocking_get(&url)).await?;
     let size = match html {
         Ok(body) => body.len(),
         Err(e) => {

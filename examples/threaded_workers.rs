@@ -81,7 +81,7 @@ async fn patched_fetches() -> tulip::Result<()> {
         .map(|(i, url)| {
             tulip::create_task(async move {
                 println!("  fetch {i} open: {url}");
-                let size = tulip::core::to_thread(move || blocking_fetch(url)).await?;
+                let size = tulip::to_thread(move || blocking_fetch(url)).await?;
                 println!("  fetch {i} done: {size} bytes");
                 Ok::<_, tulip::Error>(size)
             })

@@ -7,9 +7,10 @@ mod policy;
 pub use policy::{get_event_loop, get_event_loop_policy, new_event_loop, run};
 pub use tulip_core::{
     all_tasks, cancel_all_tasks, check_cancel, create_task, current_task, ensure_future,
-    get_running_loop, set_event_loop, set_event_loop_policy, sleep, sleep_until, spawn_local,
-    yield_now, CallbackId, Cancelled, DefaultPolicy, Error, EventLoop, EventLoopPolicy,
-    ExceptionContext, Handle, Promise, Result, Sleep, Task, TaskRef, TimerHandle,
+    get_running_loop, run_coroutine_threadsafe, set_event_loop, set_event_loop_policy, sleep,
+    sleep_until, spawn_local, to_thread, yield_now, CallbackId, Cancelled, ConcurrentFuture,
+    DefaultPolicy, Error, EventLoop, EventLoopPolicy, ExceptionContext, Handle, Promise, Result,
+    Sleep, Task, TaskRef, ThreadPool, TimerHandle, YieldNow,
 };
 pub use tulip_sync::{
     as_completed, gather, gather_all, gather_local, shield, shield_task, timeout, timeout_at, wait,
