@@ -234,7 +234,10 @@ fn no_worker_outlives_its_loop() {
     dropped.run_until_complete(async {}).unwrap();
     eventually_threads("tdrop-", 2);
     drop(dropped);
-    assert_eq!(threads_named("tdrop-"), 0);
+    // The last handle may be released by a worker a moment after ours (it held a
+    // clone while finishing its step); the workers then exit on their own: wait,
+    // bounded, for that instead of asserting at once.
+    eventually_threads("tdrop-", 0);
 }
 
 /// `close()` drops the task steps still queued: whoever awaits such a task (here on

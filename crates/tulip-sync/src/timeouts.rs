@@ -113,6 +113,15 @@ impl<T> Future for WaitFor<T> {
                     task.cancel();
                     this.state = WaitForState::TimingOut;
                 }
+                // The sleep took a cancel request that arrived just after the check
+                // above (another thread cancelled us mid-poll): the same outer cancel.
+                Poll::Ready(Err(Error::Cancelled(c))) => {
+                    match &c.msg {
+                        Some(m) => task.cancel_with(m.clone()),
+                        None => task.cancel(),
+                    };
+                    this.state = WaitForState::Cancelling(c);
+                }
                 Poll::Ready(Err(e)) => {
                     task.cancel();
                     return Poll::Ready(Err(e));
@@ -120,12 +129,18 @@ impl<T> Future for WaitFor<T> {
                 Poll::Pending => {}
             }
         }
-        let Poll::Ready(out) = Pin::new(task).poll(cx) else {
+        let Poll::Ready(out) = Pin::new(&mut *task).poll(cx) else {
             return Poll::Pending;
         };
+        // Awaiting the task passes a cancel request of ours on to it (asyncio's rule):
+        // if one arrived after the check above, the task was cancelled on our behalf.
+        let cancelled_for_us = task.cancelling() > 0;
         this.task = Spawn::Gone;
         Poll::Ready(
             match std::mem::replace(&mut this.state, WaitForState::Running) {
+                WaitForState::Running if cancelled_for_us => {
+                    Err(Error::Cancelled(Cancelled::default()))
+                }
                 WaitForState::Running => out,
                 // Whatever the task ended with after our cancel (typically a value holding
                 // `Err(Cancelled)`, which Rust cannot look into), the deadline passed.
