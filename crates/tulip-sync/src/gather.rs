@@ -339,7 +339,7 @@ macro_rules! gather {
     }};
 }
 
-/// Support for [`gather!`]; not public API.
+/// Support for [`gather!`](macro@crate::gather); not public API.
 #[doc(hidden)]
 pub mod private {
     use super::*;

@@ -1,4 +1,4 @@
-//! asyncio's high-level concurrency API for tulip: [`gather`], [`wait`],
+//! asyncio's high-level concurrency API for tulip: [`gather`](fn@gather), [`wait`],
 //! [`wait_for`], [`timeout`], [`as_completed`], [`shield`], [`TaskGroup`], the locks
 //! ([`Lock`], [`Event`], [`Condition`], [`Semaphore`], [`BoundedSemaphore`],
 //! [`Barrier`]) and the queues ([`Queue`], [`PriorityQueue`], [`LifoQueue`]).

@@ -28,7 +28,7 @@ pub enum ReturnWhen {
     /// As soon as any task fails, or when all are done. A task *fails* when it ends
     /// with an error of its own — it panicked (`TaskRef::failed`). A cancelled task
     /// does not count (as in asyncio), and neither does a task that *returned* an
-    /// `Err` value: for the loop that task completed; use [`gather`](crate::gather)
+    /// `Err` value: for the loop that task completed; use [`gather`](fn@crate::gather)
     /// to stop at the first `Err`.
     FirstException,
     /// When every task is done.
