@@ -133,6 +133,28 @@ where
         }
     }
 
+    /// [`poll_read`](Self::poll_read) as a tulip await point.
+    pub(crate) async fn read(&self, buf: &mut [u8]) -> Result<usize> {
+        cancel_point(|cx| self.poll_read(cx, buf).map_err(Error::from)).await
+    }
+
+    /// [`poll_write`](Self::poll_write) as a tulip await point.
+    pub(crate) async fn write(&self, buf: &[u8]) -> Result<usize> {
+        cancel_point(|cx| self.poll_write(cx, buf).map_err(Error::from)).await
+    }
+
+    /// Writes all of `buf`; `WriteZero` if the socket took nothing.
+    pub(crate) async fn write_all(&self, mut buf: &[u8]) -> Result<()> {
+        while !buf.is_empty() {
+            let n = self.write(buf).await?;
+            if n == 0 {
+                return Err(io::Error::from(io::ErrorKind::WriteZero).into());
+            }
+            buf = &buf[n..];
+        }
+        Ok(())
+    }
+
     /// Writes what the socket takes now, without waiting: `Ok(0)` when it is full.
     pub(crate) fn try_write(&self, buf: &[u8]) -> io::Result<usize> {
         let source = self.reg.source();

@@ -189,9 +189,7 @@ impl StreamReader {
             return Ok(0);
         }
         self.make_room(want);
-        let io = &*self.io;
-        let spare = &mut self.buf[self.tail..];
-        let n = cancel_point(|cx| io.poll_read(cx, spare).map_err(Error::from)).await?;
+        let n = self.io.read(&mut self.buf[self.tail..]).await?;
         self.tail += n;
         if n == 0 {
             self.eof = true;

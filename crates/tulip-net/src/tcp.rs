@@ -264,8 +264,7 @@ impl TcpStream {
     /// # Cancel safety
     /// Cancel safe: no data is read unless it is returned.
     pub async fn read(&mut self, buf: &mut [u8]) -> Result<usize> {
-        let io = &*self.io;
-        cancel_point(|cx| io.poll_read(cx, buf).map_err(Error::from)).await
+        self.io.read(buf).await
     }
 
     /// Writes a prefix of `buf`; returns how much.
@@ -276,8 +275,7 @@ impl TcpStream {
     /// # Cancel safety
     /// Cancel safe: nothing was written if the future is dropped before it is ready.
     pub async fn write(&mut self, buf: &[u8]) -> Result<usize> {
-        let io = &*self.io;
-        cancel_point(|cx| io.poll_write(cx, buf).map_err(Error::from)).await
+        self.io.write(buf).await
     }
 
     /// Writes all of `buf`.
@@ -287,15 +285,8 @@ impl TcpStream {
     ///
     /// # Cancel safety
     /// Not cancel safe: a prefix may have been written when it is cancelled.
-    pub async fn write_all(&mut self, mut buf: &[u8]) -> Result<()> {
-        while !buf.is_empty() {
-            let n = self.write(buf).await?;
-            if n == 0 {
-                return Err(io::Error::from(io::ErrorKind::WriteZero).into());
-            }
-            buf = &buf[n..];
-        }
-        Ok(())
+    pub async fn write_all(&mut self, buf: &[u8]) -> Result<()> {
+        self.io.write_all(buf).await
     }
 
     /// Poll form of one read (no cancel check).

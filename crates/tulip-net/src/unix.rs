@@ -158,8 +158,7 @@ impl UnixStream {
     /// # Cancel safety
     /// Cancel safe.
     pub async fn read(&mut self, buf: &mut [u8]) -> Result<usize> {
-        let io = &*self.io;
-        cancel_point(|cx| io.poll_read(cx, buf).map_err(Error::from)).await
+        self.io.read(buf).await
     }
 
     /// Writes a prefix of `buf`; returns how much.
@@ -170,8 +169,7 @@ impl UnixStream {
     /// # Cancel safety
     /// Cancel safe.
     pub async fn write(&mut self, buf: &[u8]) -> Result<usize> {
-        let io = &*self.io;
-        cancel_point(|cx| io.poll_write(cx, buf).map_err(Error::from)).await
+        self.io.write(buf).await
     }
 
     /// Writes all of `buf`.
@@ -181,15 +179,8 @@ impl UnixStream {
     ///
     /// # Cancel safety
     /// Not cancel safe: a prefix may have been written.
-    pub async fn write_all(&mut self, mut buf: &[u8]) -> Result<()> {
-        while !buf.is_empty() {
-            let n = self.write(buf).await?;
-            if n == 0 {
-                return Err(io::Error::from(io::ErrorKind::WriteZero).into());
-            }
-            buf = &buf[n..];
-        }
-        Ok(())
+    pub async fn write_all(&mut self, buf: &[u8]) -> Result<()> {
+        self.io.write_all(buf).await
     }
 
     /// Shuts down one or both halves (`Shutdown::Write` is a half-close).
