@@ -51,8 +51,8 @@ pub use registry::{
 };
 pub use runner::{cancel_all_tasks, run};
 pub use tasks::{
-    all_tasks, check_cancel, create_task, current_task, ensure_future, spawn_local, take_cancel,
-    Task, TaskRef,
+    all_done, all_tasks, check_cancel, create_task, current_task, ensure_future, spawn_local,
+    take_cancel, Task, TaskRef,
 };
 pub use threadsafe::{run_coroutine_threadsafe, ConcurrentFuture};
 pub use timers::{sleep, sleep_until, yield_now, Sleep, YieldNow};

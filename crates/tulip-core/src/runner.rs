@@ -2,14 +2,12 @@
 //! whatever tasks are left and let them clean up, close the loop.
 
 use std::future::Future;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
 
 use crate::error::{Error, Result};
 use crate::event_loop::EventLoop;
 use crate::policy::{new_event_loop, set_event_loop};
-use crate::promise::Promise;
 use crate::registry::has_running_loop;
+use crate::tasks::all_done;
 
 /// Runs `main` on a new loop and closes the loop (asyncio's `asyncio.run`).
 ///
@@ -46,16 +44,8 @@ pub fn cancel_all_tasks(lp: &EventLoop) {
     if tasks.is_empty() {
         return;
     }
-    let all_done: Promise<()> = Promise::new();
-    let left = Arc::new(AtomicUsize::new(tasks.len()));
     for t in &tasks {
         t.cancel();
-        let (left, all_done) = (left.clone(), all_done.clone());
-        t.add_done_callback(move |_| {
-            if left.fetch_sub(1, Ordering::AcqRel) == 1 {
-                let _ = all_done.set_result(());
-            }
-        });
     }
-    let _ = lp.run_until_complete(all_done);
+    let _ = lp.run_until_complete(all_done(tasks.iter()));
 }

@@ -35,6 +35,7 @@ use std::task::{Context, Poll, Waker};
 use crate::error::{Cancelled, Error, Result};
 use crate::event_loop::EventLoop;
 use crate::handle::Callback;
+use crate::promise::Promise;
 use crate::registry::{get_running_loop, ExceptionContext};
 
 const PENDING: u8 = 0;
@@ -684,6 +685,41 @@ where
     F::Output: 'static,
 {
     spawn_local_on(&get_running_loop()?, fut)
+}
+
+/// A promise that is resolved once every task in `tasks` is done (at once if there
+/// are none). Built on done-callbacks, so it resolves one loop iteration after the
+/// last task finishes, as asyncio's `wait` does.
+///
+/// # Examples
+/// ```
+/// let lp = tulip_local::new_event_loop()?;
+/// lp.run_until_complete(async {
+///     let a = tulip_core::create_task(async { 1 })?;
+///     let b = tulip_core::create_task(async { 2 })?;
+///     tulip_core::all_done([a.task_ref(), b.task_ref()].iter()).await?;
+///     assert!(a.done() && b.done());
+///     Ok::<_, tulip_core::Error>(())
+/// })??;
+/// # Ok::<(), tulip_core::Error>(())
+/// ```
+pub fn all_done<'a>(tasks: impl IntoIterator<Item = &'a TaskRef>) -> Promise<()> {
+    let pending: Vec<&TaskRef> = tasks.into_iter().filter(|t| !t.done()).collect();
+    let all: Promise<()> = Promise::new();
+    if pending.is_empty() {
+        let _ = all.set_result(());
+        return all;
+    }
+    let left = Arc::new(AtomicUsize::new(pending.len()));
+    for t in pending {
+        let (left, all) = (left.clone(), all.clone());
+        t.add_done_callback(move |_| {
+            if left.fetch_sub(1, Ordering::AcqRel) == 1 {
+                let _ = all.set_result(());
+            }
+        });
+    }
+    all
 }
 
 /// The not-yet-done tasks of the running loop (asyncio's `all_tasks()`).

@@ -7,12 +7,10 @@
 //! `monkey.patch_all()`), or use tulip's own sockets.
 
 use std::future::Future;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
 use std::time::Duration;
 
 use futures::future::{select, Either};
-use tulip_core::{Promise, Result, Task};
+use tulip_core::{Result, Task};
 
 /// `gevent.spawn(func)`: starts `fut` as a task on the running loop.
 ///
@@ -63,18 +61,8 @@ pub async fn joinall<T: Send + 'static>(
     tasks: Vec<Task<T>>,
     timeout: Option<Duration>,
 ) -> Result<Joined<T>> {
-    let pending = tasks.iter().filter(|t| !t.done()).count();
-    if pending > 0 {
-        let all_done: Promise<()> = Promise::new();
-        let left = Arc::new(AtomicUsize::new(pending));
-        for t in tasks.iter().filter(|t| !t.done()) {
-            let (left, all_done) = (left.clone(), all_done.clone());
-            t.add_done_callback(move |_| {
-                if left.fetch_sub(1, Ordering::AcqRel) == 1 {
-                    let _ = all_done.set_result(());
-                }
-            });
-        }
+    if tasks.iter().any(|t| !t.done()) {
+        let all_done = tulip_core::all_done(tasks.iter().map(|t| &**t));
         match timeout {
             None => all_done.await?,
             Some(d) => match select(all_done, tulip_core::sleep(d)).await {
