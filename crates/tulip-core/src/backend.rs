@@ -8,6 +8,7 @@
 //!
 //! [`EventLoop`]: crate::EventLoop
 
+use std::cell::RefCell;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -17,10 +18,54 @@ use tulip_reactor::Reactor;
 
 use crate::error::Result;
 use crate::handle::Callback;
-use crate::registry::LoopCommon;
+use crate::loop_common::LoopCommon;
 
 /// A task step, ready to run. Running it polls the task once.
 pub type Runnable = async_task::Runnable;
+
+thread_local! {
+    /// Steps whose drop was asked for while another step was being dropped on this
+    /// thread; `None` while no drop is under way.
+    static DROPPING: RefCell<Option<Vec<Runnable>>> = const { RefCell::new(None) };
+}
+
+/// Drops a task step that a closed loop will never run — and with it the task's
+/// future — but never from inside another such drop.
+///
+/// A closed executor is handed steps by `wake()`, and code often wakes while it holds
+/// a lock: a `LockGuard` dropped with its task's future wakes the next waiter under
+/// the lock's mutex. Dropping that waiter's future right there would run *its*
+/// destructor, which takes the same mutex: a deadlock. So a drop that starts while
+/// another is under way on this thread is queued, and the outermost one drops the
+/// queue after its own step, once every destructor in between has returned. Executors
+/// call this instead of `drop(runnable)` whenever they refuse a step.
+pub fn drop_step(runnable: Runnable) {
+    let first = DROPPING.with(|d| match &mut *d.borrow_mut() {
+        Some(queued) => {
+            queued.push(runnable);
+            None
+        }
+        slot @ None => {
+            *slot = Some(Vec::new());
+            Some(runnable)
+        }
+    });
+    let Some(runnable) = first else {
+        return;
+    };
+    struct Done;
+    impl Drop for Done {
+        fn drop(&mut self) {
+            let left = DROPPING.with(|d| d.borrow_mut().take());
+            drop(left);
+        }
+    }
+    let _done = Done;
+    drop(runnable);
+    while let Some(next) = DROPPING.with(|d| d.borrow_mut().as_mut().and_then(Vec::pop)) {
+        drop(next);
+    }
+}
 
 /// The future an executor drives in `run_until`: the loop's "main" task.
 pub type MainFuture<'a> = Pin<&'a mut (dyn Future<Output = ()> + 'a)>;

@@ -30,8 +30,8 @@ use std::time::Duration;
 
 use futures::channel::oneshot;
 
+use crate::current::take_cancel;
 use crate::error::{Cancelled, Error, Result};
-use crate::tasks::take_cancel;
 
 type Job = Box<dyn FnOnce() + Send + 'static>;
 
@@ -64,7 +64,7 @@ struct PoolInner {
 ///     let a = pool.submit(|| (1..=10u64).product::<u64>());
 ///     let b = pool.submit(|| 7);
 ///     Ok::<_, tulip_core::Error>(a.await? + b.await?)
-/// })??;
+/// })?;
 /// assert_eq!(n, 3628807);
 /// # Ok::<(), tulip_core::Error>(())
 /// ```
@@ -310,7 +310,7 @@ pub fn default_pool() -> &'static ThreadPool {
 ///         std::thread::current().name().map(String::from)
 ///     });
 ///     slow.await
-/// })??;
+/// })?;
 /// assert!(got.unwrap().starts_with("tulip-blocking"));
 /// # Ok::<(), tulip_core::Error>(())
 /// ```
@@ -319,6 +319,35 @@ where
     F: FnOnce() -> T + Send + 'static,
     T: Send + 'static,
 {
-    crate::tasks::check_cancel()?;
+    crate::current::check_cancel()?;
     default_pool().submit(f).await
+}
+
+impl crate::event_loop::EventLoop {
+    /// Runs the blocking `f` on `executor` (`None`: the default pool, as asyncio's
+    /// `loop.run_in_executor(None, f)`), never on a loop thread. The job starts now;
+    /// await the returned future for its result.
+    ///
+    /// # Errors
+    /// `LoopClosed` if the loop is closed (nothing runs). The future gives `Panicked` if
+    /// `f` panicked, `Cancelled` if the awaiting task was cancelled.
+    ///
+    /// # Examples
+    /// ```
+    /// let lp = tulip_local::new_event_loop()?;
+    /// let pool = tulip_core::ThreadPool::new(1);
+    /// let job = lp.run_in_executor(Some(&pool), || 2 + 2)?;
+    /// assert_eq!(lp.run_until_complete(job)?, 4);
+    /// # Ok::<(), tulip_core::Error>(())
+    /// ```
+    pub fn run_in_executor<F, T>(&self, executor: Option<&ThreadPool>, f: F) -> Result<Blocking<T>>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        if self.is_closed() {
+            return Err(Error::LoopClosed);
+        }
+        Ok(executor.unwrap_or_else(|| default_pool()).submit(f))
+    }
 }

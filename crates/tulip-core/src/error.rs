@@ -22,6 +22,8 @@ impl fmt::Display for Cancelled {
     }
 }
 
+impl std::error::Error for Cancelled {}
+
 /// Errors of the event loop, tasks and promises (asyncio's exception names).
 #[derive(Debug, Clone, thiserror::Error)]
 #[non_exhaustive]
@@ -29,9 +31,15 @@ pub enum Error {
     /// asyncio.CancelledError: the awaited work was cancelled.
     #[error("{0}")]
     Cancelled(Cancelled),
-    /// asyncio.TimeoutError: a deadline passed.
+    /// asyncio.TimeoutError: a deadline passed. When the deadline cancelled the work
+    /// it bounded (`wait_for`, a `timeout` scope), the cancellation is the cause
+    /// (asyncio: `raise TimeoutError from exc`) and `source()` gives it; a timeout
+    /// with nothing cancelled (`ConcurrentFuture::result`) has none.
     #[error("timed out")]
-    TimeoutError,
+    TimeoutError(#[source] Option<Cancelled>),
+    /// asyncio's ValueError for an argument a function cannot accept (`wait([])`).
+    #[error("invalid argument: {0}")]
+    InvalidArgument(&'static str),
     /// asyncio.InvalidStateError: e.g. `result()` of a promise that is not done.
     #[error("invalid state: {0}")]
     InvalidState(&'static str),
@@ -77,6 +85,11 @@ impl Error {
     /// True for `Error::Cancelled`.
     pub fn is_cancelled(&self) -> bool {
         matches!(self, Error::Cancelled(_))
+    }
+
+    /// True for `Error::TimeoutError`, with or without a cause.
+    pub fn is_timeout(&self) -> bool {
+        matches!(self, Error::TimeoutError(_))
     }
 
     /// Wraps any error as `Error::Exception` (asyncio: `set_exception(exc)`).

@@ -6,35 +6,60 @@
 //! the scheduling. Everything here is asyncio's `AbstractEventLoop`, in Rust types.
 
 use std::fmt;
-use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::pin::pin;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tulip_reactor::Reactor;
 
 use crate::backend::Backend;
+use crate::clock::deadline_after;
 use crate::error::{Error, Result};
 use crate::handle::{Callback, Handle, TimerHandle};
-use crate::promise::Promise;
-use crate::registry::{enter_running, has_running_loop, ExceptionContext, ExceptionHandler};
-use crate::tasks::{self, Task, TaskFuture};
+use crate::loop_common::ExceptionContext;
+
+/// A loop's exception handler: `loop.set_exception_handler(handler)`.
+pub type ExceptionHandler = Arc<dyn Fn(&EventLoop, &ExceptionContext) + Send + Sync>;
 
 /// A handle to an event loop. `Clone + Send + Sync`; clones refer to the same loop.
+///
+/// Dropping the last handle of a loop that is not running closes it, as
+/// [`close`](Self::close) does (the handles the loop's own tasks and threads keep do
+/// not count; a handle that a parked task's body holds does).
 ///
 /// # Examples
 /// ```
 /// let lp = tulip_local::new_event_loop().unwrap();
-/// let out = lp.run_until_complete(async { 1 + 1 })?;
+/// let out = lp.run_until_complete(async { Ok::<_, tulip_core::Error>(1 + 1) })?;
 /// assert_eq!(out, 2);
 /// lp.close()?;
-/// assert!(matches!(lp.run_until_complete(async {}), Err(tulip_core::Error::LoopClosed)));
+/// let again = lp.run_until_complete(async { Ok::<_, tulip_core::Error>(()) });
+/// assert!(matches!(again, Err(tulip_core::Error::LoopClosed)));
 /// # Ok::<(), tulip_core::Error>(())
 /// ```
-#[derive(Clone)]
 pub struct EventLoop {
     backend: Arc<dyn Backend>,
+    /// Whether this handle counts towards keeping the loop open.
+    counted: bool,
+}
+
+impl Clone for EventLoop {
+    fn clone(&self) -> Self {
+        self.backend.common().acquire_handle();
+        EventLoop {
+            backend: self.backend.clone(),
+            counted: true,
+        }
+    }
+}
+
+impl Drop for EventLoop {
+    fn drop(&mut self) {
+        if self.counted && self.backend.common().release_handle() && !self.is_running() {
+            // The last handle: nobody can close the loop any more, so do it now.
+            let _ = self.close();
+        }
+    }
 }
 
 impl fmt::Debug for EventLoop {
@@ -57,7 +82,25 @@ impl Eq for EventLoop {}
 impl EventLoop {
     /// Wraps an executor. Executor crates call this from their constructors.
     pub fn from_backend(backend: Arc<dyn Backend>) -> EventLoop {
-        EventLoop { backend }
+        backend.common().acquire_handle();
+        EventLoop {
+            backend,
+            counted: true,
+        }
+    }
+
+    /// A handle that does not keep the loop open: for an executor's own threads
+    /// (its clones are ordinary, counted handles).
+    pub fn from_backend_uncounted(backend: Arc<dyn Backend>) -> EventLoop {
+        EventLoop {
+            backend,
+            counted: false,
+        }
+    }
+
+    /// An uncounted handle to this loop, for what the loop's own tasks keep.
+    pub(crate) fn internal(&self) -> EventLoop {
+        Self::from_backend_uncounted(self.backend.clone())
     }
 
     /// The executor behind this handle.
@@ -113,7 +156,7 @@ impl EventLoop {
         delay: Duration,
         f: F,
     ) -> Result<TimerHandle> {
-        self.call_at(Instant::now() + delay, f)
+        self.call_at(deadline_after(delay), f)
     }
 
     /// Schedules `f` to run at `when`; callbacks due at the same instant run in the
@@ -132,117 +175,6 @@ impl EventLoop {
         Ok(TimerHandle::new(handle, when))
     }
 
-    /// Wraps `fut` in a task scheduled on this loop.
-    ///
-    /// # Errors
-    /// `LoopClosed` if the loop is closed.
-    pub fn create_task<F>(&self, fut: F) -> Result<Task<F::Output>>
-    where
-        F: Future + Send + 'static,
-        F::Output: Send + 'static,
-    {
-        tasks::spawn_on(self, fut)
-    }
-
-    /// Wraps a `!Send` future in a task pinned to the current thread.
-    ///
-    /// # Errors
-    /// `LoopClosed` if closed; `WrongThread` if this thread cannot run the loop's
-    /// local tasks (for the single-threaded loop: any thread but the one that created
-    /// it).
-    pub fn create_local_task<F>(&self, fut: F) -> Result<Task<F::Output>>
-    where
-        F: Future + 'static,
-        F::Output: 'static,
-    {
-        tasks::spawn_local_on(self, fut)
-    }
-
-    /// Runs the blocking `f` on `executor` (`None`: the default pool, as asyncio's
-    /// `loop.run_in_executor(None, f)`), never on a loop thread. The job starts now;
-    /// await the returned future for its result.
-    ///
-    /// # Errors
-    /// `LoopClosed` if the loop is closed (nothing runs). The future gives `Panicked` if
-    /// `f` panicked, `Cancelled` if the awaiting task was cancelled.
-    ///
-    /// # Examples
-    /// ```
-    /// let lp = tulip_local::new_event_loop()?;
-    /// let pool = tulip_core::ThreadPool::new(1);
-    /// let job = lp.run_in_executor(Some(&pool), || 2 + 2)?;
-    /// assert_eq!(lp.run_until_complete(job)??, 4);
-    /// # Ok::<(), tulip_core::Error>(())
-    /// ```
-    pub fn run_in_executor<F, T>(
-        &self,
-        executor: Option<&crate::blocking::ThreadPool>,
-        f: F,
-    ) -> Result<crate::blocking::Blocking<T>>
-    where
-        F: FnOnce() -> T + Send + 'static,
-        T: Send + 'static,
-    {
-        if self.is_closed() {
-            return Err(Error::LoopClosed);
-        }
-        Ok(executor
-            .unwrap_or_else(|| crate::blocking::default_pool())
-            .submit(f))
-    }
-
-    /// A new promise bound to this loop (asyncio's `loop.create_future()`): its
-    /// done-callbacks are scheduled on this loop.
-    pub fn create_future<T: Send + 'static>(&self) -> Promise<T> {
-        Promise::with_loop(self.clone())
-    }
-
-    fn check_can_run(&self) -> Result<()> {
-        if self.is_closed() {
-            return Err(Error::LoopClosed);
-        }
-        if self.is_running() {
-            return Err(Error::LoopRunning);
-        }
-        if has_running_loop() {
-            return Err(Error::AnotherLoopRunning);
-        }
-        Ok(())
-    }
-
-    /// Runs the loop until `fut` completes and returns its output. `fut` runs as the
-    /// loop's main task: `current_task()` inside it is that task, and cancelling it
-    /// makes its next await point return `Err(Cancelled)`.
-    ///
-    /// # Errors
-    /// `LoopClosed`, `LoopRunning`, `AnotherLoopRunning` before starting;
-    /// `StoppedBeforeComplete` if `stop()` ended the loop first; `Cancelled` if the main
-    /// task was cancelled and did not catch it; `Panicked` if it panicked.
-    pub fn run_until_complete<F: Future>(&self, fut: F) -> Result<F::Output> {
-        self.check_can_run()?;
-        let header = tasks::main_header(self);
-        let mut out = None;
-        {
-            let tracked = TaskFuture::new(header, self.clone(), fut, true);
-            let main = pin!(async {
-                out = Some(tracked.await);
-            });
-            let _running = enter_running(self.clone());
-            self.backend.run_until(main)?;
-        }
-        out.unwrap_or(Err(Error::StoppedBeforeComplete))
-    }
-
-    /// Runs the loop until [`stop`](Self::stop) is called.
-    ///
-    /// # Errors
-    /// `LoopClosed`, `LoopRunning`, `AnotherLoopRunning`.
-    pub fn run_forever(&self) -> Result<()> {
-        self.check_can_run()?;
-        let _running = enter_running(self.clone());
-        self.backend.run_forever()
-    }
-
     /// Asks the loop to stop: `run_forever` returns after running the callbacks that
     /// were already queued for the current iteration.
     pub fn stop(&self) {
@@ -250,7 +182,14 @@ impl EventLoop {
     }
 
     /// Closes the loop: queued callbacks and task steps are dropped, later calls fail
-    /// with `LoopClosed`. Idempotent.
+    /// with `LoopClosed`, and every task still pending is released: its future is
+    /// dropped (destructors run, sockets close) and it ends cancelled, so whoever
+    /// awaits it hears `Cancelled`. asyncio leaves pending tasks to the garbage
+    /// collector; cancel them first (as [`run`](crate::run) does) to let them clean
+    /// up asynchronously. Idempotent.
+    ///
+    /// A `!Send` task is released only when `close` is called on its own thread
+    /// (elsewhere its future cannot be dropped soundly, and it is leaked).
     ///
     /// # Errors
     /// `LoopRunning` if the loop is running.
@@ -258,7 +197,9 @@ impl EventLoop {
         if self.is_running() {
             return Err(Error::LoopRunning);
         }
-        self.backend.close()
+        self.backend.close()?;
+        self.backend.common().release_parked();
+        Ok(())
     }
 
     /// True while the loop runs.
@@ -277,16 +218,25 @@ impl EventLoop {
     where
         F: Fn(&EventLoop, &ExceptionContext) + Send + Sync + 'static,
     {
+        self.backend.common().set_handler(handler.map(|h| {
+            Arc::new(Arc::new(h) as ExceptionHandler) as Arc<dyn std::any::Any + Send + Sync>
+        }));
+    }
+
+    /// The handler set with [`set_exception_handler`](Self::set_exception_handler),
+    /// `None` for the default (asyncio's `get_exception_handler()`).
+    pub fn get_exception_handler(&self) -> Option<ExceptionHandler> {
         self.backend
             .common()
-            .set_handler(handler.map(|h| Arc::new(h) as ExceptionHandler));
+            .handler()
+            .and_then(|h| h.downcast_ref::<ExceptionHandler>().cloned())
     }
 
     /// Calls the exception handler (or, with none set, prints the context to stderr,
     /// as asyncio's default handler logs it). A panicking handler falls back to the
     /// default.
     pub fn call_exception_handler(&self, ctx: &ExceptionContext) {
-        if let Some(h) = self.backend.common().handler() {
+        if let Some(h) = self.get_exception_handler() {
             if catch_unwind(AssertUnwindSafe(|| h(self, ctx))).is_ok() {
                 return;
             }

@@ -3,7 +3,6 @@
 //! A callback is cancelled by flipping a flag it shares with its handle; the loop checks
 //! the flag right before running it, as asyncio's `Handle._run` does.
 
-use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
@@ -115,26 +114,6 @@ impl Callback {
             match self.f {
                 Action::Call(f) => f(),
                 Action::Wake(w) => w.wake(),
-            }
-        }
-    }
-}
-
-impl Callback {
-    /// Runs the callback; a panic is caught and reported to the running loop's
-    /// exception handler ("Exception in callback"), so the loop goes on.
-    pub fn run_reporting(self) {
-        if let Err(payload) = catch_unwind(AssertUnwindSafe(|| self.run())) {
-            let ctx = crate::registry::ExceptionContext {
-                message: "Exception in callback".into(),
-                error: Some(crate::Error::Panicked(
-                    crate::error::panic_message(payload.as_ref()).into(),
-                )),
-                task: None,
-            };
-            match crate::registry::get_running_loop() {
-                Ok(lp) => lp.call_exception_handler(&ctx),
-                Err(_) => eprintln!("tulip: {ctx}"),
             }
         }
     }

@@ -13,9 +13,9 @@
 //!         tulip_core::sleep(Duration::from_millis(5)).await?;
 //!         Ok::<_, tulip_core::Error>(42)
 //!     })?;
-//!     t.await?
+//!     t.await
 //! })?;
-//! assert_eq!(answer?, 42);
+//! assert_eq!(answer, 42);
 //! # Ok::<(), tulip_core::Error>(())
 //! ```
 #![forbid(unsafe_code)]
@@ -23,36 +23,48 @@
 
 mod backend;
 mod blocking;
+mod clock;
+pub mod coop;
+mod current;
 mod error;
 mod event_loop;
 mod handle;
+mod header;
+mod loop_common;
 mod main_task;
+mod outcome;
 mod policy;
 mod promise;
-mod registry;
+mod run_until;
 mod runner;
-mod tasks;
+mod running;
+mod spawn;
+mod task;
+mod task_future;
+mod task_ref;
 mod threadsafe;
 mod timers;
 
-pub use backend::{Backend, MainFuture, Runnable};
+pub use backend::{drop_step, Backend, MainFuture, Runnable};
 pub use blocking::{default_pool, to_thread, Blocking, ThreadPool};
+pub use clock::deadline_after;
+pub use current::{check_cancel, current_task, take_cancel};
 pub use error::{panic_message, Cancelled, Error, Result};
 pub use event_loop::EventLoop;
+pub use event_loop::ExceptionHandler;
 pub use handle::{Callback, Handle, TimerHandle};
+pub use header::TaskRef;
+pub use loop_common::{ExceptionContext, LoopCommon};
 pub use main_task::MainSlot;
+pub use outcome::TaskError;
 pub use policy::{
     get_event_loop, get_event_loop_policy, new_event_loop, set_default_loop_factory,
     set_event_loop, set_event_loop_policy, DefaultPolicy, EventLoopPolicy, LoopFactory,
 };
 pub use promise::{CallbackId, Promise};
-pub use registry::{
-    enter_running, get_running_loop, ExceptionContext, ExceptionHandler, LoopCommon, RunningGuard,
-};
 pub use runner::{cancel_all_tasks, run};
-pub use tasks::{
-    all_done, all_tasks, check_cancel, create_task, current_task, ensure_future, spawn_local,
-    take_cancel, Task, TaskRef,
-};
+pub use running::{enter_running, get_running_loop, RunningGuard};
+pub use spawn::{all_done, all_tasks, create_task, ensure_future, spawn_local};
+pub use task::Task;
 pub use threadsafe::{run_coroutine_threadsafe, ConcurrentFuture};
 pub use timers::{sleep, sleep_until, yield_now, Sleep, YieldNow};

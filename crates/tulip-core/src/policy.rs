@@ -12,7 +12,7 @@ use std::sync::{Arc, OnceLock, RwLock};
 
 use crate::error::{Error, Result};
 use crate::event_loop::EventLoop;
-use crate::registry::get_running_loop;
+use crate::running::get_running_loop;
 
 /// Builds a new loop of some executor.
 pub type LoopFactory = fn() -> Result<EventLoop>;

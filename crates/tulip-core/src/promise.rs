@@ -11,18 +11,24 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
 
+use crate::current::take_cancel;
 use crate::error::{Cancelled, Error, Result};
 use crate::event_loop::EventLoop;
 use crate::handle::Callback;
-use crate::registry::get_running_loop;
-use crate::tasks::take_cancel;
+use crate::running::get_running_loop;
 
 type PromiseCallback<T> = Box<dyn FnOnce(&Promise<T>) + Send + 'static>;
 
+/// An awaiter's waker or a done-callback: both run in registration order, each as
+/// its own callback (in asyncio an awaiting task's wake-up is a done-callback too).
+enum Entry<T> {
+    Wake(Waker),
+    Call(PromiseCallback<T>),
+}
+
 struct State<T> {
     outcome: Option<Result<T>>,
-    wakers: Vec<Waker>,
-    callbacks: Vec<(u64, PromiseCallback<T>)>,
+    entries: Vec<(u64, Entry<T>)>,
     next_cb: u64,
 }
 
@@ -43,7 +49,7 @@ struct Inner<T> {
 /// let p: Promise<u32> = lp.create_future();
 /// let setter = p.clone();
 /// lp.call_soon(move || { setter.set_result(7).unwrap(); })?;
-/// assert_eq!(lp.run_until_complete(p.clone())??, 7);
+/// assert_eq!(lp.run_until_complete(p.clone())?, 7);
 /// assert!(p.done());
 /// # Ok::<(), tulip_core::Error>(())
 /// ```
@@ -94,8 +100,7 @@ impl<T: Send + 'static> Promise<T> {
                 lp,
                 state: Mutex::new(State {
                     outcome: None,
-                    wakers: Vec::new(),
-                    callbacks: Vec::new(),
+                    entries: Vec::new(),
                     next_cb: 0,
                 }),
             }),
@@ -107,41 +112,41 @@ impl<T: Send + 'static> Promise<T> {
     }
 
     fn complete(&self, outcome: Result<T>) -> Result<()> {
-        let (wakers, cbs) = {
+        let entries = {
             let mut st = self.lock();
             if st.outcome.is_some() {
                 return Err(Error::InvalidState("promise is already done"));
             }
             st.outcome = Some(outcome);
-            (
-                std::mem::take(&mut st.wakers),
-                std::mem::take(&mut st.callbacks),
-            )
+            std::mem::take(&mut st.entries)
         };
-        for w in wakers {
-            w.wake();
-        }
-        self.schedule_callbacks(cbs.into_iter().map(|(_, cb)| cb).collect());
+        self.schedule(entries.into_iter().map(|(_, e)| e).collect());
         Ok(())
     }
 
-    fn schedule_callbacks(&self, cbs: Vec<PromiseCallback<T>>) {
-        if cbs.is_empty() {
+    /// Runs the awaiters and callbacks of a completed promise in registration order:
+    /// a callback goes to the end of the loop's ready queue with `call_soon`; an
+    /// awaiter is woken, which puts its next step at the end of the same queue — where
+    /// asyncio's `call_soon(task.__wakeup)` would run it.
+    fn schedule(&self, entries: Vec<Entry<T>>) {
+        if entries.is_empty() {
             return;
         }
-        let me = self.clone();
-        let run = move || {
-            for cb in cbs {
-                cb(&me)
-            }
+        let lp = if entries.iter().all(|e| matches!(e, Entry::Wake(_))) {
+            None
+        } else {
+            self.inner.lp.clone().or_else(|| get_running_loop().ok())
         };
-        let lp = self.inner.lp.clone().or_else(|| get_running_loop().ok());
-        match lp {
-            Some(lp) => {
-                // A closed loop drops the callbacks, as asyncio's does.
-                let _ = lp.backend().call_soon(Callback::internal(run));
+        for entry in entries {
+            match (entry, &lp) {
+                (Entry::Wake(w), _) => w.wake(),
+                (Entry::Call(cb), None) => cb(self),
+                (Entry::Call(cb), Some(lp)) => {
+                    let me = self.clone();
+                    // A closed loop drops the callback, as asyncio's does.
+                    let _ = lp.backend().call_soon(Callback::internal(move || cb(&me)));
+                }
             }
-            None => run(),
         }
     }
 
@@ -204,10 +209,10 @@ impl<T: Send + 'static> Promise<T> {
         let id = st.next_cb;
         st.next_cb += 1;
         if st.outcome.is_none() {
-            st.callbacks.push((id, Box::new(cb)));
+            st.entries.push((id, Entry::Call(Box::new(cb))));
         } else {
             drop(st);
-            self.schedule_callbacks(vec![Box::new(cb)]);
+            self.schedule(vec![Entry::Call(Box::new(cb))]);
         }
         CallbackId(id)
     }
@@ -216,9 +221,10 @@ impl<T: Send + 'static> Promise<T> {
     /// removed (0 or 1).
     pub fn remove_done_callback(&self, id: CallbackId) -> usize {
         let mut st = self.lock();
-        let before = st.callbacks.len();
-        st.callbacks.retain(|(i, _)| *i != id.0);
-        before - st.callbacks.len()
+        let before = st.entries.len();
+        st.entries
+            .retain(|(i, e)| *i != id.0 || matches!(e, Entry::Wake(_)));
+        before - st.entries.len()
     }
 }
 
@@ -246,11 +252,28 @@ impl<T: Clone + Send + 'static> Future for Promise<T> {
         }
         let mut st = self.lock();
         if let Some(r) = &st.outcome {
-            return Poll::Ready(r.clone());
+            let r = r.clone();
+            drop(st);
+            std::task::ready!(crate::coop::poll_proceed(cx));
+            return Poll::Ready(r);
         }
-        if !st.wakers.iter().any(|w| w.will_wake(cx.waker())) {
-            st.wakers.push(cx.waker().clone());
+        let known = st
+            .entries
+            .iter()
+            .any(|(_, e)| matches!(e, Entry::Wake(w) if w.will_wake(cx.waker())));
+        if !known {
+            let id = st.next_cb;
+            st.next_cb += 1;
+            st.entries.push((id, Entry::Wake(cx.waker().clone())));
         }
         Poll::Pending
+    }
+}
+
+impl EventLoop {
+    /// A new promise bound to this loop (asyncio's `loop.create_future()`): its
+    /// done-callbacks are scheduled on this loop.
+    pub fn create_future<T: Send + 'static>(&self) -> Promise<T> {
+        Promise::with_loop(self.internal())
     }
 }

@@ -3,11 +3,12 @@
 
 use std::future::Future;
 
-use crate::error::{Error, Result};
+use crate::error::Error;
 use crate::event_loop::EventLoop;
+use crate::outcome::TaskError;
 use crate::policy::{new_event_loop, set_event_loop};
-use crate::registry::has_running_loop;
-use crate::tasks::all_done;
+use crate::running::has_running_loop;
+use crate::spawn::all_done;
 
 /// Runs `main` on a new loop and closes the loop (asyncio's `asyncio.run`).
 ///
@@ -21,13 +22,17 @@ use crate::tasks::all_done;
 /// # Examples
 /// ```
 /// # tulip_core::set_default_loop_factory(tulip_local::new_event_loop);
-/// let out = tulip_core::run(async { "hi" })?;
+/// let out = tulip_core::run(async { Ok::<_, tulip_core::Error>("hi") })?;
 /// assert_eq!(out, "hi");
 /// # Ok::<(), tulip_core::Error>(())
 /// ```
-pub fn run<F: Future>(main: F) -> Result<F::Output> {
+pub fn run<F, T, E>(main: F) -> std::result::Result<T, E>
+where
+    F: Future<Output = std::result::Result<T, E>>,
+    E: TaskError,
+{
     if has_running_loop() {
-        return Err(Error::AnotherLoopRunning);
+        return Err(E::from(Error::AnotherLoopRunning));
     }
     let lp = new_event_loop()?;
     set_event_loop(Some(lp.clone()));
@@ -47,5 +52,5 @@ pub fn cancel_all_tasks(lp: &EventLoop) {
     for t in &tasks {
         t.cancel();
     }
-    let _ = lp.run_until_complete(all_done(tasks.iter()));
+    let _ = lp.run_until_complete::<_, (), Error>(all_done(tasks.iter()));
 }

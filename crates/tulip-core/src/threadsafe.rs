@@ -19,27 +19,28 @@ use futures::FutureExt;
 
 use crate::error::{panic_message, Cancelled, Error, Result};
 use crate::event_loop::EventLoop;
-use crate::registry::get_running_loop;
-use crate::tasks::TaskRef;
+use crate::header::TaskRef;
+use crate::outcome::TaskError;
+use crate::running::get_running_loop;
 
-enum Slot<T> {
+enum Slot<T, E> {
     Pending,
-    Done(Result<T>),
+    Done(Result<T, E>),
     Taken,
 }
 
-struct Shared<T> {
-    slot: Mutex<Slot<T>>,
+struct Shared<T, E> {
+    slot: Mutex<Slot<T, E>>,
     cv: Condvar,
 }
 
-impl<T> Shared<T> {
-    fn lock(&self) -> MutexGuard<'_, Slot<T>> {
+impl<T, E> Shared<T, E> {
+    fn lock(&self) -> MutexGuard<'_, Slot<T, E>> {
         self.slot.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Fills the slot if it is still pending; false if it was not.
-    fn complete(&self, out: Result<T>) -> bool {
+    fn complete(&self, out: Result<T, E>) -> bool {
         let mut slot = self.lock();
         if !matches!(*slot, Slot::Pending) {
             return false;
@@ -52,26 +53,26 @@ impl<T> Shared<T> {
 }
 
 /// Fills the slot with `Cancelled` if the task is dropped before it did.
-struct Completer<T>(Arc<Shared<T>>);
+struct Completer<T, E: From<Error>>(Arc<Shared<T, E>>);
 
-impl<T> Drop for Completer<T> {
+impl<T, E: From<Error>> Drop for Completer<T, E> {
     fn drop(&mut self) {
-        self.0.complete(Err(Error::Cancelled(Cancelled {
+        self.0.complete(Err(E::from(Error::Cancelled(Cancelled {
             msg: Some("the task was dropped before it finished (loop closed)".into()),
-        })));
+        }))));
     }
 }
 
 /// The result of work submitted to a loop from another thread (asyncio's
 /// `concurrent.futures.Future`): block on it with [`result`](Self::result), or
 /// [`cancel`](Self::cancel) it.
-pub struct ConcurrentFuture<T> {
-    shared: Arc<Shared<T>>,
+pub struct ConcurrentFuture<T, E = Error> {
+    shared: Arc<Shared<T, E>>,
     task: TaskRef,
     loop_id: u64,
 }
 
-impl<T> fmt::Debug for ConcurrentFuture<T> {
+impl<T, E: TaskError> fmt::Debug for ConcurrentFuture<T, E> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ConcurrentFuture")
             .field("task", &self.task)
@@ -93,7 +94,7 @@ impl<T> fmt::Debug for ConcurrentFuture<T> {
 /// let lp = tulip_local::new_event_loop()?;
 /// let lp2 = lp.clone();
 /// let t = std::thread::spawn(move || {
-///     let f = tulip_core::run_coroutine_threadsafe(async { 6 * 7 }, &lp2)?;
+///     let f = tulip_core::run_coroutine_threadsafe(async { Ok::<_, tulip_core::Error>(6 * 7) }, &lp2)?;
 ///     let v = f.result(Some(Duration::from_secs(10)));
 ///     lp2.call_soon_threadsafe({ let lp = lp2.clone(); move || lp.stop() })?;
 ///     v
@@ -102,10 +103,11 @@ impl<T> fmt::Debug for ConcurrentFuture<T> {
 /// assert_eq!(t.join().unwrap()?, 42);
 /// # Ok::<(), tulip_core::Error>(())
 /// ```
-pub fn run_coroutine_threadsafe<F>(fut: F, lp: &EventLoop) -> Result<ConcurrentFuture<F::Output>>
+pub fn run_coroutine_threadsafe<F, T, E>(fut: F, lp: &EventLoop) -> Result<ConcurrentFuture<T, E>>
 where
-    F: Future + Send + 'static,
-    F::Output: Send + 'static,
+    F: Future<Output = Result<T, E>> + Send + 'static,
+    T: Send + 'static,
+    E: TaskError + Send + 'static,
 {
     let shared = Arc::new(Shared {
         slot: Mutex::new(Slot::Pending),
@@ -116,11 +118,13 @@ where
         let completer = completer;
         // A panic is the caller's error value, as asyncio sets the exception on the
         // concurrent future; it is not reported to the loop's exception handler.
-        let out = AssertUnwindSafe(fut)
-            .catch_unwind()
-            .await
-            .map_err(|p| Error::Panicked(panic_message(p.as_ref()).into()));
+        let out = match AssertUnwindSafe(fut).catch_unwind().await {
+            Ok(out) => out,
+            Err(p) => Err(E::from(Error::Panicked(panic_message(p.as_ref()).into()))),
+        };
+        // The outcome is the caller's: the task itself always returns.
         completer.0.complete(out);
+        Ok::<(), Error>(())
     })?;
     Ok(ConcurrentFuture {
         shared,
@@ -129,7 +133,7 @@ where
     })
 }
 
-impl<T> ConcurrentFuture<T> {
+impl<T, E: TaskError> ConcurrentFuture<T, E> {
     /// Blocks this thread until the work is done (at most `timeout`; `None`: no limit),
     /// then takes its result.
     ///
@@ -138,16 +142,18 @@ impl<T> ConcurrentFuture<T> {
     /// `Cancelled` if it was cancelled; `Panicked` if it panicked; `InvalidState` if
     /// the result was already taken; `WrongThread` if called on a thread where the
     /// target loop is running (it would wait for itself).
-    pub fn result(&self, timeout: Option<Duration>) -> Result<T> {
+    pub fn result(&self, timeout: Option<Duration>) -> Result<T, E> {
         if get_running_loop().is_ok_and(|lp| lp.id() == self.loop_id) {
-            return Err(Error::WrongThread);
+            return Err(E::from(Error::WrongThread));
         }
-        let deadline = timeout.map(|t| Instant::now() + t);
+        let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
         let mut slot = self.shared.lock();
         loop {
             match std::mem::replace(&mut *slot, Slot::Taken) {
                 Slot::Done(out) => return out,
-                Slot::Taken => return Err(Error::InvalidState("result was already taken")),
+                Slot::Taken => {
+                    return Err(E::from(Error::InvalidState("result was already taken")))
+                }
                 Slot::Pending => *slot = Slot::Pending,
             }
             slot = match deadline {
@@ -155,7 +161,7 @@ impl<T> ConcurrentFuture<T> {
                 Some(d) => {
                     let left = d.saturating_duration_since(Instant::now());
                     if left.is_zero() {
-                        return Err(Error::TimeoutError);
+                        return Err(E::from(Error::TimeoutError(None)));
                     }
                     self.shared
                         .cv
@@ -171,7 +177,7 @@ impl<T> ConcurrentFuture<T> {
     /// asked to cancel (its next await point returns `Err(Cancelled)`). False if it was
     /// already done.
     pub fn cancel(&self) -> bool {
-        if !self.shared.complete(Err(Error::cancelled())) {
+        if !self.shared.complete(Err(E::from(Error::cancelled()))) {
             return false;
         }
         self.task.cancel();
@@ -185,7 +191,7 @@ impl<T> ConcurrentFuture<T> {
 
     /// True if it ended cancelled (and the result was not taken yet).
     pub fn cancelled(&self) -> bool {
-        matches!(*self.shared.lock(), Slot::Done(Err(Error::Cancelled(_))))
+        matches!(&*self.shared.lock(), Slot::Done(Err(e)) if e.as_cancelled().is_some())
     }
 
     /// The task running the work on the loop.

@@ -11,10 +11,10 @@ use std::pin::Pin;
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
+use crate::current::take_cancel;
 use crate::error::{Error, Result};
 use crate::handle::{Callback, Handle};
-use crate::registry::with_running_loop;
-use crate::tasks::take_cancel;
+use crate::running::with_running_loop;
 
 /// The future returned by [`sleep`] and [`sleep_until`].
 ///
@@ -40,7 +40,7 @@ pub struct Sleep {
 /// use std::time::{Duration, Instant};
 /// let lp = tulip_local::new_event_loop().unwrap();
 /// let start = Instant::now();
-/// lp.run_until_complete(tulip_core::sleep(Duration::from_millis(20)))??;
+/// lp.run_until_complete(tulip_core::sleep(Duration::from_millis(20)))?;
 /// assert!(start.elapsed() >= Duration::from_millis(20));
 /// # Ok::<(), tulip_core::Error>(())
 /// ```
@@ -52,7 +52,7 @@ pub fn sleep(delay: Duration) -> Sleep {
             yielded: false,
         };
     }
-    sleep_until(Instant::now() + delay)
+    sleep_until(crate::clock::deadline_after(delay))
 }
 
 /// Waits until `deadline` on the running loop.

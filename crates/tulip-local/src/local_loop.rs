@@ -34,6 +34,8 @@ use tulip_reactor::{Reactor, TimerQueue};
 /// the cache misses per yield against a three-word entry).
 enum Item {
     Task(Runnable),
+    /// A step of a `!Send` task: only this loop's thread may drop it.
+    Local(Runnable),
     Call(Box<Callback>),
     Main,
 }
@@ -126,14 +128,17 @@ impl Shared {
     }
 
     fn push_foreign(&self, item: Item) -> Result<()> {
+        // `closed` is read under the injector's lock, and `close` raises it before it
+        // takes that lock to drain: an item is either drained by `close` or refused
+        // here (and dropped), never left behind.
+        let mut injector = self.injector.lock().unwrap_or_else(|e| e.into_inner());
         if self.closed.load(Ordering::Acquire) {
+            drop(injector);
             self.discard(item);
             return Err(Error::LoopClosed);
         }
-        self.injector
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push(item);
+        injector.push(item);
+        drop(injector);
         self.injected.store(true, Ordering::SeqCst);
         if self.sleeping.load(Ordering::SeqCst) {
             let _ = self.reactor.notify();
@@ -156,14 +161,16 @@ impl Shared {
         }
     }
 
-    /// Drops an item the closed loop will never run: on the loop's thread for real;
-    /// elsewhere a local task's step must not be dropped (its future belongs to the
-    /// loop's thread), so it is leaked.
+    /// Drops an item the closed loop will never run, with whatever it owns. Only a
+    /// `!Send` task's step must stay on the loop's thread (its future belongs there):
+    /// elsewhere it is leaked, never dropped.
     fn discard(&self, item: Item) {
-        if self.is_owner_thread() || self.owner.get().is_none() {
-            drop(item);
-        } else {
-            std::mem::forget(item);
+        match item {
+            Item::Local(r) if !(self.is_owner_thread() || self.owner.get().is_none()) => {
+                std::mem::forget(r)
+            }
+            Item::Task(r) | Item::Local(r) => tulip_core::drop_step(r),
+            item => drop(item),
         }
     }
 
@@ -284,7 +291,7 @@ impl LocalLoop {
         for _ in 0..ntodo {
             let item = state.borrow_mut().ready.pop_front();
             match item {
-                Some(Item::Task(r)) => {
+                Some(Item::Task(r) | Item::Local(r)) => {
                     r.run();
                 }
                 Some(Item::Call(cb)) => cb.run_reporting(),
@@ -307,7 +314,7 @@ impl Backend for LocalLoop {
     }
 
     fn schedule_local(&self, runnable: Runnable) -> Result<()> {
-        self.shared.enqueue(Item::Task(runnable))
+        self.shared.enqueue(Item::Local(runnable))
     }
 
     fn can_spawn_local(&self) -> bool {
@@ -333,10 +340,14 @@ impl Backend for LocalLoop {
             }
         });
         if let Some(cb) = slot {
-            sh.timers_in
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .push((when, cb));
+            let mut timers_in = sh.timers_in.lock().unwrap_or_else(|e| e.into_inner());
+            if sh.closed.load(Ordering::Acquire) {
+                drop(timers_in);
+                drop(cb);
+                return Err(Error::LoopClosed);
+            }
+            timers_in.push((when, cb));
+            drop(timers_in);
             sh.injected.store(true, Ordering::SeqCst);
             if sh.sleeping.load(Ordering::SeqCst) {
                 let _ = sh.reactor.notify();

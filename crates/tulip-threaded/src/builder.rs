@@ -15,9 +15,11 @@ use crate::threaded_loop::ThreadedLoop;
 ///     .thread_name("my-worker")
 ///     .build()?;
 /// let name = lp.run_until_complete(async {
-///     tulip_core::create_task(async { std::thread::current().name().map(String::from) })?
-///         .await
-/// })??;
+///     tulip_core::create_task(async {
+///         Ok::<_, tulip_core::Error>(std::thread::current().name().map(String::from))
+///     })?
+///     .await
+/// })?;
 /// assert!(name.unwrap().starts_with("my-worker-"));
 /// lp.close()?;
 /// # Ok::<(), tulip_core::Error>(())

@@ -15,8 +15,8 @@
 //!         tulip_core::sleep(Duration::from_millis(10)).await?;
 //!         Ok::<_, tulip_core::Error>(std::thread::current().name().map(String::from))
 //!     })?;
-//!     a.await?
-//! })??;
+//!     a.await
+//! })?;
 //! assert!(out.unwrap().starts_with("tulip-worker-"));
 //! lp.close()?;
 //! # Ok::<(), tulip_core::Error>(())

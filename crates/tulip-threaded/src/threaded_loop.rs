@@ -130,14 +130,14 @@ impl std::fmt::Debug for ThreadedLoop {
 /// let lp = tulip_threaded::new_event_loop()?;
 /// let sum = lp.run_until_complete(async {
 ///     let tasks: Vec<_> = (0..4u64)
-///         .map(|i| tulip_core::create_task(async move { i * 10 }))
+///         .map(|i| tulip_core::create_task(async move { Ok::<_, tulip_core::Error>(i * 10) }))
 ///         .collect::<Result<_, _>>()?;
 ///     let mut sum = 0;
 ///     for t in tasks {
 ///         sum += t.await?;
 ///     }
 ///     Ok::<_, tulip_core::Error>(sum)
-/// })??;
+/// })?;
 /// assert_eq!(sum, 60);
 /// lp.close()?;
 /// # Ok::<(), tulip_core::Error>(())
@@ -209,7 +209,7 @@ impl Shared {
     /// loop's workers, onto the injector otherwise; then wakes an idle worker.
     fn push_task(&self, r: Runnable) {
         if self.is_closed() {
-            drop(r); // The task is dropped: whoever awaits it sees it cancelled.
+            tulip_core::drop_step(r); // Whoever awaits the task sees it cancelled.
             return;
         }
         let mut slot = Some(r);
@@ -251,7 +251,7 @@ impl Shared {
             w => worker::with_worker(self.common.id(), |ctx| ctx.index + 1 == w).unwrap_or(false),
         };
         if at_home {
-            drop(r);
+            tulip_core::drop_step(r);
         } else {
             std::mem::forget(r);
         }
@@ -296,7 +296,13 @@ impl Shared {
                 self.discard_local(0, r);
             }
         }
-        while !self.injector.steal().is_empty() {}
+        loop {
+            match self.injector.steal() {
+                crossbeam_deque::Steal::Success(r) => tulip_core::drop_step(r),
+                crossbeam_deque::Steal::Empty => break,
+                crossbeam_deque::Steal::Retry => {}
+            }
+        }
         lock(&self.timers).clear(&self.next_due);
     }
 }

@@ -50,8 +50,11 @@ pub(crate) fn with_worker<R>(loop_id: u64, f: impl FnOnce(&WorkerCtx) -> R) -> O
 /// assert_eq!(tulip_threaded::current_worker(), None); // the test's own thread
 /// let lp = tulip_threaded::Builder::new().workers(2).build()?;
 /// let on = lp.run_until_complete(async {
-///     tulip_core::create_task(async { tulip_threaded::current_worker() })?.await
-/// })??;
+///     let t = tulip_core::create_task(async {
+///         Ok::<_, tulip_core::Error>(tulip_threaded::current_worker())
+///     })?;
+///     t.await
+/// })?;
 /// assert!(matches!(on, Some(0 | 1)));
 /// lp.close()?;
 /// # Ok::<(), tulip_core::Error>(())
@@ -78,15 +81,19 @@ pub(crate) fn main(shared: Arc<Shared>, index: usize, local: Worker<Runnable>) {
     };
     while w.enter() {
         if let Some(lp) = shared.this.upgrade() {
-            let _running = enter_running(EventLoop::from_backend(lp));
+            let _running = enter_running(EventLoop::from_backend_uncounted(lp));
             w.run_session();
         }
         w.leave();
     }
     // Shutdown: drop what is left here, on the thread that owns it.
-    while shared.pinned[index].pop().is_ok() {}
+    while let Ok(r) = shared.pinned[index].pop() {
+        tulip_core::drop_step(r);
+    }
     CONTEXT.with(|c| c.borrow_mut().take());
-    while local.pop().is_some() {}
+    while let Some(r) = local.pop() {
+        tulip_core::drop_step(r);
+    }
 }
 
 struct Runner<'a> {

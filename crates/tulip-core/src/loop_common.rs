@@ -1,19 +1,16 @@
-//! Loop-level state shared by every executor, and the thread's running loop.
-//!
-//! `RUNNING` is set only for the span of `run_until_complete` / `run_forever` (or a
-//! worker thread's life in a multi-threaded executor), through [`enter_running`].
+//! Loop-level state shared by every executor: id, clock origin, exception handler,
+//! live tasks, and the count of handles that keep the loop open.
 
-use std::cell::RefCell;
+use std::any::Any;
 use std::fmt;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Instant;
 
 use slab::Slab;
 
-use crate::error::{Error, Result};
-use crate::event_loop::EventLoop;
-use crate::tasks::{Header, TaskRef};
+use crate::error::Error;
+use crate::header::{Header, TaskRef};
 
 /// What the exception handler is told (asyncio's `context` dict).
 #[derive(Debug, Clone)]
@@ -39,9 +36,6 @@ impl fmt::Display for ExceptionContext {
     }
 }
 
-/// A loop's exception handler: `loop.set_exception_handler(handler)`.
-pub type ExceptionHandler = Arc<dyn Fn(&EventLoop, &ExceptionContext) + Send + Sync>;
-
 static NEXT_LOOP_ID: AtomicU64 = AtomicU64::new(1);
 
 /// State every loop carries, whatever its executor: embed one in a [`Backend`].
@@ -50,8 +44,11 @@ static NEXT_LOOP_ID: AtomicU64 = AtomicU64::new(1);
 pub struct LoopCommon {
     id: u64,
     epoch: Instant,
-    handler: Mutex<Option<ExceptionHandler>>,
+    /// The exception handler, kept as `Any` (it names `EventLoop`, a layer above).
+    handler: Mutex<Option<Arc<dyn Any + Send + Sync>>>,
     tasks: Mutex<Slab<Weak<Header>>>,
+    /// Counted [`EventLoop`] handles alive (the loop's own tasks hold uncounted ones).
+    handles: AtomicUsize,
 }
 
 impl fmt::Debug for LoopCommon {
@@ -74,6 +71,7 @@ impl LoopCommon {
             epoch: Instant::now(),
             handler: Mutex::new(None),
             tasks: Mutex::new(Slab::new()),
+            handles: AtomicUsize::new(0),
         }
     }
 
@@ -87,11 +85,38 @@ impl LoopCommon {
         self.epoch
     }
 
-    pub(crate) fn set_handler(&self, h: Option<ExceptionHandler>) {
+    pub(crate) fn acquire_handle(&self) {
+        self.handles.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Uncounts a handle; true if it was the last one.
+    pub(crate) fn release_handle(&self) -> bool {
+        self.handles.fetch_sub(1, Ordering::AcqRel) == 1
+    }
+
+    /// Wakes every live task that is parked, so that a closed loop's executor drops
+    /// its step and, with it, the task's future (destructors run, sockets close,
+    /// awaiters hear "cancelled"). Returns how many were woken.
+    pub(crate) fn release_parked(&self) -> usize {
+        let parked: Vec<_> = {
+            let tasks = self.tasks.lock().unwrap_or_else(|e| e.into_inner());
+            tasks.iter().filter_map(|(_, w)| w.upgrade()).collect()
+        };
+        let mut n = 0;
+        for h in parked {
+            if let Some(w) = h.take_waker() {
+                w.wake();
+                n += 1;
+            }
+        }
+        n
+    }
+
+    pub(crate) fn set_handler(&self, h: Option<Arc<dyn Any + Send + Sync>>) {
         *self.handler.lock().unwrap_or_else(|e| e.into_inner()) = h;
     }
 
-    pub(crate) fn handler(&self) -> Option<ExceptionHandler> {
+    pub(crate) fn handler(&self) -> Option<Arc<dyn Any + Send + Sync>> {
         self.handler
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -130,54 +155,4 @@ impl LoopCommon {
         v.sort_by_key(TaskRef::id);
         v
     }
-}
-
-thread_local! {
-    static RUNNING: RefCell<Option<EventLoop>> = const { RefCell::new(None) };
-}
-
-/// Restores the previous running loop of this thread on drop.
-#[derive(Debug)]
-#[must_use = "the loop stops being the running loop when the guard drops"]
-pub struct RunningGuard {
-    prev: Option<EventLoop>,
-}
-
-impl Drop for RunningGuard {
-    fn drop(&mut self) {
-        let prev = self.prev.take();
-        RUNNING.with(|r| *r.borrow_mut() = prev);
-    }
-}
-
-/// Makes `lp` this thread's running loop until the guard drops. Executors call this
-/// on their worker threads; `EventLoop::run_*` call it for the driving thread.
-pub fn enter_running(lp: EventLoop) -> RunningGuard {
-    let prev = RUNNING.with(|r| r.borrow_mut().replace(lp));
-    RunningGuard { prev }
-}
-
-/// The loop running on this thread.
-///
-/// # Errors
-/// `NoRunningLoop` outside a running loop (asyncio's RuntimeError).
-///
-/// # Examples
-/// ```
-/// assert!(tulip_core::get_running_loop().is_err());
-/// ```
-pub fn get_running_loop() -> Result<EventLoop> {
-    RUNNING
-        .with(|r| r.borrow().clone())
-        .ok_or(Error::NoRunningLoop)
-}
-
-/// Runs `f` with this thread's running loop, without cloning the handle.
-pub(crate) fn with_running_loop<R>(f: impl FnOnce(&EventLoop) -> R) -> Option<R> {
-    RUNNING.with(|r| r.borrow().as_ref().map(f))
-}
-
-/// True if a loop is running on this thread.
-pub(crate) fn has_running_loop() -> bool {
-    RUNNING.with(|r| r.borrow().is_some())
 }

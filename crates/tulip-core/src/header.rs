@@ -1,0 +1,300 @@
+//! The part of a task every handle shares: identity, state, the cancel request, the
+//! done-callbacks (awaiters included) and, once done, how it ended.
+//!
+//! Who touches what: `state`, `cancel_requested` and the report flags are atomics;
+//! the rest (`name`, the cancel message, the task's waker, callbacks, the ending)
+//! sits behind one mutex, touched off the hot path.
+
+use std::fmt;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::Waker;
+
+use crate::error::Cancelled;
+use crate::outcome::Ending;
+
+pub(crate) const PENDING: u8 = 0;
+pub(crate) const DONE: u8 = 1;
+pub(crate) const CANCELLED: u8 = 2;
+pub(crate) const FAILED: u8 = 3;
+
+/// Report flags: the task raised; its exception was retrieved; its handle is gone.
+/// Whoever sets the second of `RAISED` and `DETACHED` while `RETRIEVED` is still
+/// down reports "Task exception was never retrieved", so exactly one side does.
+pub(crate) const RAISED: u8 = 1;
+pub(crate) const RETRIEVED: u8 = 2;
+pub(crate) const DETACHED: u8 = 4;
+
+static NEXT_TASK_ID: AtomicU64 = AtomicU64::new(1);
+
+/// How many tasks in the process have a cancel request nobody has taken yet. Await
+/// points read it first: while it is zero — nearly always — they skip the look-up of
+/// the current task. A request raises the flag and the count *before* waking the
+/// task, so the poll that follows the wake-up always sees it.
+pub(crate) static CANCELS_PENDING: AtomicUsize = AtomicUsize::new(0);
+
+/// A done-callback as the header keeps it: the user's closure, or the waker of a task
+/// awaiting this one (in asyncio, an awaiter's wake-up is itself a done-callback, so
+/// both run in the order they were registered).
+pub(crate) enum DoneEntry {
+    Call(Box<dyn FnOnce(&TaskRef) + Send + 'static>),
+    Wake(Waker),
+}
+
+#[derive(Default)]
+pub(crate) struct HeaderInner {
+    pub(crate) name: Option<String>,
+    pub(crate) cancel_msg: Option<String>,
+    /// The task's own waker, stored the first time the task waits (a task that
+    /// finishes in its first poll never pays for it), so that `cancel()` can wake it.
+    pub(crate) waker: Option<Waker>,
+    /// Done-callbacks and awaiters, in registration order, each with its id.
+    pub(crate) callbacks: Vec<(u64, DoneEntry)>,
+    pub(crate) next_cb: u64,
+    /// Set once the task is done.
+    pub(crate) ending: Option<Ending>,
+}
+
+/// A shareable reference to a task: identity, state, how it ended, cancel,
+/// done-callbacks (its methods are in `task_ref.rs`). What done-callbacks receive and
+/// what [`current_task`](crate::current_task) returns.
+#[derive(Clone)]
+pub struct TaskRef {
+    pub(crate) header: Arc<Header>,
+}
+
+impl TaskRef {
+    pub(crate) fn from_header(header: Arc<Header>) -> TaskRef {
+        TaskRef { header }
+    }
+}
+
+/// The part of a task every handle shares.
+pub struct Header {
+    pub(crate) id: u64,
+    pub(crate) loop_id: u64,
+    pub(crate) state: AtomicU8,
+    cancel_requested: AtomicBool,
+    /// Times `cancel()` was asked and not withdrawn (asyncio's `cancelling()`).
+    pub(crate) cancelling: AtomicU64,
+    /// Raised (for good) by the first done-callback or awaiter; see `finish`.
+    pub(crate) has_callbacks: AtomicBool,
+    /// `RAISED | RETRIEVED | DETACHED`.
+    pub(crate) report: AtomicU8,
+    /// Key in the loop's task registry (`usize::MAX`: not tracked).
+    pub(crate) slot: AtomicUsize,
+    inner: Mutex<HeaderInner>,
+}
+
+impl fmt::Debug for Header {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Task")
+            .field("id", &self.id)
+            .field("state", &self.state.load(Ordering::Relaxed))
+            .finish()
+    }
+}
+
+impl Header {
+    pub(crate) fn new(loop_id: u64) -> Arc<Header> {
+        Arc::new(Header {
+            id: NEXT_TASK_ID.fetch_add(1, Ordering::Relaxed),
+            loop_id,
+            state: AtomicU8::new(PENDING),
+            cancel_requested: AtomicBool::new(false),
+            cancelling: AtomicU64::new(0),
+            has_callbacks: AtomicBool::new(false),
+            report: AtomicU8::new(0),
+            slot: AtomicUsize::new(usize::MAX),
+            inner: Mutex::new(HeaderInner::default()),
+        })
+    }
+
+    pub(crate) fn lock(&self) -> MutexGuard<'_, HeaderInner> {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub(crate) fn is_done(&self) -> bool {
+        self.state.load(Ordering::Acquire) != PENDING
+    }
+
+    /// Takes the task's own waker (the loop is closing and releases it).
+    pub(crate) fn take_waker(&self) -> Option<Waker> {
+        if self.is_done() {
+            return None;
+        }
+        self.lock().waker.take()
+    }
+
+    pub(crate) fn set_waker(&self, w: &Waker) {
+        self.lock().waker = Some(w.clone());
+    }
+
+    /// Asks for cancellation; false if the task is already done.
+    pub(crate) fn request_cancel(&self, msg: Option<String>) -> bool {
+        if self.is_done() {
+            return false;
+        }
+        self.cancelling.fetch_add(1, Ordering::Relaxed);
+        let waker = {
+            let mut inner = self.lock();
+            if msg.is_some() {
+                inner.cancel_msg = msg;
+            }
+            self.raise_cancel_flag();
+            inner.waker.clone()
+        };
+        if let Some(w) = waker {
+            w.wake();
+        }
+        true
+    }
+
+    /// Takes a pending cancel request, if any.
+    pub(crate) fn take_cancel(&self) -> Option<Cancelled> {
+        if !self.cancel_requested.load(Ordering::Acquire) {
+            return None;
+        }
+        let mut inner = self.lock();
+        if !self.lower_cancel_flag() {
+            return None;
+        }
+        Some(Cancelled {
+            msg: inner.cancel_msg.take(),
+        })
+    }
+
+    /// True if a request is waiting to be taken. Reads only the process-wide count
+    /// while it is zero, so the common case does not touch the header at all.
+    #[inline]
+    pub(crate) fn cancel_pending(&self) -> bool {
+        CANCELS_PENDING.load(Ordering::SeqCst) != 0 && self.cancel_requested.load(Ordering::Acquire)
+    }
+
+    /// Sets the request flag; counts it in `CANCELS_PENDING` if it was down.
+    fn raise_cancel_flag(&self) {
+        if !self.cancel_requested.swap(true, Ordering::AcqRel) {
+            CANCELS_PENDING.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    /// Clears the request flag; true if it was up (and uncounts it).
+    pub(crate) fn lower_cancel_flag(&self) -> bool {
+        let was = self.cancel_requested.load(Ordering::Acquire)
+            && self.cancel_requested.swap(false, Ordering::AcqRel);
+        if was {
+            CANCELS_PENDING.fetch_sub(1, Ordering::SeqCst);
+        }
+        was
+    }
+
+    /// Withdraws one cancel request (asyncio's `uncancel()`); returns what is left.
+    pub(crate) fn uncancel(&self) -> u64 {
+        let mut n = self.cancelling.load(Ordering::Relaxed);
+        while n > 0 {
+            match self.cancelling.compare_exchange_weak(
+                n,
+                n - 1,
+                Ordering::AcqRel,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => break,
+                Err(cur) => n = cur,
+            }
+        }
+        let left = n.saturating_sub(1);
+        if left == 0 {
+            let mut inner = self.lock();
+            self.lower_cancel_flag();
+            inner.cancel_msg = None;
+        }
+        left
+    }
+
+    /// Registers a done-callback or awaiter. Returns `Err(entry)` if the task is done
+    /// already (the caller schedules it itself).
+    pub(crate) fn add_entry(&self, entry: DoneEntry) -> Result<u64, DoneEntry> {
+        let mut inner = self.lock();
+        self.has_callbacks.store(true, Ordering::SeqCst);
+        if self.state.load(Ordering::SeqCst) != PENDING {
+            return Err(entry);
+        }
+        let id = inner.next_cb;
+        inner.next_cb += 1;
+        inner.callbacks.push((id, entry));
+        Ok(id)
+    }
+
+    /// Replaces (or, if it is gone, adds) the awaiter entry `id` with `waker`; returns
+    /// the id now in use, or `None` if the task is done.
+    pub(crate) fn set_awaiter(&self, id: Option<u64>, waker: &Waker) -> Option<u64> {
+        let mut inner = self.lock();
+        self.has_callbacks.store(true, Ordering::SeqCst);
+        if self.state.load(Ordering::SeqCst) != PENDING {
+            return None;
+        }
+        if let Some(id) = id {
+            if let Some((_, DoneEntry::Wake(w))) =
+                inner.callbacks.iter_mut().find(|(i, _)| *i == id)
+            {
+                if !w.will_wake(waker) {
+                    *w = waker.clone();
+                }
+                return Some(id);
+            }
+        }
+        let id = inner.next_cb;
+        inner.next_cb += 1;
+        inner.callbacks.push((id, DoneEntry::Wake(waker.clone())));
+        Some(id)
+    }
+
+    /// Removes every done-callback (not the awaiters) not yet scheduled.
+    pub(crate) fn clear_callbacks(&self) -> usize {
+        let mut inner = self.lock();
+        let before = inner.callbacks.len();
+        inner
+            .callbacks
+            .retain(|(_, e)| matches!(e, DoneEntry::Wake(_)));
+        before - inner.callbacks.len()
+    }
+
+    /// Marks the task done with `ending` and takes its callbacks. Lock-free when none
+    /// were added and the task returned: `add_entry` raises `has_callbacks` before it
+    /// reads `state`, and this writes `state` before it reads `has_callbacks` (all
+    /// SeqCst), so at least one side sees the other and no callback is lost; whoever
+    /// takes the list second finds it empty, so none runs twice.
+    pub(crate) fn finish(&self, ending: Ending) -> Vec<(u64, DoneEntry)> {
+        self.lower_cancel_flag();
+        let state = match &ending {
+            Ending::Returned => DONE,
+            Ending::Cancelled(_) => CANCELLED,
+            Ending::Raised(_) => FAILED,
+        };
+        if state == DONE {
+            self.state.store(state, Ordering::SeqCst);
+            if !self.has_callbacks.load(Ordering::SeqCst) {
+                return Vec::new();
+            }
+            return std::mem::take(&mut self.lock().callbacks);
+        }
+        let mut inner = self.lock();
+        inner.ending = Some(ending);
+        self.state.store(state, Ordering::SeqCst);
+        std::mem::take(&mut inner.callbacks)
+    }
+
+    /// How the task ended, once it is done.
+    pub(crate) fn ending(&self) -> Option<Ending> {
+        match self.state.load(Ordering::Acquire) {
+            PENDING => None,
+            DONE => Some(Ending::Returned),
+            _ => self.lock().ending.clone(),
+        }
+    }
+
+    /// Sets report flags; returns the flags as they were.
+    pub(crate) fn flag(&self, bits: u8) -> u8 {
+        self.report.fetch_or(bits, Ordering::AcqRel)
+    }
+}

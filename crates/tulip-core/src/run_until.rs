@@ -1,0 +1,65 @@
+//! Running a loop: `run_until_complete` (the main future as the loop's main task)
+//! and `run_forever`, with asyncio's checks in front.
+
+use std::future::Future;
+use std::pin::pin;
+
+use crate::error::{Error, Result};
+use crate::event_loop::EventLoop;
+use crate::outcome::TaskError;
+use crate::running::{enter_running, has_running_loop};
+use crate::spawn::main_header;
+use crate::task_future::TaskFuture;
+
+impl EventLoop {
+    fn check_can_run(&self) -> Result<()> {
+        if self.is_closed() {
+            return Err(Error::LoopClosed);
+        }
+        if self.is_running() {
+            return Err(Error::LoopRunning);
+        }
+        if has_running_loop() {
+            return Err(Error::AnotherLoopRunning);
+        }
+        Ok(())
+    }
+
+    /// Runs the loop until `fut` completes and returns what it returned. `fut` runs as
+    /// the loop's main task: `current_task()` inside it is that task, and cancelling it
+    /// makes its next await point return `Err(Cancelled)`.
+    ///
+    /// # Errors
+    /// The future's own error; and, as `E`: `LoopClosed`, `LoopRunning`,
+    /// `AnotherLoopRunning` before starting; `StoppedBeforeComplete` if `stop()` ended
+    /// the loop first; `Cancelled` if the main task was cancelled and did not catch
+    /// it; `Panicked` if it panicked.
+    pub fn run_until_complete<F, T, E>(&self, fut: F) -> std::result::Result<T, E>
+    where
+        F: Future<Output = std::result::Result<T, E>>,
+        E: TaskError,
+    {
+        self.check_can_run()?;
+        let header = main_header(self);
+        let mut out = None;
+        {
+            let tracked = TaskFuture::new(header, self.internal(), fut, true);
+            let main = pin!(async {
+                out = Some(tracked.await);
+            });
+            let _running = enter_running(self.clone());
+            self.backend().run_until(main)?;
+        }
+        out.unwrap_or(Err(E::from(Error::StoppedBeforeComplete)))
+    }
+
+    /// Runs the loop until [`stop`](Self::stop) is called.
+    ///
+    /// # Errors
+    /// `LoopClosed`, `LoopRunning`, `AnotherLoopRunning`.
+    pub fn run_forever(&self) -> Result<()> {
+        self.check_can_run()?;
+        let _running = enter_running(self.clone());
+        self.backend().run_forever()
+    }
+}

@@ -1,0 +1,82 @@
+//! The loop running on this thread.
+//!
+//! `RUNNING` is set only for the span of `run_until_complete` / `run_forever` (or a
+//! worker thread's life in a multi-threaded executor), through [`enter_running`].
+
+use std::cell::RefCell;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+use crate::error::{Error, Result};
+use crate::event_loop::EventLoop;
+use crate::handle::Callback;
+use crate::loop_common::ExceptionContext;
+
+thread_local! {
+    static RUNNING: RefCell<Option<EventLoop>> = const { RefCell::new(None) };
+}
+
+/// Restores the previous running loop of this thread on drop.
+#[derive(Debug)]
+#[must_use = "the loop stops being the running loop when the guard drops"]
+pub struct RunningGuard {
+    prev: Option<EventLoop>,
+}
+
+impl Drop for RunningGuard {
+    fn drop(&mut self) {
+        let prev = self.prev.take();
+        RUNNING.with(|r| *r.borrow_mut() = prev);
+    }
+}
+
+/// Makes `lp` this thread's running loop until the guard drops. Executors call this
+/// on their worker threads; `EventLoop::run_*` call it for the driving thread.
+pub fn enter_running(lp: EventLoop) -> RunningGuard {
+    let prev = RUNNING.with(|r| r.borrow_mut().replace(lp));
+    RunningGuard { prev }
+}
+
+/// The loop running on this thread.
+///
+/// # Errors
+/// `NoRunningLoop` outside a running loop (asyncio's RuntimeError).
+///
+/// # Examples
+/// ```
+/// assert!(tulip_core::get_running_loop().is_err());
+/// ```
+pub fn get_running_loop() -> Result<EventLoop> {
+    RUNNING
+        .with(|r| r.borrow().clone())
+        .ok_or(Error::NoRunningLoop)
+}
+
+/// Runs `f` with this thread's running loop, without cloning the handle.
+pub(crate) fn with_running_loop<R>(f: impl FnOnce(&EventLoop) -> R) -> Option<R> {
+    RUNNING.with(|r| r.borrow().as_ref().map(f))
+}
+
+/// True if a loop is running on this thread.
+pub(crate) fn has_running_loop() -> bool {
+    RUNNING.with(|r| r.borrow().is_some())
+}
+
+impl Callback {
+    /// Runs the callback; a panic is caught and reported to the running loop's
+    /// exception handler ("Exception in callback"), so the loop goes on.
+    pub fn run_reporting(self) {
+        if let Err(payload) = catch_unwind(AssertUnwindSafe(|| self.run())) {
+            let ctx = ExceptionContext {
+                message: "Exception in callback".into(),
+                error: Some(crate::Error::Panicked(
+                    crate::error::panic_message(payload.as_ref()).into(),
+                )),
+                task: None,
+            };
+            match get_running_loop() {
+                Ok(lp) => lp.call_exception_handler(&ctx),
+                Err(_) => eprintln!("tulip: {ctx}"),
+            }
+        }
+    }
+}

@@ -1,0 +1,193 @@
+//! Spawning tasks: `create_task`, `ensure_future`, `spawn_local`, and the loop's
+//! view of its live tasks (`all_tasks`, `all_done`).
+//!
+//! Every task is allocated once with `async-task`, wrapping the user's future in a
+//! [`TaskFuture`] (see `task_future.rs` for the protocol it adds).
+
+use std::future::Future;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use crate::error::{Error, Result};
+use crate::event_loop::EventLoop;
+use crate::header::Header;
+use crate::header::TaskRef;
+use crate::outcome::TaskError;
+use crate::promise::Promise;
+use crate::running::get_running_loop;
+use crate::task::Task;
+use crate::task_future::TaskFuture;
+
+/// Spawns `fut` on `lp` (Send futures, any thread).
+pub(crate) fn spawn_on<F, T, E>(lp: &EventLoop, fut: F) -> Result<Task<T, E>>
+where
+    F: Future<Output = std::result::Result<T, E>> + Send + 'static,
+    T: Send + 'static,
+    E: TaskError + Send + 'static,
+{
+    if lp.is_closed() {
+        return Err(Error::LoopClosed);
+    }
+    let header = Header::new(lp.id());
+    let backend = lp.backend_arc();
+    let wrapped = TaskFuture::new(header.clone(), lp.internal(), fut, false);
+    let (runnable, task) = async_task::spawn(wrapped, move |r| backend.schedule(r));
+    Ok(launch(lp, header, runnable, task))
+}
+
+/// Spawns a `!Send` future on `lp`; the current thread must be one that runs `lp`.
+pub(crate) fn spawn_local_on<F, T, E>(lp: &EventLoop, fut: F) -> Result<Task<T, E>>
+where
+    F: Future<Output = std::result::Result<T, E>> + 'static,
+    T: 'static,
+    E: TaskError + 'static,
+{
+    if lp.is_closed() {
+        return Err(Error::LoopClosed);
+    }
+    if !lp.backend().can_spawn_local() {
+        return Err(Error::WrongThread);
+    }
+    let header = Header::new(lp.id());
+    let backend = lp.backend_arc();
+    let home = backend.local_home();
+    let wrapped = TaskFuture::new(header.clone(), lp.internal(), fut, false);
+    let (runnable, task) = async_task::spawn_local(wrapped, move |r| {
+        if let Err(Error::LoopClosed) = backend.schedule_local_on(home, r) {
+            // Dropped by the backend on its own thread.
+        }
+    });
+    Ok(launch(lp, header, runnable, task))
+}
+
+fn launch<T, E: TaskError>(
+    lp: &EventLoop,
+    header: Arc<Header>,
+    runnable: async_task::Runnable,
+    task: async_task::Task<std::result::Result<T, E>>,
+) -> Task<T, E> {
+    lp.backend().common().track(&header);
+    runnable.schedule();
+    Task::new(TaskRef::from_header(header), task)
+}
+
+/// Spawns `fut` on the running loop (asyncio's `create_task` / `ensure_future`).
+///
+/// The body returns `Result<T, E>`; how it ends decides the task's state (see
+/// [`TaskError`]): `Ok` is a result, a propagated cancel makes it cancelled, any
+/// other error (or a panic) makes it raised.
+///
+/// # Errors
+/// `NoRunningLoop` outside a running loop; `LoopClosed` if the loop is closed.
+pub fn create_task<F, T, E>(fut: F) -> Result<Task<T, E>>
+where
+    F: Future<Output = std::result::Result<T, E>> + Send + 'static,
+    T: Send + 'static,
+    E: TaskError + Send + 'static,
+{
+    spawn_on(&get_running_loop()?, fut)
+}
+
+/// Same as [`create_task`]: asyncio's older name.
+///
+/// # Errors
+/// As [`create_task`].
+pub fn ensure_future<F, T, E>(fut: F) -> Result<Task<T, E>>
+where
+    F: Future<Output = std::result::Result<T, E>> + Send + 'static,
+    T: Send + 'static,
+    E: TaskError + Send + 'static,
+{
+    create_task(fut)
+}
+
+/// Spawns a `!Send` future on the running loop, pinned to the current thread.
+///
+/// # Errors
+/// `NoRunningLoop` outside a running loop; `WrongThread` if this thread cannot run the
+/// loop's local tasks.
+pub fn spawn_local<F, T, E>(fut: F) -> Result<Task<T, E>>
+where
+    F: Future<Output = std::result::Result<T, E>> + 'static,
+    T: 'static,
+    E: TaskError + 'static,
+{
+    spawn_local_on(&get_running_loop()?, fut)
+}
+
+/// A promise that is resolved once every task in `tasks` is done (at once if there
+/// are none). Built on done-callbacks, so it resolves one loop iteration after the
+/// last task finishes, as asyncio's `wait` does.
+///
+/// # Examples
+/// ```
+/// let lp = tulip_local::new_event_loop()?;
+/// lp.run_until_complete(async {
+///     let a = tulip_core::create_task(async { Ok::<_, tulip_core::Error>(1) })?;
+///     let b = tulip_core::create_task(async { Ok::<_, tulip_core::Error>(2) })?;
+///     tulip_core::all_done([a.task_ref(), b.task_ref()].iter()).await?;
+///     assert!(a.done() && b.done());
+///     Ok::<_, tulip_core::Error>(())
+/// })?;
+/// # Ok::<(), tulip_core::Error>(())
+/// ```
+pub fn all_done<'a>(tasks: impl IntoIterator<Item = &'a TaskRef>) -> Promise<()> {
+    let pending: Vec<&TaskRef> = tasks.into_iter().filter(|t| !t.done()).collect();
+    let all: Promise<()> = Promise::new();
+    if pending.is_empty() {
+        let _ = all.set_result(());
+        return all;
+    }
+    let left = Arc::new(AtomicUsize::new(pending.len()));
+    for t in pending {
+        let (left, all) = (left.clone(), all.clone());
+        t.add_done_callback(move |_| {
+            if left.fetch_sub(1, Ordering::AcqRel) == 1 {
+                let _ = all.set_result(());
+            }
+        });
+    }
+    all
+}
+
+/// The not-yet-done tasks of the running loop (asyncio's `all_tasks()`).
+///
+/// # Errors
+/// `NoRunningLoop` outside a running loop.
+pub fn all_tasks() -> Result<Vec<TaskRef>> {
+    Ok(get_running_loop()?.backend().common().live_tasks())
+}
+
+impl EventLoop {
+    /// Wraps `fut` in a task scheduled on this loop.
+    ///
+    /// # Errors
+    /// `LoopClosed` if the loop is closed.
+    pub fn create_task<F, T, E>(&self, fut: F) -> Result<Task<T, E>>
+    where
+        F: Future<Output = std::result::Result<T, E>> + Send + 'static,
+        T: Send + 'static,
+        E: TaskError + Send + 'static,
+    {
+        spawn_on(self, fut)
+    }
+
+    /// Wraps a `!Send` future in a task pinned to the current thread.
+    ///
+    /// # Errors
+    /// `LoopClosed` if closed; `WrongThread` if this thread cannot run the loop's
+    /// local tasks (for the single-threaded loop: any thread but the one that created
+    /// it).
+    pub fn create_local_task<F, T, E>(&self, fut: F) -> Result<Task<T, E>>
+    where
+        F: Future<Output = std::result::Result<T, E>> + 'static,
+        T: 'static,
+        E: TaskError + 'static,
+    {
+        spawn_local_on(self, fut)
+    }
+}
+
+pub(crate) fn main_header(lp: &EventLoop) -> Arc<Header> {
+    Header::new(lp.id())
+}

@@ -1,0 +1,247 @@
+//! `Task<T, E>`: the handle to a spawned task. Await it for the body's result.
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll, Waker};
+
+use crate::current::take_cancel;
+use crate::error::{Cancelled, Error};
+use crate::header::TaskRef;
+use crate::header::{DETACHED, RAISED, RETRIEVED};
+use crate::loop_common::ExceptionContext;
+use crate::outcome::TaskError;
+
+/// A handle to a spawned task. Await it for what the body returned: `Ok(v)`, the
+/// body's error, or — if the task was cancelled — an `E` holding the
+/// [`Cancelled`](crate::Cancelled). Dropping the handle detaches the task (it keeps
+/// running), as in asyncio and tokio.
+///
+/// It dereferences to [`TaskRef`] for `cancel`, `done`, `cancelled`, `exception`,
+/// `name`, `add_done_callback`…
+///
+/// # Examples
+/// ```
+/// let lp = tulip_local::new_event_loop()?;
+/// let v = lp.run_until_complete(async {
+///     let t = tulip_core::create_task(async { Ok::<_, tulip_core::Error>(6 * 7) })?;
+///     t.await
+/// })?;
+/// assert_eq!(v, 42);
+/// # Ok::<(), tulip_core::Error>(())
+/// ```
+pub struct Task<T, E = Error> {
+    pub(crate) task: TaskRef,
+    pub(crate) inner: Option<async_task::FallibleTask<Result<T, E>>>,
+    /// The output once it was read out of the task without being moved out.
+    kept: Option<Result<T, E>>,
+    /// This handle's entry in the task's awaiter list.
+    awaiter: Option<u64>,
+    /// The output was handed out (by `await` or `take_result`).
+    moved: bool,
+}
+
+impl<T, E> fmt::Debug for Task<T, E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.task.fmt(f)
+    }
+}
+
+// The handle never pins what it holds: the output is only moved in and out.
+impl<T, E> Unpin for Task<T, E> {}
+
+impl<T, E> std::ops::Deref for Task<T, E> {
+    type Target = TaskRef;
+    fn deref(&self) -> &TaskRef {
+        &self.task
+    }
+}
+
+impl<T, E: TaskError> Task<T, E> {
+    pub(crate) fn new(task: TaskRef, inner: async_task::Task<Result<T, E>>) -> Self {
+        Task {
+            task,
+            inner: Some(inner.fallible()),
+            kept: None,
+            awaiter: None,
+            moved: false,
+        }
+    }
+
+    /// A shareable reference to this task.
+    pub fn task_ref(&self) -> TaskRef {
+        self.task.clone()
+    }
+
+    /// The output of a done task, out of async-task's slot and into `kept`.
+    fn fetch(&mut self) -> bool {
+        if self.kept.is_some() {
+            return true;
+        }
+        if !self.task.done() {
+            return false;
+        }
+        let Some(inner) = self.inner.as_mut() else {
+            return false;
+        };
+        let mut cx = Context::from_waker(Waker::noop());
+        // `done()` turns true inside the task's last poll, a moment before async-task
+        // stores the output; on a multi-threaded loop another thread can look in
+        // between. The output is on its way: spin, then yield, until it lands.
+        let mut spins = 0u32;
+        let out = loop {
+            if let Poll::Ready(r) = Pin::new(&mut *inner).poll(&mut cx) {
+                break r;
+            }
+            spins += 1;
+            if spins < 64 {
+                std::hint::spin_loop();
+            } else {
+                std::thread::yield_now();
+            }
+        };
+        self.inner = None;
+        // No output: the loop dropped the task's future; its header says how it ended
+        // (a destructor may have panicked meanwhile).
+        self.kept = Some(out.unwrap_or_else(|| {
+            Err(E::from(match self.task.header.ending() {
+                Some(crate::outcome::Ending::Raised(e)) => e,
+                Some(crate::outcome::Ending::Cancelled(c)) => Error::Cancelled(c),
+                _ => dropped(),
+            }))
+        }));
+        true
+    }
+
+    /// Marks the outcome retrieved (no "never retrieved" report).
+    fn retrieved(&self) {
+        self.task.header.flag(RETRIEVED);
+    }
+
+    /// Takes the output of a done task, once (asyncio's `result()` for values that
+    /// cannot be cloned).
+    ///
+    /// # Errors
+    /// `InvalidState` (as `E`) if the task is not done or its output was already
+    /// moved out; otherwise the body's error, or the cancellation.
+    pub fn take_result(&mut self) -> Result<T, E> {
+        if self.moved {
+            return Err(E::from(Error::InvalidState("result was already taken")));
+        }
+        if !self.fetch() {
+            return Err(E::from(Error::InvalidState("result is not set")));
+        }
+        self.retrieved();
+        self.moved = true;
+        self.kept.take().expect("fetched")
+    }
+}
+
+impl<T: Clone, E: TaskError + Clone> Task<T, E> {
+    /// The output of a done task, without waiting (asyncio's `result()`): readable any
+    /// number of times until an `await` moves it out.
+    ///
+    /// # Errors
+    /// `InvalidState` if the task is not done or the output was moved out by an
+    /// `await`; otherwise the body's error, or the cancellation.
+    pub fn result(&mut self) -> Result<T, E> {
+        if self.moved {
+            return Err(E::from(Error::InvalidState("result was already taken")));
+        }
+        if !self.fetch() {
+            return Err(E::from(Error::InvalidState("result is not set")));
+        }
+        self.retrieved();
+        self.kept.clone().expect("fetched")
+    }
+
+    /// Same as [`result`](Self::result) (its name before the outcome contract).
+    ///
+    /// # Errors
+    /// As [`result`](Self::result).
+    pub fn try_result(&mut self) -> Result<T, E> {
+        self.result()
+    }
+}
+
+pub(crate) fn dropped() -> Error {
+    Error::Cancelled(Cancelled {
+        msg: Some("task was dropped by its loop (loop closed)".into()),
+    })
+}
+
+impl<T, E: TaskError> Future for Task<T, E> {
+    type Output = Result<T, E>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<T, E>> {
+        // asyncio: cancelling a task that awaits another task cancels the inner one;
+        // the outer then sees whatever the inner ends with.
+        if let Some(c) = take_cancel() {
+            self.task.header.request_cancel(c.msg);
+        }
+        if self.moved {
+            return Poll::Ready(Err(E::from(Error::InvalidState(
+                "result was already taken",
+            ))));
+        }
+        if !self.fetch() {
+            // Waits in the task's ordered list of done-callbacks and awaiters.
+            let id = self.awaiter;
+            match self.task.header.set_awaiter(id, cx.waker()) {
+                Some(id) => {
+                    self.awaiter = Some(id);
+                    return Poll::Pending;
+                }
+                None => {
+                    self.fetch();
+                }
+            }
+        }
+        self.retrieved();
+        self.moved = true;
+        Poll::Ready(self.kept.take().expect("fetched"))
+    }
+}
+
+impl<T, E> Drop for Task<T, E> {
+    fn drop(&mut self) {
+        if let Some(t) = self.inner.take() {
+            t.detach();
+        }
+        let prev = self.task.header.flag(DETACHED);
+        if prev & RAISED != 0 && prev & RETRIEVED == 0 {
+            report_unretrieved(&self.task);
+        }
+    }
+}
+
+/// Tells the task's loop (the running one, when the handle is dropped inside it;
+/// otherwise stderr) that a raised exception was never retrieved.
+pub(crate) fn report_unretrieved(task: &TaskRef) {
+    match crate::running::get_running_loop() {
+        Ok(lp) if lp.id() == task.loop_id() => report_unretrieved_on(task, &lp),
+        _ => {
+            if let Some(ctx) = unretrieved_context(task) {
+                eprintln!("tulip: {ctx}");
+            }
+        }
+    }
+}
+
+/// [`report_unretrieved`] on a known loop.
+pub(crate) fn report_unretrieved_on(task: &TaskRef, lp: &crate::event_loop::EventLoop) {
+    if let Some(ctx) = unretrieved_context(task) {
+        lp.call_exception_handler(&ctx);
+    }
+}
+
+fn unretrieved_context(task: &TaskRef) -> Option<ExceptionContext> {
+    let Some(crate::outcome::Ending::Raised(err)) = task.header.ending() else {
+        return None;
+    };
+    Some(ExceptionContext {
+        message: "Task exception was never retrieved".into(),
+        error: Some(err),
+        task: Some(task.clone()),
+    })
+}

@@ -1,0 +1,160 @@
+//! `TaskRef`: a shareable, untyped reference to a task — identity, state, how it
+//! ended, cancel, done-callbacks. What done-callbacks receive and what
+//! [`current_task`](crate::current_task) returns.
+
+use std::fmt;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use crate::error::{Error, Result};
+use crate::event_loop::EventLoop;
+use crate::handle::Callback;
+use crate::header::{DoneEntry, TaskRef, CANCELLED, FAILED, RETRIEVED};
+use crate::outcome::Ending;
+use crate::running::get_running_loop;
+
+impl fmt::Debug for TaskRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TaskRef")
+            .field("id", &self.id())
+            .field("name", &self.name())
+            .field("done", &self.done())
+            .finish()
+    }
+}
+
+impl PartialEq for TaskRef {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.header, &other.header)
+    }
+}
+impl Eq for TaskRef {}
+
+impl TaskRef {
+    /// The task's id, unique in the process, increasing in creation order.
+    pub fn id(&self) -> u64 {
+        self.header.id
+    }
+
+    /// The id of the loop the task was created on.
+    pub fn loop_id(&self) -> u64 {
+        self.header.loop_id
+    }
+
+    /// The task's name: the one given with `set_name`, or `Task-<id>` as in asyncio.
+    pub fn name(&self) -> String {
+        self.header
+            .lock()
+            .name
+            .clone()
+            .unwrap_or_else(|| format!("Task-{}", self.header.id))
+    }
+
+    /// Renames the task.
+    pub fn set_name(&self, name: impl Into<String>) {
+        self.header.lock().name = Some(name.into());
+    }
+
+    /// Asks the task to cancel: the next tulip await point inside it returns
+    /// `Err(Cancelled)`. Returns false if the task is already done.
+    pub fn cancel(&self) -> bool {
+        self.header.request_cancel(None)
+    }
+
+    /// [`cancel`](Self::cancel) with a message, carried by the `Cancelled` error.
+    pub fn cancel_with(&self, msg: impl Into<String>) -> bool {
+        self.header.request_cancel(Some(msg.into()))
+    }
+
+    /// How many cancel requests are outstanding (asyncio's `cancelling()`).
+    pub fn cancelling(&self) -> u64 {
+        self.header.cancelling.load(Ordering::Relaxed)
+    }
+
+    /// Withdraws one cancel request (asyncio's `uncancel()`): decrements
+    /// [`cancelling`](Self::cancelling) and returns the new count. When it reaches
+    /// zero, a request nobody has taken yet is dropped too (as in Python 3.13), so
+    /// a timeout scope that cancelled its own task leaves no stray cancel behind.
+    pub fn uncancel(&self) -> u64 {
+        self.header.uncancel()
+    }
+
+    /// True when the task has finished (returned, raised or was cancelled).
+    pub fn done(&self) -> bool {
+        self.header.is_done()
+    }
+
+    /// True when the task finished cancelled.
+    pub fn cancelled(&self) -> bool {
+        self.header.state.load(Ordering::Acquire) == CANCELLED
+    }
+
+    /// True when the task finished by raising: its body returned an error that is not
+    /// a cancellation, or panicked.
+    pub fn failed(&self) -> bool {
+        self.header.state.load(Ordering::Acquire) == FAILED
+    }
+
+    /// The error the task raised, `None` if it returned a value (asyncio's
+    /// `exception()`). Can be read any number of times; reading it counts as
+    /// retrieving it, so no "never retrieved" report follows.
+    ///
+    /// # Errors
+    /// `InvalidState` if the task is not done; `Cancelled` if it was cancelled (as
+    /// asyncio raises `CancelledError`).
+    pub fn exception(&self) -> Result<Option<Error>> {
+        match self.header.ending() {
+            None => Err(Error::InvalidState("exception is not set")),
+            Some(Ending::Returned) => Ok(None),
+            Some(Ending::Cancelled(c)) => Err(Error::Cancelled(c)),
+            Some(Ending::Raised(e)) => {
+                self.header.flag(RETRIEVED);
+                Ok(Some(e))
+            }
+        }
+    }
+
+    /// Schedules `cb` to run (each callback with its own `call_soon`, after the
+    /// callbacks and awaiters registered before it) once the task is done; if it is
+    /// done already, schedules it now.
+    pub fn add_done_callback<F: FnOnce(&TaskRef) + Send + 'static>(&self, cb: F) {
+        if let Err(entry) = self.header.add_entry(DoneEntry::Call(Box::new(cb))) {
+            let lp = get_running_loop().ok();
+            schedule_entries(self, vec![(0, entry)], lp.as_ref());
+        }
+    }
+
+    /// Removes every done-callback not yet scheduled; returns how many were removed.
+    /// (Closures have no identity in Rust, so this is asyncio's
+    /// `remove_done_callback` for all of them at once.)
+    pub fn clear_done_callbacks(&self) -> usize {
+        self.header.clear_callbacks()
+    }
+}
+
+/// Schedules a finished task's done-callbacks and awaiters on `lp`, in registration
+/// order. A callback goes to the end of the ready queue with `call_soon`; an awaiter
+/// is woken, which puts its next step at the end of the same queue — the very place
+/// asyncio's `call_soon(task.__wakeup)` would run it. Without a loop, callbacks run
+/// inline.
+pub(crate) fn schedule_entries(
+    task: &TaskRef,
+    entries: Vec<(u64, DoneEntry)>,
+    lp: Option<&EventLoop>,
+) {
+    for (_, entry) in entries {
+        match entry {
+            DoneEntry::Wake(w) => w.wake(),
+            DoneEntry::Call(cb) => {
+                let t = task.clone();
+                match lp {
+                    Some(lp) => {
+                        // A closed loop refuses it and drops it, as asyncio's would.
+                        let _ = lp.backend().call_soon(Callback::internal(move || cb(&t)));
+                    }
+                    None => cb(&t),
+                }
+            }
+        }
+    }
+}
