@@ -22,17 +22,20 @@ fn results_in_input_order(new_loop: Factory) {
     let l = log.clone();
     let out = lp
         .run_until_complete(async move {
-            let kids = (0..5u64).map(|i| {
-                let l = l.clone();
+            // Child i waits for child i + 1 (an event each, not a timing guess).
+            let events: Vec<Event> = (0..6).map(|_| Event::new()).collect();
+            events[5].set();
+            let kids = (0..5usize).map(|i| {
+                let (l, mine, next) = (l.clone(), events[i].clone(), events[i + 1].clone());
                 async move {
-                    sleep(ms(10 * (5 - i))).await?;
+                    next.wait().await?;
                     l.push(format!("done {i}"));
-                    Ok::<_, Error>(i * 10)
+                    mine.set();
+                    Ok::<_, Error>(i as u64 * 10)
                 }
             });
             gather(kids).await
         })
-        .unwrap()
         .unwrap();
     assert_eq!(out, [0, 10, 20, 30, 40]);
     assert_eq!(
@@ -62,8 +65,8 @@ fn first_error_propagates_others_keep_running(new_loop: Factory) {
         // The slow child was not cancelled: it finishes on its own.
         tulip::wait_for(async move { finished.wait().await }, Duration::from_secs(5))
             .await
-            .expect("slow child kept running")
-            .unwrap();
+            .expect("slow child kept running");
+        Ok::<_, Error>(())
     })
     .unwrap();
 }
@@ -77,14 +80,13 @@ fn gather_all_returns_every_outcome(new_loop: Factory) {
                 sleep(ms(20)).await?;
                 Ok(1)
             });
-            let b: BoxFut<u32> = Box::pin(async { Err(Error::TimeoutError) });
+            let b: BoxFut<u32> = Box::pin(async { Err(Error::TimeoutError(None)) });
             let c: BoxFut<u32> = Box::pin(async { panic!("child panicked") });
             gather_all(vec![a, b, c]).await
         })
-        .unwrap()
         .unwrap();
     assert!(matches!(out[0], Ok(1)));
-    assert!(matches!(out[1], Err(Error::TimeoutError)));
+    assert!(matches!(out[1], Err(Error::TimeoutError(None))));
     assert!(matches!(&out[2], Err(Error::Panicked(m)) if m.contains("child panicked")));
 }
 
@@ -119,8 +121,12 @@ fn cancel_gather_cancels_children(new_loop: Factory) {
         let l3 = log.clone();
         until(move || l3.count(|e| e.starts_with("entered")) == 3).await;
         outer.cancel();
-        let r = outer.await.unwrap();
+        let r = outer.await;
         assert!(matches!(r, Err(Error::Cancelled(_))), "{r:?}");
+        // Every child was cancelled; wait for the last clean-ups (the gather resolves
+        // at the first child that ends cancelled, as asyncio's does).
+        let l4 = log.clone();
+        until(move || l4.count(|e| e.starts_with("cleanup")) == 3).await;
         let mut got: Vec<String> = log
             .take()
             .into_iter()
@@ -128,6 +134,7 @@ fn cancel_gather_cancels_children(new_loop: Factory) {
             .collect();
         got.sort();
         assert_eq!(got, ["cleanup 0", "cleanup 1", "cleanup 2"]);
+        Ok::<_, Error>(())
     })
     .unwrap();
 }
@@ -150,7 +157,6 @@ fn gather_macro_heterogeneous(new_loop: Factory) {
             )
             .await
         })
-        .unwrap()
         .unwrap();
     assert_eq!((n, s.as_str(), v), (7, "text", vec![1, 2]));
 }
@@ -163,14 +169,10 @@ fn gather_built_outside_the_loop(new_loop: Factory) {
         sleep(ms(1)).await?;
         Ok::<_, Error>(i)
     }));
-    let out = lp.run_until_complete(g).unwrap().unwrap();
+    let out = lp.run_until_complete(g).unwrap();
     assert_eq!(out, (0..100).collect::<Vec<_>>());
     let none: Vec<BoxFut<u8>> = Vec::new();
-    assert!(lp
-        .run_until_complete(gather(none))
-        .unwrap()
-        .unwrap()
-        .is_empty());
+    assert!(lp.run_until_complete(gather(none)).unwrap().is_empty());
 }
 
 /// `gather_local` runs `!Send` futures as local tasks.
@@ -186,7 +188,7 @@ fn gather_local_not_send(new_loop: Factory) {
                     Ok::<_, Error>(*shared + i)
                 }
             });
-            gather_local(kids).await
+            Ok::<_, Error>(gather_local(kids).await)
         })
         .unwrap();
     match out {
@@ -194,6 +196,192 @@ fn gather_local_not_send(new_loop: Factory) {
         // An executor without local tasks on this thread says so.
         Err(e) => assert!(matches!(e, Error::WrongThread), "{e:?}"),
     }
+}
+
+/// True on the single-threaded executor, where asyncio's step order holds exactly;
+/// with tasks running in parallel, only the set of events is asyncio's.
+fn in_order(new_loop: Factory) -> bool {
+    #[cfg(feature = "local")]
+    if std::ptr::eq(
+        new_loop as *const (),
+        tulip::executors::local::new_event_loop as *const (),
+    ) {
+        return true;
+    }
+    let _ = new_loop;
+    false
+}
+
+/// A child that logs its start, sleeps `secs`, and logs its cancellation.
+async fn child(log: Log, i: u32, secs: u64) -> tulip::Result<u32> {
+    log.push(format!("start {i}"));
+    if let Err(e) = sleep(Duration::from_secs(secs)).await {
+        log.push(format!("cancelled {i}"));
+        return Err(e);
+    }
+    log.push(format!("done {i}"));
+    Ok(i)
+}
+
+/// A child that logs its start, waits for `go`, and returns `i`.
+async fn waiter(log: Log, i: u32, go: Event) -> tulip::Result<u32> {
+    log.push(format!("start {i}"));
+    go.wait().await?;
+    log.push(format!("done {i}"));
+    Ok(i)
+}
+
+/// asyncio_ref/gather_cancel.py, "before run": a gather cancelled before it ran never
+/// starts its children and resolves to `Cancelled`.
+fn gather_cancelled_before_it_ran(new_loop: Factory) {
+    let lp = new_loop().unwrap();
+    let log = Log::default();
+    let g = gather((0..2).map(|i| child(log.clone(), i, 10)));
+    log.push(format!("cancel -> {}", g.cancel()));
+    let r = lp.run_until_complete(g);
+    if matches!(r, Err(Error::Cancelled(_))) {
+        log.push("gather: Cancelled");
+    }
+    assert_eq!(log.take(), ["cancel -> true", "gather: Cancelled"]);
+}
+
+/// asyncio_ref/gather_cancel.py, "while running": `cancel()` on the gather cancels
+/// every running child; the gather resolves to `Cancelled`.
+fn gather_cancel_while_running(new_loop: Factory) {
+    let lp = new_loop().unwrap();
+    let log = Log::default();
+    let l = log.clone();
+    lp.run_until_complete(async move {
+        let g = gather((0..2).map(|i| child(l.clone(), i, 10)));
+        let handle = g.handle();
+        let children = handle.children();
+        let l2 = l.clone();
+        until(move || l2.count(|e| e.starts_with("start")) == 2).await;
+        l.push(format!("cancel -> {}", handle.cancel()));
+        if let Err(Error::Cancelled(_)) = g.await {
+            l.push("gather: Cancelled");
+        }
+        tulip::all_done(children.iter()).await?;
+        assert!(children.iter().all(|c| c.cancelled()));
+        assert!(handle.done());
+        Ok::<_, Error>(())
+    })
+    .unwrap();
+    let mut got = log.take();
+    let want = [
+        "start 0",
+        "start 1",
+        "cancel -> true",
+        "cancelled 0",
+        "cancelled 1",
+        "gather: Cancelled",
+    ];
+    if !in_order(new_loop) {
+        got.sort();
+        let mut want = want.map(String::from).to_vec();
+        want.sort();
+        assert_eq!(got, want);
+        return;
+    }
+    assert_eq!(got, want);
+}
+
+/// asyncio_ref/gather_cancel.py, "child cancelled": without return_exceptions a
+/// child's cancellation propagates as `Cancelled` at once; the other child goes on.
+fn gather_child_cancellation_propagates(new_loop: Factory) {
+    let lp = new_loop().unwrap();
+    let log = Log::default();
+    let l = log.clone();
+    lp.run_until_complete(async move {
+        let go = Event::new();
+        let a = tulip::create_task(child(l.clone(), 0, 10))?;
+        let b = tulip::create_task(waiter(l.clone(), 1, go.clone()))?;
+        let (a_ref, b_ref) = (a.task_ref(), b.task_ref());
+        let g = gather(vec![Box::pin(a) as BoxFut<u32>, Box::pin(b) as BoxFut<u32>]);
+        let l2 = l.clone();
+        until(move || l2.count(|e| e.starts_with("start")) == 2).await;
+        a_ref.cancel();
+        if let Err(Error::Cancelled(_)) = g.await {
+            l.push("gather: Cancelled");
+        }
+        go.set();
+        tulip::all_done([b_ref.clone()].iter()).await?;
+        assert!(a_ref.cancelled() && !b_ref.cancelled());
+        Ok::<_, Error>(())
+    })
+    .unwrap();
+    assert_eq!(
+        log.take(),
+        [
+            "start 0",
+            "start 1",
+            "cancelled 0",
+            "gather: Cancelled",
+            "done 1"
+        ]
+    );
+}
+
+/// asyncio_ref/gather_cancel.py, "return_exceptions": a cancelled child is a
+/// `Cancelled` error in the list.
+fn gather_all_lists_cancelled_child(new_loop: Factory) {
+    let lp = new_loop().unwrap();
+    let log = Log::default();
+    let l = log.clone();
+    lp.run_until_complete(async move {
+        let go = Event::new();
+        let a = tulip::create_task(child(l.clone(), 0, 10))?;
+        let b = tulip::create_task(waiter(l.clone(), 1, go.clone()))?;
+        let a_ref = a.task_ref();
+        let g = gather_all(vec![Box::pin(a) as BoxFut<u32>, Box::pin(b) as BoxFut<u32>]);
+        let l2 = l.clone();
+        until(move || l2.count(|e| e.starts_with("start")) == 2).await;
+        a_ref.cancel();
+        let l3 = l.clone();
+        until(move || l3.count(|e| e == "cancelled 0") == 1).await;
+        go.set();
+        let out = g.await?;
+        let names: Vec<String> = out
+            .iter()
+            .map(|r| match r {
+                Ok(v) => v.to_string(),
+                Err(Error::Cancelled(_)) => "Cancelled".into(),
+                Err(e) => format!("{e:?}"),
+            })
+            .collect();
+        l.push(format!("results {names:?}"));
+        Ok::<_, Error>(())
+    })
+    .unwrap();
+    assert_eq!(
+        log.take(),
+        [
+            "start 0",
+            "start 1",
+            "cancelled 0",
+            "done 1",
+            r#"results ["Cancelled", "1"]"#
+        ]
+    );
+}
+
+/// Children are never silently detached: a gather dropped before it resolved (here:
+/// never polled) cancels its children. (No asyncio counterpart: a Python gather
+/// cannot be dropped; this is Rust's spelling of cancelling it.)
+fn dropped_gather_cancels_children(new_loop: Factory) {
+    let lp = new_loop().unwrap();
+    let log = Log::default();
+    let l = log.clone();
+    lp.run_until_complete(async move {
+        let g = gather((0..3).map(|i| child(l.clone(), i, 10)));
+        let children = g.handle().children();
+        drop(g);
+        tulip::all_done(children.iter()).await?;
+        assert!(children.iter().all(|c| c.cancelled()));
+        Ok::<_, Error>(())
+    })
+    .unwrap();
+    assert!(log.take().iter().all(|e| !e.starts_with("done")));
 }
 
 per_executor!(
@@ -204,4 +392,9 @@ per_executor!(
     gather_macro_heterogeneous,
     gather_built_outside_the_loop,
     gather_local_not_send,
+    gather_cancelled_before_it_ran,
+    gather_cancel_while_running,
+    gather_child_cancellation_propagates,
+    gather_all_lists_cancelled_child,
+    dropped_gather_cancels_children,
 );

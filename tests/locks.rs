@@ -49,12 +49,11 @@ fn lock_is_fifo(new_loop: Factory) {
         assert!(lock.try_acquire().is_none());
         drop(held);
         for t in tasks {
-            t.await??;
+            t.await?;
         }
         assert!(!lock.locked());
         Ok::<_, Error>(())
     })
-    .unwrap()
     .unwrap();
     assert_eq!(log.take(), ["0", "1", "2", "3", "4"]);
 }
@@ -78,9 +77,9 @@ fn cancelled_lock_waiter_does_not_strand_the_lock(new_loop: Factory) {
         until(|| lock.waiters() == 2).await;
         a.cancel(); // A is cancelled, and before it runs (on one thread)...
         drop(held); // ...the lock is handed to it
-        assert!(matches!(a.await.unwrap(), Err(Error::Cancelled(_))));
+        assert!(matches!(a.await, Err(Error::Cancelled(_))));
         let got = tulip::wait_for(b, Duration::from_secs(5)).await;
-        assert_eq!(got.unwrap().unwrap().unwrap(), "b got the lock");
+        assert_eq!(got.unwrap(), "b got the lock");
         assert!(!lock.locked());
 
         // A waiter cancelled while still queued just leaves the queue.
@@ -89,10 +88,11 @@ fn cancelled_lock_waiter_does_not_strand_the_lock(new_loop: Factory) {
         let a = create_task(async move { la.acquire().await.map(drop) }).unwrap();
         until(|| lock.waiters() == 1).await;
         a.cancel();
-        assert!(a.await.unwrap().is_err());
+        assert!(a.await.is_err());
         drop(held);
         assert!(!lock.locked());
         assert!(lock.try_acquire().is_some());
+        Ok::<_, tulip::Error>(())
     })
     .unwrap();
 }
@@ -121,7 +121,6 @@ fn semaphore_never_admits_more_than_its_value(new_loop: Factory) {
             assert_eq!(sem.available(), 3);
             Ok::<_, Error>(n)
         })
-        .unwrap()
         .unwrap();
     assert_eq!(done, 1000);
     assert_eq!(peak.load(Ordering::SeqCst), 3);
@@ -141,9 +140,10 @@ fn cancelled_semaphore_waiter_passes_the_permit(new_loop: Factory) {
         until(|| sem.waiters() == 2).await;
         a.cancel();
         drop(p);
-        assert!(a.await.unwrap().is_err());
-        b.await.unwrap().unwrap();
+        assert!(a.await.is_err());
+        b.await.unwrap();
         assert_eq!(sem.available(), 1);
+        Ok::<_, tulip::Error>(())
     })
     .unwrap();
 }
@@ -157,6 +157,7 @@ fn bounded_semaphore_over_release_is_an_error(new_loop: Factory) {
         assert!(sem.release().is_ok());
         assert!(matches!(sem.release(), Err(SyncError::ValueError(_))));
         assert_eq!(sem.available(), 2);
+        Ok::<_, tulip::Error>(())
     })
     .unwrap();
 }
@@ -176,10 +177,11 @@ fn event_wakes_every_waiter(new_loop: Factory) {
         ev.set();
         ev.clear(); // waiters already released still return
         for (i, t) in waiters.into_iter().enumerate() {
-            assert_eq!(t.await.unwrap().unwrap(), i);
+            assert_eq!(t.await.unwrap(), i);
         }
         ev.set();
         ev.wait().await.unwrap(); // set: returns at once
+        Ok::<_, tulip::Error>(())
     })
     .unwrap();
 }
@@ -207,17 +209,18 @@ fn condition_notify_and_wait_for(new_loop: Factory) {
         for _ in 0..3 {
             let _g = cond.acquire().await?;
             items.fetch_add(1, Ordering::SeqCst);
-            assert_eq!(cond.notify(1), 1);
+            assert_eq!(cond.notify(1).unwrap(), 1);
             drop(_g);
             until(|| items.load(Ordering::SeqCst) == 0).await;
         }
         for t in tasks {
-            t.await??;
+            t.await?;
         }
-        assert_eq!(cond.notify_all(), 0);
+        let held = cond.lock().try_acquire().unwrap();
+        assert_eq!(cond.notify_all().unwrap(), 0);
+        drop(held);
         Ok::<_, SyncError>(())
     })
-    .unwrap()
     .unwrap();
     assert_eq!(log.take(), ["consumer 0", "consumer 1", "consumer 2"]);
 }
@@ -246,15 +249,15 @@ fn condition_cancelled_waiter(new_loop: Factory) {
         .unwrap();
         until(|| cond.waiters() == 2).await;
         a.cancel(); // A is cancelled and, before it runs (on one thread)...
-        assert_eq!(cond.notify(1), 1); // ...notified
-        let (r, relocked) = a.await.unwrap().unwrap();
+        let held = cond.lock().try_acquire().unwrap(); // (notify needs the lock)
+        assert_eq!(cond.notify(1).unwrap(), 1); // ...notified
+        drop(held);
+        let (r, relocked) = a.await.unwrap();
         assert_eq!(r, Err(true));
         assert!(relocked, "the lock was held again when wait returned");
         tulip::wait_for(b, Duration::from_secs(5))
             .await
-            .expect("B got the notification")
-            .unwrap()
-            .unwrap();
+            .expect("B got the notification");
         // A guard of another lock is refused.
         let other = Lock::new();
         let mut g = other.acquire().await.unwrap();
@@ -262,6 +265,7 @@ fn condition_cancelled_waiter(new_loop: Factory) {
             cond.wait(&mut g).await,
             Err(SyncError::RuntimeError(_))
         ));
+        Ok::<_, tulip::Error>(())
     })
     .unwrap();
 }
@@ -278,7 +282,7 @@ fn barrier_passes_aborts_and_resets(new_loop: Factory) {
             .collect();
         let mut idx = Vec::new();
         for t in parties {
-            idx.push(t.await.unwrap().unwrap());
+            idx.push(t.await.unwrap());
         }
         idx.sort();
         assert_eq!(idx, [0, 1, 2]);
@@ -289,27 +293,57 @@ fn barrier_passes_aborts_and_resets(new_loop: Factory) {
         until(|| b.n_waiting() == 1).await;
         assert_eq!(b.n_waiting(), 1);
         gone.cancel();
-        assert!(gone.await.unwrap().is_err());
+        assert!(gone.await.is_err());
         assert_eq!(b.n_waiting(), 0);
 
         let b2 = b.clone();
         let waiting = create_task(async move { b2.wait().await }).unwrap();
         until(|| b.n_waiting() == 1).await;
         b.abort();
-        assert!(matches!(
-            waiting.await.unwrap(),
-            Err(SyncError::BrokenBarrier)
-        ));
+        assert!(matches!(waiting.await, Err(SyncError::BrokenBarrier)));
         assert!(matches!(b.wait().await, Err(SyncError::BrokenBarrier)));
         b.reset();
         assert!(!b.broken());
         let b2 = Barrier::new(1);
         assert_eq!(b2.wait().await.unwrap(), 0);
+        Ok::<_, tulip::Error>(())
     })
     .unwrap();
 }
 
+/// asyncio_ref/condition_notify.py: `notify`/`notify_all` without holding the lock
+/// is a `RuntimeError`; while it is held they work.
+fn condition_notify_needs_the_lock(new_loop: Factory) {
+    let lp = new_loop().unwrap();
+    let log = Log::default();
+    let l = log.clone();
+    lp.run_until_complete(async move {
+        let cond = Condition::new();
+        if let Err(SyncError::RuntimeError(m)) = cond.notify(1) {
+            l.push(format!("notify: RuntimeError: {m}"));
+        }
+        if let Err(SyncError::RuntimeError(m)) = cond.notify_all() {
+            l.push(format!("notify_all: RuntimeError: {m}"));
+        }
+        let _g = cond.acquire().await?;
+        cond.notify(1)?;
+        cond.notify_all()?;
+        l.push("notify while held: ok");
+        Ok::<_, SyncError>(())
+    })
+    .unwrap();
+    assert_eq!(
+        log.take(),
+        [
+            "notify: RuntimeError: cannot notify on un-acquired lock",
+            "notify_all: RuntimeError: cannot notify on un-acquired lock",
+            "notify while held: ok"
+        ]
+    );
+}
+
 per_executor!(
+    condition_notify_needs_the_lock,
     lock_is_fifo,
     cancelled_lock_waiter_does_not_strand_the_lock,
     semaphore_never_admits_more_than_its_value,

@@ -43,6 +43,7 @@ fn nowait_forms_and_errors(new_loop: Factory) {
         assert_eq!(q.get().await.unwrap(), "a");
         assert_eq!(q.get_nowait().unwrap(), "b");
         assert!(q.empty());
+        Ok::<_, tulip::Error>(())
     })
     .unwrap();
 }
@@ -68,10 +69,9 @@ fn bounded_put_waits_for_room(new_loop: Factory) {
         for i in 0..3 {
             assert_eq!(q.get().await?, i);
         }
-        producer.await??;
+        producer.await?;
         Ok::<_, SyncError>(())
     })
-    .unwrap()
     .unwrap();
 }
 
@@ -102,7 +102,6 @@ fn join_waits_for_every_task_done(new_loop: Factory) {
         q.join().await?; // nothing unfinished: at once
         Ok::<_, SyncError>(())
     })
-    .unwrap()
     .unwrap();
     assert_eq!(
         log.take(),
@@ -129,6 +128,7 @@ fn priority_and_lifo_order(new_loop: Factory) {
         }
         assert_eq!(lq.get().await.unwrap(), 2);
         assert_eq!(lq.get().await.unwrap(), 1);
+        Ok::<_, tulip::Error>(())
     })
     .unwrap();
 }
@@ -142,7 +142,8 @@ fn shutdown_graceful_and_immediate(new_loop: Factory) {
         q.put_nowait(1).unwrap();
         let qp = q.clone();
         let blocked_put =
-            create_task(async move { qp.put(2).await.map_err(|e| e.into_inner()) }).unwrap();
+            create_task(async move { Ok::<_, Error>(qp.put(2).await.map_err(|e| e.into_inner())) })
+                .unwrap();
         until(|| q.waiters().1 == 1).await;
         q.shutdown(false);
         assert_eq!(blocked_put.await.unwrap(), Err(2), "the item came back");
@@ -162,11 +163,9 @@ fn shutdown_graceful_and_immediate(new_loop: Factory) {
         q.shutdown(true);
         empty.shutdown(true);
         assert!(q.empty());
-        joiner.await.unwrap().unwrap();
-        assert!(matches!(
-            getter.await.unwrap(),
-            Err(SyncError::QueueShutDown)
-        ));
+        joiner.await.unwrap();
+        assert!(matches!(getter.await, Err(SyncError::QueueShutDown)));
+        Ok::<_, tulip::Error>(())
     })
     .unwrap();
 }
@@ -185,13 +184,13 @@ fn cancelled_waiters_lose_nothing(new_loop: Factory) {
         until(|| q.waiters().0 == 2).await;
         a.cancel(); // A is cancelled and, before it runs (on one thread)...
         q.put_nowait("item").unwrap(); // ...woken for the item
-        assert!(matches!(a.await.unwrap(), Err(e) if e.is_cancelled()));
+        assert!(matches!(a.await, Err(e) if e.is_cancelled()));
         let got = tulip::wait_for(b, Duration::from_secs(5)).await;
-        assert_eq!(got.unwrap().unwrap().unwrap(), "item");
+        assert_eq!(got.unwrap(), "item");
 
         q.put_nowait("first").unwrap();
         let qp = q.clone();
-        let p = create_task(async move { qp.put("second").await }).unwrap();
+        let p = create_task(async move { Ok::<_, Error>(qp.put("second").await) }).unwrap();
         until(|| q.waiters().1 == 1).await;
         p.cancel();
         match p.await.unwrap() {
@@ -202,6 +201,7 @@ fn cancelled_waiters_lose_nothing(new_loop: Factory) {
         // `?` turns a PutError into tulip's error type.
         let r: tulip::Result<()> = async { Ok(q.put_nowait("x")?) }.await;
         assert!(matches!(r, Err(Error::Exception(_))));
+        Ok::<_, tulip::Error>(())
     })
     .unwrap();
 }
@@ -221,7 +221,7 @@ fn queue_as_stream(new_loop: Factory) {
                 Ok::<_, SyncError>(())
             })
             .unwrap();
-            q.stream().collect().await
+            Ok::<_, Error>(q.stream().collect::<Vec<_>>().await)
         })
         .unwrap();
     assert_eq!(got, [0, 1, 2, 3, 4, 5]);

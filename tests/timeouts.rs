@@ -36,10 +36,10 @@ fn wait_for_expiry_runs_cleanup_first(new_loop: Factory) {
         .run_until_complete(async move {
             let r = wait_for(long_job(l.clone(), 10_000), ms(20)).await;
             l.push("wait_for returned");
-            r
+            Ok::<_, Error>(r)
         })
         .unwrap();
-    assert!(matches!(r, Err(Error::TimeoutError)), "{r:?}");
+    assert!(matches!(r, Err(Error::TimeoutError(Some(_)))), "{r:?}");
     assert_eq!(events(&log), ["cleanup done", "wait_for returned"]);
     assert!(start.elapsed() < Duration::from_secs(5));
 }
@@ -49,7 +49,7 @@ fn wait_for_in_time(new_loop: Factory) {
     let r = lp
         .run_until_complete(wait_for(long_job(Log::default(), 5), ms(2000)))
         .unwrap();
-    assert_eq!(r.unwrap().unwrap(), "finished");
+    assert_eq!(r, "finished");
 }
 
 /// Cancelling the task in `wait_for` cancels the inner task and waits for it.
@@ -62,9 +62,10 @@ fn wait_for_cancelled_from_outside(new_loop: Factory) {
         let outer = create_task(wait_for(long_job(l, 10_000), Duration::from_secs(60))).unwrap();
         until(|| l2.count(|e| e == "started") == 1).await;
         outer.cancel();
-        let r = outer.await.unwrap();
+        let r = outer.await;
         assert!(matches!(r, Err(Error::Cancelled(_))), "{r:?}");
         assert_eq!(events(&log), ["cleanup done"]);
+        Ok::<_, Error>(())
     })
     .unwrap();
 }
@@ -76,13 +77,14 @@ fn timeout_scope_expires(new_loop: Factory) {
     lp.run_until_complete(async move {
         let cm = timeout(ms(20));
         let r = cm.run(long_job(l.clone(), 10_000)).await;
-        assert!(matches!(r, Err(Error::TimeoutError)), "{r:?}");
+        assert!(matches!(r, Err(Error::TimeoutError(Some(_)))), "{r:?}");
         assert!(cm.expired());
         assert_eq!(events(&log), ["cleanup done"]);
         // The scope's own cancel does not leak into the task.
         let me = current_task().unwrap();
         assert_eq!(me.cancelling(), 0);
         sleep(ms(1)).await.expect("no stray cancel after the scope");
+        Ok::<_, Error>(())
     })
     .unwrap();
 }
@@ -92,9 +94,9 @@ fn timeout_scope_in_time(new_loop: Factory) {
     lp.run_until_complete(async {
         let cm = timeout_at(Instant::now() + Duration::from_secs(5));
         let r = cm.run(long_job(Log::default(), 5)).await;
-        assert_eq!(r.unwrap().unwrap(), "finished");
+        assert_eq!(r.unwrap(), "finished");
         assert!(!cm.expired());
-        sleep(ms(1)).await.unwrap();
+        sleep(ms(1)).await
     })
     .unwrap();
 }
@@ -108,23 +110,26 @@ fn timeout_reschedule(new_loop: Factory) {
         let start = Instant::now();
         let r = cm
             .run(async move {
-                inner.reschedule(Some(Instant::now() + ms(20)));
+                inner.reschedule(Some(Instant::now() + ms(20))).unwrap();
                 sleep(Duration::from_secs(10)).await
             })
             .await;
-        assert!(matches!(r, Err(Error::TimeoutError)));
+        assert!(matches!(r, Err(Error::TimeoutError(Some(_)))));
         assert!(start.elapsed() < Duration::from_secs(5));
 
         let cm = timeout(ms(10));
         let inner = cm.clone();
         let r = cm
             .run(async move {
-                inner.reschedule(Some(Instant::now() + Duration::from_secs(5)));
+                inner
+                    .reschedule(Some(Instant::now() + Duration::from_secs(5)))
+                    .unwrap();
                 sleep(ms(40)).await
             })
             .await;
-        assert!(r.unwrap().is_ok());
+        assert!(r.is_ok());
         assert!(!cm.expired());
+        Ok::<_, Error>(())
     })
     .unwrap();
 }
@@ -144,9 +149,10 @@ fn timeout_outside_cancel_propagates(new_loop: Factory) {
         .unwrap();
         started.await.unwrap();
         t.cancel();
-        let r = t.await.unwrap();
-        assert!(matches!(r, Ok(Err(Error::Cancelled(_)))), "{r:?}");
+        let r = t.await;
+        assert!(matches!(r, Err(Error::Cancelled(_))), "{r:?}");
         assert!(!cm.expired());
+        Ok::<_, Error>(())
     })
     .unwrap();
 }
@@ -155,9 +161,12 @@ fn timeout_outside_cancel_propagates(new_loop: Factory) {
 fn timeout_over_foreign_future(new_loop: Factory) {
     let lp = new_loop().unwrap();
     lp.run_until_complete(async {
-        let r = timeout(ms(10)).run(futures::future::pending::<()>()).await;
-        assert!(matches!(r, Err(Error::TimeoutError)));
+        let r = timeout(ms(10))
+            .run(futures::future::pending::<tulip::Result<()>>())
+            .await;
+        assert!(matches!(r, Err(Error::TimeoutError(Some(_)))));
         sleep(ms(1)).await.expect("task still usable");
+        Ok::<_, Error>(())
     })
     .unwrap();
 }
@@ -170,20 +179,223 @@ fn nested_timeouts(new_loop: Factory) {
         let r = outer
             .run(async {
                 let inner = timeout(ms(10)).run(sleep(Duration::from_secs(10))).await;
-                assert!(matches!(inner, Err(Error::TimeoutError)));
+                assert!(matches!(inner, Err(Error::TimeoutError(Some(_)))));
                 sleep(ms(5)).await?;
                 Ok::<_, Error>("outer body done")
             })
             .await;
-        assert_eq!(r.unwrap().unwrap(), "outer body done");
+        assert_eq!(r.unwrap(), "outer body done");
         assert!(!outer.expired());
         // Entering a scope twice is an error, as in asyncio.
         assert!(matches!(
-            outer.run(async {}).await,
+            outer.run(async { Ok::<_, Error>(()) }).await,
             Err(Error::InvalidState(_))
         ));
+        Ok::<_, Error>(())
     })
     .unwrap();
+}
+
+/// The cause of a timeout error: its `source()`, which must be a `Cancelled`.
+fn cause_name(e: &Error) -> &'static str {
+    match std::error::Error::source(e) {
+        Some(c) if c.downcast_ref::<tulip::Cancelled>().is_some() => "Cancelled",
+        Some(_) => "other",
+        None => "none",
+    }
+}
+
+/// asyncio_ref/wait_for_semantics.py, "swallowed": the inner work swallows the cancel
+/// and returns a value; `wait_for` returns that value (3.11).
+fn wait_for_returns_value_of_swallowed_cancel(new_loop: Factory) {
+    let lp = new_loop().unwrap();
+    let log = Log::default();
+    let l = log.clone();
+    lp.run_until_complete(async move {
+        let l2 = l.clone();
+        let r = wait_for(
+            async move {
+                l2.push("started");
+                if sleep(Duration::from_secs(10)).await.is_err() {
+                    l2.push("swallowed");
+                    return Ok("value after cancel");
+                }
+                Ok::<_, Error>("finished")
+            },
+            ms(20),
+        )
+        .await?;
+        l.push(format!("wait_for returned {r:?}"));
+        Ok::<_, Error>(())
+    })
+    .unwrap();
+    assert_eq!(
+        log.take(),
+        [
+            "started",
+            "swallowed",
+            r#"wait_for returned "value after cancel""#
+        ]
+    );
+}
+
+/// asyncio_ref/wait_for_semantics.py, "zero": a zero timeout cancels the inner task
+/// before its body runs; the caller gets a timeout whose source is the cancellation.
+fn wait_for_zero_cancels_at_once(new_loop: Factory) {
+    let lp = new_loop().unwrap();
+    let log = Log::default();
+    let l = log.clone();
+    lp.run_until_complete(async move {
+        let l2 = l.clone();
+        let w = wait_for(
+            async move {
+                l2.push("body ran");
+                Ok::<_, Error>(1)
+            },
+            Duration::ZERO,
+        );
+        if let Err(e) = w.await {
+            assert!(e.is_timeout(), "{e:?}");
+            l.push(format!("TimeoutError cause={}", cause_name(&e)));
+        }
+        Ok::<_, Error>(())
+    })
+    .unwrap();
+    assert_eq!(log.take(), ["TimeoutError cause=Cancelled"]);
+}
+
+/// asyncio_ref/wait_for_semantics.py, "cleanup": the inner task's clean-up ends before
+/// the caller sees the timeout, whose source is the cancellation.
+fn wait_for_timeout_source_is_cancellation(new_loop: Factory) {
+    let lp = new_loop().unwrap();
+    let log = Log::default();
+    let l = log.clone();
+    lp.run_until_complete(async move {
+        if let Err(e) = wait_for(long_job(l.clone(), 10_000), ms(20)).await {
+            l.push(format!("TimeoutError cause={}", cause_name(&e)));
+        }
+        Ok::<_, Error>(())
+    })
+    .unwrap();
+    assert_eq!(
+        log.take(),
+        ["started", "cleanup done", "TimeoutError cause=Cancelled"]
+    );
+}
+
+/// asyncio_ref/timeout_semantics.py, "past": a deadline already past lets the body
+/// start and cancels it at its first await.
+fn timeout_past_deadline_cancels_at_first_await(new_loop: Factory) {
+    let lp = new_loop().unwrap();
+    let log = Log::default();
+    let l = log.clone();
+    lp.run_until_complete(async move {
+        let past = Instant::now()
+            .checked_sub(ms(1000))
+            .unwrap_or_else(Instant::now);
+        let cm = timeout_at(past);
+        let l2 = l.clone();
+        let r = cm
+            .run(async move {
+                l2.push("body started");
+                sleep(Duration::from_secs(10)).await?;
+                l2.push("not reached");
+                Ok::<_, Error>(())
+            })
+            .await;
+        if let Err(e) = r {
+            assert!(e.is_timeout(), "{e:?}");
+            l.push(format!("TimeoutError from {}", cause_name(&e)));
+        }
+        l.push(format!("expired={}", cm.expired()));
+        Ok::<_, Error>(())
+    })
+    .unwrap();
+    assert_eq!(
+        log.take(),
+        [
+            "body started",
+            "TimeoutError from Cancelled",
+            "expired=true"
+        ]
+    );
+}
+
+/// asyncio_ref/timeout_semantics.py, "swallow": a body that swallows the cancel and
+/// returns normally makes the scope return normally, `expired()` true, no stray
+/// cancel left.
+fn timeout_body_swallows_cancel(new_loop: Factory) {
+    let lp = new_loop().unwrap();
+    let log = Log::default();
+    let l = log.clone();
+    lp.run_until_complete(async move {
+        let cm = timeout(ms(10));
+        let l2 = l.clone();
+        cm.run(async move {
+            if sleep(Duration::from_secs(10)).await.is_err() {
+                l2.push("swallowed");
+            }
+            Ok::<_, Error>(())
+        })
+        .await?;
+        l.push(format!("scope returned normally, expired={}", cm.expired()));
+        l.push(format!(
+            "cancelling={}",
+            current_task().unwrap().cancelling()
+        ));
+        tulip::yield_now().await?;
+        l.push("no stray cancel");
+        Ok::<_, Error>(())
+    })
+    .unwrap();
+    assert_eq!(
+        log.take(),
+        [
+            "swallowed",
+            "scope returned normally, expired=true",
+            "cancelling=0",
+            "no stray cancel"
+        ]
+    );
+}
+
+/// asyncio_ref/timeout_semantics.py, "reschedule": `when()`, `reschedule()` while
+/// active, and `RuntimeError` once the scope finished.
+fn timeout_when_and_reschedule(new_loop: Factory) {
+    let lp = new_loop().unwrap();
+    let log = Log::default();
+    let l = log.clone();
+    lp.run_until_complete(async move {
+        let cm = Timeout::new(None);
+        let inner = cm.clone();
+        let l2 = l.clone();
+        cm.run(async move {
+            l2.push(format!("when={:?}", inner.when()));
+            inner
+                .reschedule(Some(Instant::now() + Duration::from_secs(10)))
+                .unwrap();
+            l2.push(format!("rescheduled={}", inner.when().is_some()));
+            inner.reschedule(None).unwrap();
+            l2.push(format!("when={:?}", inner.when()));
+            Ok::<_, Error>(())
+        })
+        .await?;
+        match cm.reschedule(None) {
+            Err(tulip::sync::Error::RuntimeError(m)) => l.push(format!("RuntimeError: {m}")),
+            other => panic!("{other:?}"),
+        }
+        Ok::<_, Error>(())
+    })
+    .unwrap();
+    assert_eq!(
+        log.take(),
+        [
+            "when=None",
+            "rescheduled=true",
+            "when=None",
+            "RuntimeError: cannot change state of finished timeout"
+        ]
+    );
 }
 
 per_executor!(
@@ -196,4 +408,10 @@ per_executor!(
     timeout_outside_cancel_propagates,
     timeout_over_foreign_future,
     nested_timeouts,
+    wait_for_returns_value_of_swallowed_cancel,
+    wait_for_zero_cancels_at_once,
+    wait_for_timeout_source_is_cancellation,
+    timeout_past_deadline_cancels_at_first_await,
+    timeout_body_swallows_cancel,
+    timeout_when_and_reschedule,
 );

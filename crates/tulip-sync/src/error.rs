@@ -50,6 +50,19 @@ impl Error {
     }
 }
 
+impl tulip_core::TaskError for Error {
+    fn as_tulip(&self) -> Option<&tulip_core::Error> {
+        match self {
+            Error::Core(e) => Some(e),
+            _ => None,
+        }
+    }
+
+    fn to_shared(&self) -> tulip_core::Error {
+        self.clone().into()
+    }
+}
+
 impl From<Cancelled> for Error {
     fn from(c: Cancelled) -> Self {
         Error::Core(tulip_core::Error::Cancelled(c))
@@ -172,6 +185,40 @@ where
         match e {
             TaskGroupError::Cancelled(c) => tulip_core::Error::Cancelled(c),
             failed => tulip_core::Error::Exception(Arc::new(failed)),
+        }
+    }
+}
+
+impl<E: tulip_core::TaskError> From<tulip_core::Error> for TaskGroupError<E> {
+    /// A cancellation becomes `Cancelled`; any other error a one-error `Failed`.
+    fn from(e: tulip_core::Error) -> Self {
+        match e {
+            tulip_core::Error::Cancelled(c) => TaskGroupError::Cancelled(c),
+            other => TaskGroupError::Failed(vec![E::from(other)]),
+        }
+    }
+}
+
+/// A group's result can be a task's: `create_task(TaskGroup::run(..))` ends cancelled
+/// when the group was cancelled, raised when it failed.
+impl<E: tulip_core::TaskError> tulip_core::TaskError for TaskGroupError<E> {
+    fn as_tulip(&self) -> Option<&tulip_core::Error> {
+        None
+    }
+
+    fn to_shared(&self) -> tulip_core::Error {
+        match self {
+            TaskGroupError::Cancelled(c) => tulip_core::Error::Cancelled(c.clone()),
+            TaskGroupError::Failed(errs) => tulip_core::Error::Exception(Arc::new(
+                TaskGroupError::Failed(errs.iter().map(|e| e.to_shared()).collect()),
+            )),
+        }
+    }
+
+    fn as_cancelled(&self) -> Option<&Cancelled> {
+        match self {
+            TaskGroupError::Cancelled(c) => Some(c),
+            TaskGroupError::Failed(_) => None,
         }
     }
 }

@@ -1,50 +1,138 @@
 //! `gather`: run futures as concurrent tasks, collect their results in input order.
 //!
 //! Shape (asyncio's, in Rust types): every child is a future returning
-//! `Result<T, E>`, where `E: From<tulip_core::Error>` so a child's panic or
-//! cancellation becomes an `E` too. Each child is spawned as a task on the running
-//! loop *when `gather` is called*, so the children run concurrently and keep running
-//! when one of them fails.
+//! `Result<T, E>` with `E: TaskError`, so a child's panic or cancellation becomes an
+//! `E` too and tulip can tell a cancelled child from one that raised. Each child is
+//! spawned as a task on the running loop *when `gather` is called* (or at the first
+//! poll when no loop is running yet), so the children run concurrently.
 //!
-//! - [`gather`] resolves to `Ok(Vec<T>)` in input order, or to the first `Err` as soon
-//!   as it happens; the other children keep running (asyncio's default).
+//! - [`gather`] resolves to `Ok(Vec<T>)` in input order, or to the first child that
+//!   ends with an error — one it raised, or its cancellation (asyncio propagates the
+//!   child's `CancelledError`) — as soon as that happens; the other children keep
+//!   running (asyncio's default).
 //! - [`gather_all`] is `return_exceptions=True`: it waits for every child and gives
-//!   every outcome, `Vec<Result<T, E>>`.
+//!   every outcome, `Vec<Result<T, E>>`; a cancelled child's outcome is an `E` holding
+//!   its [`Cancelled`].
 //! - [`gather!`](crate::gather!) is the heterogeneous form: a tuple of results.
 //! - [`gather_local`] spawns `!Send` futures as local tasks.
 //!
-//! Cancelling the task that awaits a gather cancels every child; the gather resolves
-//! to `Err(Cancelled)` once all children have finished their clean-up. Dropping the
-//! gather future (Rust's cancellation) detaches the children: they keep running.
+//! The gather is cancellable, as asyncio's `_GatheringFuture`: [`Gather::cancel`] (or
+//! [`GatherHandle::cancel`] from another task) cancels every unfinished child, and the
+//! gather then resolves to `Err(Cancelled)` — in `gather` mode at the first child that
+//! ends cancelled, in `gather_all` mode once every child has finished. Cancelling the
+//! task that awaits a gather cancels the gather the same way.
 //!
-//! Design: the children's `Task` handles sit in a `FuturesUnordered`, so a wake-up polls
-//! only the child that woke; `gather` takes a pending cancel request *before* polling
-//! them (otherwise the first child polled would take it for itself alone).
+//! Children are never silently detached: a gather dropped (or cancelled) before it
+//! finished cancels its unfinished children. Once it has resolved, the children still
+//! running (after a first error) go on, and their exceptions count as retrieved (no
+//! "Task exception was never retrieved" report), as in asyncio.
+//!
+//! Design: as asyncio's, the gather hears of each child through a done-callback, which
+//! records the child's index in a shared list (completion order) and wakes the gather;
+//! the gather then reads the outcome out of the child's handle without awaiting it.
+//! Awaiting would pass a cancel of the gathering task to the one child being polled;
+//! instead `gather` takes a pending cancel request and cancels every child.
 
 use std::future::Future;
 use std::pin::Pin;
-use std::task::{Context, Poll};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, Waker};
 
-use futures::stream::FuturesUnordered;
-use futures::StreamExt;
-use tulip_core::{get_running_loop, take_cancel, Cancelled, Error, Task, TaskRef};
+use tulip_core::{get_running_loop, take_cancel, Cancelled, Error, Task, TaskError, TaskRef};
 
-struct Indexed<T> {
-    index: usize,
-    task: Task<T>,
+use crate::locks::lock;
+use crate::spawn::{retire, retire_local};
+
+type Spawned<T, E> = tulip_core::Result<Vec<Task<T, E>>>;
+type Deferred<T, E> = Box<dyn FnOnce() -> Spawned<T, E> + Send>;
+
+/// What a [`GatherHandle`] shares with its gather.
+#[derive(Default)]
+struct Shared {
+    /// The gather's own cancel request (asyncio's `_cancel_requested`).
+    cancel: Option<Cancelled>,
+    /// The children, once spawned.
+    refs: Vec<TaskRef>,
+    spawned: bool,
+    finished: bool,
 }
 
-impl<T> Future for Indexed<T> {
-    type Output = (usize, tulip_core::Result<T>);
+/// A handle to a [`Gather`] or [`GatherAll`] that other tasks can keep: cancel the
+/// whole gather (asyncio's `gather(...).cancel()`), or ask whether it finished.
+#[derive(Clone)]
+pub struct GatherHandle {
+    shared: Arc<Mutex<Shared>>,
+}
 
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let index = self.index;
-        Pin::new(&mut self.task).poll(cx).map(|r| (index, r))
+impl std::fmt::Debug for GatherHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let st = lock(&self.shared);
+        f.debug_struct("GatherHandle")
+            .field("children", &st.refs.len())
+            .field("cancel_requested", &st.cancel.is_some())
+            .field("finished", &st.finished)
+            .finish()
     }
 }
 
-type Spawned<T, E> = tulip_core::Result<Vec<Task<Result<T, E>>>>;
-type Deferred<T, E> = Box<dyn FnOnce() -> Spawned<T, E> + Send>;
+impl GatherHandle {
+    /// Cancels every unfinished child (asyncio's `_GatheringFuture.cancel()`); the
+    /// gather then resolves to `Err(Cancelled)`. A gather not spawned yet (built
+    /// outside the loop) will not spawn its children at all. Returns false if the
+    /// gather has finished or no child accepted the cancel (all were done).
+    pub fn cancel(&self) -> bool {
+        request_cancel(&self.shared, None)
+    }
+
+    /// [`cancel`](Self::cancel) with a message, carried by the children's `Cancelled`.
+    pub fn cancel_with(&self, msg: impl Into<String>) -> bool {
+        request_cancel(&self.shared, Some(msg.into()))
+    }
+
+    /// True once the gather has resolved.
+    pub fn done(&self) -> bool {
+        lock(&self.shared).finished
+    }
+
+    /// The children spawned so far, in input order.
+    pub fn children(&self) -> Vec<TaskRef> {
+        lock(&self.shared).refs.clone()
+    }
+}
+
+fn request_cancel(shared: &Mutex<Shared>, msg: Option<String>) -> bool {
+    let refs = {
+        let mut st = lock(shared);
+        if st.finished {
+            return false;
+        }
+        if !st.spawned {
+            st.cancel.get_or_insert(Cancelled { msg });
+            return true;
+        }
+        // Recorded first: a child that ends cancelled right away must find it.
+        if st.cancel.is_none() {
+            st.cancel = Some(Cancelled { msg: msg.clone() });
+        }
+        st.refs.clone()
+    };
+    let mut accepted = false;
+    for t in &refs {
+        accepted |= match &msg {
+            Some(m) => t.cancel_with(m.clone()),
+            None => t.cancel(),
+        };
+    }
+    accepted
+}
+
+/// The children that finished, in the order their done-callbacks ran, and the
+/// gather's waker.
+#[derive(Default)]
+struct Finished {
+    indices: Vec<usize>,
+    waker: Option<Waker>,
+}
 
 /// The state shared by [`Gather`] and [`GatherAll`].
 struct Children<T, E> {
@@ -52,81 +140,159 @@ struct Children<T, E> {
     /// children are spawned at the first poll, on the loop that polls.
     deferred: Option<Deferred<T, E>>,
     spawn_error: Option<Error>,
-    running: FuturesUnordered<Indexed<Result<T, E>>>,
-    refs: Vec<TaskRef>,
+    /// The children's handles, until their outcome is read.
+    tasks: Vec<Option<Task<T, E>>>,
+    running: usize,
+    finished_list: Arc<Mutex<Finished>>,
     outcomes: Vec<Option<Result<T, E>>>,
-    cancelled: Option<Cancelled>,
+    shared: Arc<Mutex<Shared>>,
+    /// How a child nobody will read is let go (`retire` or `retire_local`).
+    retire: fn(Task<T, E>),
+    finished: bool,
 }
 
-impl<T, E: From<Error>> Children<T, E> {
-    fn new(spawned: Spawned<T, E>) -> Self {
+impl<T, E: TaskError> Children<T, E> {
+    fn new(spawned: Spawned<T, E>, retire: fn(Task<T, E>)) -> Self {
         let mut me = Children {
             deferred: None,
             spawn_error: None,
-            running: FuturesUnordered::new(),
-            refs: Vec::new(),
+            tasks: Vec::new(),
+            running: 0,
+            finished_list: Arc::default(),
             outcomes: Vec::new(),
-            cancelled: None,
+            shared: Arc::default(),
+            retire,
+            finished: false,
         };
-        match spawned {
-            Err(e) => me.spawn_error = Some(e),
-            Ok(tasks) => {
-                for (index, task) in tasks.into_iter().enumerate() {
-                    me.refs.push(task.task_ref());
-                    me.outcomes.push(None);
-                    me.running.push(Indexed { index, task });
-                }
-            }
-        }
+        me.fill(spawned);
         me
     }
 
-    /// Drives the children: `Ready(Ok)` when all are done, `Ready(Err)` for the first
-    /// failure when `fail_fast`, or for a cancel of the gather itself.
-    fn later(spawn: Deferred<T, E>) -> Self {
-        let mut me = Children::new(Ok(Vec::new()));
+    fn later(spawn: Deferred<T, E>, retire: fn(Task<T, E>)) -> Self {
+        let mut me = Children::new(Ok(Vec::new()), retire);
+        lock(&me.shared).spawned = false;
         me.deferred = Some(spawn);
         me
     }
 
+    fn fill(&mut self, spawned: Spawned<T, E>) {
+        let mut st = lock(&self.shared);
+        st.spawned = true;
+        match spawned {
+            Err(e) => self.spawn_error = Some(e),
+            Ok(tasks) => {
+                for (index, task) in tasks.into_iter().enumerate() {
+                    st.refs.push(task.task_ref());
+                    // asyncio's gather hears of its children through done-callbacks:
+                    // in completion order, and without awaiting them (awaiting would
+                    // pass a cancel of the gathering task to one child only).
+                    let list = self.finished_list.clone();
+                    task.add_done_callback(move |_| {
+                        let mut f = lock(&list);
+                        f.indices.push(index);
+                        if let Some(w) = f.waker.take() {
+                            w.wake();
+                        }
+                    });
+                    self.outcomes.push(None);
+                    self.tasks.push(Some(task));
+                    self.running += 1;
+                }
+            }
+        }
+    }
+
+    /// Resolves the gather: children still running go on, retired.
+    fn finish(&mut self, out: Result<(), E>) -> Poll<Result<(), E>> {
+        self.finished = true;
+        lock(&self.shared).finished = true;
+        for t in self.tasks.iter_mut().filter_map(Option::take) {
+            (self.retire)(t);
+        }
+        Poll::Ready(out)
+    }
+
+    /// Drives the children: `Ready(Ok)` when all are done (and the gather was not
+    /// cancelled), `Ready(Err)` for the first child error when `fail_fast`, or for a
+    /// cancel of the gather itself.
     fn poll(&mut self, cx: &mut Context<'_>, fail_fast: bool) -> Poll<Result<(), E>> {
+        if self.finished {
+            return Poll::Ready(Err(E::from(Error::InvalidState(
+                "gather polled after completion",
+            ))));
+        }
         if let Some(spawn) = self.deferred.take() {
-            *self = Children::new(spawn());
+            let cancelled = lock(&self.shared).cancel.clone();
+            if let Some(c) = cancelled {
+                // Cancelled before it ran: the children never start.
+                return self.finish(Err(E::from(Error::Cancelled(c))));
+            }
+            self.fill(spawn());
         }
         if let Some(e) = self.spawn_error.take() {
-            return Poll::Ready(Err(e.into()));
+            return self.finish(Err(E::from(e)));
         }
         if let Some(c) = take_cancel() {
-            for t in &self.refs {
-                match &c.msg {
-                    Some(m) => t.cancel_with(m.clone()),
-                    None => t.cancel(),
-                };
+            // asyncio's `Task.cancel()` cancels the future it waits on: this gather.
+            if !request_cancel(&self.shared, c.msg.clone()) {
+                // Every child is done already: the cancel is the awaiting task's own.
+                return self.finish(Err(E::from(Error::Cancelled(c))));
             }
-            self.cancelled.get_or_insert(c);
         }
-        while let Poll::Ready(Some((i, r))) = self.running.poll_next_unpin(cx) {
-            let r = r.unwrap_or_else(|e| Err(e.into()));
-            if fail_fast && self.cancelled.is_none() {
+        let ready = {
+            let mut f = lock(&self.finished_list);
+            f.waker = Some(cx.waker().clone());
+            std::mem::take(&mut f.indices)
+        };
+        for i in ready {
+            let Some(mut t) = self.tasks[i].take() else {
+                continue;
+            };
+            self.running -= 1;
+            let r = t.take_result();
+            if fail_fast {
                 if let Err(e) = r {
-                    return Poll::Ready(Err(e));
+                    return self.finish(Err(e));
                 }
             }
             self.outcomes[i] = Some(r);
         }
-        if !self.running.is_empty() {
+        if self.running > 0 {
             return Poll::Pending;
         }
-        if let Some(c) = self.cancelled.take() {
-            return Poll::Ready(Err(Error::Cancelled(c).into()));
+        let cancelled = lock(&self.shared).cancel.clone();
+        if let Some(c) = cancelled {
+            return self.finish(Err(E::from(Error::Cancelled(c))));
         }
-        Poll::Ready(Ok(()))
+        self.finish(Ok(()))
     }
 
     fn take_outcomes(&mut self) -> impl Iterator<Item = Result<T, E>> + '_ {
         self.outcomes
             .drain(..)
             .map(|o| o.expect("every child finished"))
+    }
+
+    fn handle(&self) -> GatherHandle {
+        GatherHandle {
+            shared: self.shared.clone(),
+        }
+    }
+}
+
+impl<T, E> Drop for Children<T, E> {
+    fn drop(&mut self) {
+        if self.finished {
+            return;
+        }
+        // Dropped before it resolved: the children are cancelled, never detached.
+        let refs = std::mem::take(&mut lock(&self.shared).refs);
+        for t in &refs {
+            t.cancel();
+        }
+        for t in self.tasks.iter_mut().filter_map(Option::take) {
+            (self.retire)(t);
+        }
     }
 }
 
@@ -136,7 +302,7 @@ where
     I: IntoIterator<Item = F>,
     F: Future<Output = Result<T, E>> + Send + 'static,
     T: Send + 'static,
-    E: From<Error> + Send + 'static,
+    E: TaskError + Send + 'static,
 {
     let futs: Vec<F> = futs.into_iter().collect();
     let spawn = move || {
@@ -144,17 +310,17 @@ where
         futs.into_iter().map(|f| lp.create_task(f)).collect()
     };
     match get_running_loop() {
-        Ok(_) => Children::new(spawn()),
-        Err(_) => Children::later(Box::new(spawn)),
+        Ok(_) => Children::new(spawn(), retire::<T, E>),
+        Err(_) => Children::later(Box::new(spawn), retire::<T, E>),
     }
 }
 
-fn spawn_all_local<I, F, T, E>(futs: I) -> tulip_core::Result<Vec<Task<Result<T, E>>>>
+fn spawn_all_local<I, F, T, E>(futs: I) -> Spawned<T, E>
 where
     I: IntoIterator<Item = F>,
     F: Future<Output = Result<T, E>> + 'static,
     T: 'static,
-    E: 'static,
+    E: TaskError + 'static,
 {
     let lp = get_running_loop()?;
     futs.into_iter().map(|f| lp.create_local_task(f)).collect()
@@ -163,10 +329,11 @@ where
 /// Runs `futs` concurrently as tasks; resolves to their results in input order, or to
 /// the first error (asyncio's `gather(*aws)`).
 ///
-/// Output: `Ok(results)` in input order; the first child's `Err` (the others keep
-/// running); `NoRunningLoop`/`LoopClosed` (as `E`) if the children could not be
-/// spawned; `Cancelled` (as `E`) if the awaiting task was cancelled — every child is
-/// cancelled then, and the gather resolves once they all finished.
+/// Output: `Ok(results)` in input order; the first child's error — what it raised, or
+/// `Cancelled` if it ended cancelled (the other children keep running);
+/// `NoRunningLoop`/`LoopClosed` (as `E`) if the children could not be spawned;
+/// `Cancelled` (as `E`) if the gather or the awaiting task was cancelled — every
+/// unfinished child is cancelled then.
 ///
 /// # Examples
 /// ```
@@ -179,19 +346,35 @@ where
 ///     });
 ///     tulip_sync::gather(jobs).await
 /// })?;
-/// assert_eq!(out?, [1, 2, 3]);
+/// assert_eq!(out, [1, 2, 3]);
 /// # Ok::<(), tulip_core::Error>(())
 /// ```
 ///
+/// Cancelling the gather cancels the children:
+/// ```
+/// use std::time::Duration;
+/// let lp = tulip_local::new_event_loop().unwrap();
+/// let r = lp.run_until_complete(async {
+///     let jobs = (0..3).map(|_| tulip_core::sleep(Duration::from_secs(10)));
+///     let g = tulip_sync::gather(jobs);
+///     let children = g.handle().children();
+///     g.cancel();
+///     let r = g.await;
+///     assert!(children.iter().all(|c| c.cancelled()));
+///     r
+/// });
+/// assert!(matches!(r, Err(tulip_core::Error::Cancelled(_))));
+/// ```
+///
 /// # Cancel safety
-/// Cancelling the awaiting task cancels the children. Dropping the future detaches
-/// them; their results are lost.
+/// Cancelling the awaiting task, or dropping the future before it resolved, cancels
+/// the unfinished children.
 pub fn gather<I, F, T, E>(futs: I) -> Gather<T, E>
 where
     I: IntoIterator<Item = F>,
     F: Future<Output = Result<T, E>> + Send + 'static,
     T: Send + 'static,
-    E: From<Error> + Send + 'static,
+    E: TaskError + Send + 'static,
 {
     Gather {
         children: spawn_all(futs),
@@ -212,29 +395,30 @@ where
     I: IntoIterator<Item = F>,
     F: Future<Output = Result<T, E>> + 'static,
     T: 'static,
-    E: From<Error> + 'static,
+    E: TaskError + 'static,
 {
     Gather {
-        children: Children::new(spawn_all_local(futs)),
+        children: Children::new(spawn_all_local(futs), retire_local::<T, E>),
     }
 }
 
 /// asyncio's `gather(*aws, return_exceptions=True)`: waits for every child and gives
-/// every outcome in input order.
+/// every outcome in input order; a cancelled child's outcome is an `E` holding its
+/// `Cancelled`.
 ///
 /// Output: `Ok(outcomes)`; `Err` only when the children could not be spawned or the
-/// awaiting task was cancelled (as for [`gather`]).
+/// gather (or the awaiting task) was cancelled — then once every child finished.
 ///
 /// # Examples
 /// ```
 /// let lp = tulip_local::new_event_loop().unwrap();
 /// let out = lp.run_until_complete(async {
 ///     let ok = Box::pin(async { Ok::<u32, tulip_core::Error>(1) });
-///     let bad = Box::pin(async { Err(tulip_core::Error::TimeoutError) });
+///     let bad = Box::pin(async { Err(tulip_core::Error::TimeoutError(None)) });
 ///     let futs: Vec<std::pin::Pin<Box<dyn std::future::Future<Output = _> + Send>>> =
 ///         vec![ok, bad];
 ///     tulip_sync::gather_all(futs).await
-/// })??;
+/// })?;
 /// assert!(out[0].is_ok() && out[1].is_err());
 /// # Ok::<(), tulip_core::Error>(())
 /// ```
@@ -246,7 +430,7 @@ where
     I: IntoIterator<Item = F>,
     F: Future<Output = Result<T, E>> + Send + 'static,
     T: Send + 'static,
-    E: From<Error> + Send + 'static,
+    E: TaskError + Send + 'static,
 {
     GatherAll {
         children: spawn_all(futs),
@@ -259,20 +443,50 @@ pub struct Gather<T, E> {
     children: Children<T, E>,
 }
 
-impl<T, E> std::fmt::Debug for Gather<T, E> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Gather")
-            .field("children", &self.children.refs.len())
-            .field("running", &self.children.running.len())
-            .finish()
-    }
+/// The future of [`gather_all`].
+#[must_use = "futures do nothing unless awaited"]
+pub struct GatherAll<T, E> {
+    children: Children<T, E>,
 }
 
-// Nothing is pinned structurally: the outcomes are plain values, the tasks are Unpin.
-impl<T, E> Unpin for Gather<T, E> {}
-impl<T, E> Unpin for GatherAll<T, E> {}
+macro_rules! gather_common {
+    ($name:ident) => {
+        impl<T, E> std::fmt::Debug for $name<T, E> {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.debug_struct(stringify!($name))
+                    .field("children", &self.children.outcomes.len())
+                    .field("running", &self.children.running)
+                    .finish()
+            }
+        }
 
-impl<T, E: From<Error>> Future for Gather<T, E> {
+        // Nothing is pinned structurally: the outcomes are plain values, the tasks
+        // are Unpin.
+        impl<T, E> Unpin for $name<T, E> {}
+
+        impl<T, E: TaskError> $name<T, E> {
+            /// A handle to cancel this gather from anywhere, or to look at it.
+            pub fn handle(&self) -> GatherHandle {
+                self.children.handle()
+            }
+
+            /// Cancels every unfinished child; see [`GatherHandle::cancel`].
+            pub fn cancel(&self) -> bool {
+                self.children.handle().cancel()
+            }
+
+            /// [`cancel`](Self::cancel) with a message.
+            pub fn cancel_with(&self, msg: impl Into<String>) -> bool {
+                self.children.handle().cancel_with(msg)
+            }
+        }
+    };
+}
+
+gather_common!(Gather);
+gather_common!(GatherAll);
+
+impl<T, E: TaskError> Future for Gather<T, E> {
     type Output = Result<Vec<T>, E>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
@@ -285,22 +499,7 @@ impl<T, E: From<Error>> Future for Gather<T, E> {
     }
 }
 
-/// The future of [`gather_all`].
-#[must_use = "futures do nothing unless awaited"]
-pub struct GatherAll<T, E> {
-    children: Children<T, E>,
-}
-
-impl<T, E> std::fmt::Debug for GatherAll<T, E> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("GatherAll")
-            .field("children", &self.children.refs.len())
-            .field("running", &self.children.running.len())
-            .finish()
-    }
-}
-
-impl<T, E: From<Error>> Future for GatherAll<T, E> {
+impl<T, E: TaskError> Future for GatherAll<T, E> {
     type Output = Result<Vec<Result<T, E>>, E>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
@@ -326,7 +525,7 @@ impl<T, E: From<Error>> Future for GatherAll<T, E> {
 ///         async { Ok("two".to_string()) },
 ///     )
 ///     .await
-/// })??;
+/// })?;
 /// assert_eq!((n, s.as_str()), (1, "two"));
 /// # Ok::<(), tulip_core::Error>(())
 /// ```
@@ -362,7 +561,7 @@ pub mod private {
     where
         F: Future<Output = Result<T, E>> + Send + 'static,
         T: Send + 'static,
-        E: Send + 'static,
+        E: TaskError + Send + 'static,
     {
         let slot = Arc::new(Mutex::new(None));
         let out = slot.clone();
@@ -412,7 +611,7 @@ pub mod private {
     ) -> impl Future<Output = Result<S::Output, E>>
     where
         S: TakeAll,
-        E: From<Error> + Send + 'static,
+        E: TaskError + Send + 'static,
     {
         let all = gather(children);
         async move {

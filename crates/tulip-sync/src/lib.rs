@@ -9,6 +9,15 @@
 //! it return `Err(Cancelled)`, and a cancelled waiter never loses a wake-up, a lock, a
 //! permit or an item.
 //!
+//! The task-coordinating functions take futures returning `Result<T, E>` with
+//! `E: tulip_core::TaskError` (tulip-core's task contract), so they know how each
+//! piece of work ended — it returned, it raised, or it was cancelled — and act as
+//! asyncio does: [`wait_for`] returns the value of work that swallowed its cancel,
+//! [`TaskGroup`] collects only the children that raised, [`gather_all`] lists a
+//! cancelled child as a `Cancelled` error, [`ReturnWhen::FirstException`] stops at
+//! the first task that raised. A deadline that cancels work reports
+//! `tulip_core::Error::TimeoutError`, whose `source()` is the cancellation.
+//!
 //! ```
 //! use std::time::Duration;
 //! use tulip_sync::{gather, Queue};
@@ -35,7 +44,7 @@
 //!     let [_, sum] = gather(vec![Box::pin(produce) as std::pin::Pin<Box<dyn std::future::Future<Output = _> + Send>>, Box::pin(consume)])
 //!         .await?[..] else { unreachable!() };
 //!     Ok::<_, tulip_sync::Error>(sum)
-//! })??;
+//! })?;
 //! assert_eq!(total, 15);
 //! # Ok::<(), tulip_sync::Error>(())
 //! ```
@@ -54,7 +63,7 @@ mod wait;
 mod waiters;
 
 pub use error::{Error, PutError, TaskGroupError};
-pub use gather::{gather, gather_all, gather_local, Gather, GatherAll};
+pub use gather::{gather, gather_all, gather_local, Gather, GatherAll, GatherHandle};
 pub use locks::{
     Acquire, Barrier, BarrierWait, BoundedSemaphore, Condition, Event, EventWait, Lock, LockGuard,
     Semaphore, SemaphoreAcquire, SemaphorePermit,

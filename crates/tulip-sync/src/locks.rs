@@ -61,7 +61,7 @@ impl LockState {
 ///     drop(guard);
 ///     assert!(!lock.locked());
 ///     Ok::<_, tulip_core::Error>(())
-/// })??;
+/// })?;
 /// # Ok::<(), tulip_core::Error>(())
 /// ```
 #[derive(Clone, Default)]
@@ -152,6 +152,8 @@ impl<'a> Future for Acquire<'a> {
     type Output = tulip_core::Result<LockGuard<'a>>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        // A ready await point spends the task's budget (tulip_core::coop).
+        std::task::ready!(tulip_core::coop::poll_proceed(cx));
         let this = self.get_mut();
         if this.cancellable {
             if let Some(c) = take_cancel() {
@@ -242,11 +244,14 @@ struct EventState {
 /// lp.run_until_complete(async {
 ///     let ev = Event::new();
 ///     let setter = ev.clone();
-///     tulip_core::create_task(async move { setter.set() })?;
+///     tulip_core::create_task(async move {
+///         setter.set();
+///         Ok::<_, tulip_core::Error>(())
+///     })?;
 ///     ev.wait().await?;
 ///     assert!(ev.is_set());
 ///     Ok::<_, tulip_core::Error>(())
-/// })??;
+/// })?;
 /// # Ok::<(), tulip_core::Error>(())
 /// ```
 #[derive(Clone, Default)]
@@ -318,6 +323,8 @@ impl Future for EventWait<'_> {
     type Output = tulip_core::Result<()>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        // A ready await point spends the task's budget (tulip_core::coop).
+        std::task::ready!(tulip_core::coop::poll_proceed(cx));
         let this = self.get_mut();
         if let Some(c) = take_cancel() {
             this.abandon();
@@ -365,8 +372,8 @@ impl Drop for EventWait<'_> {
 /// guard: it releases the lock while waiting and takes it again before returning —
 /// even when the wait is cancelled, as asyncio does.
 ///
-/// Unlike asyncio, [`notify`](Self::notify) does not require holding the lock (the
-/// condition's state has its own mutex); hold it anyway when the predicate needs it.
+/// As in asyncio, [`notify`](Self::notify) and [`notify_all`](Self::notify_all) need
+/// the lock to be held: otherwise they fail with `RuntimeError`.
 ///
 /// # Examples
 /// ```
@@ -377,13 +384,13 @@ impl Drop for EventWait<'_> {
 ///     let c2 = cond.clone();
 ///     tulip_core::create_task(async move {
 ///         let _g = c2.acquire().await?;
-///         c2.notify_all();
-///         Ok::<_, tulip_core::Error>(())
+///         c2.notify_all()?;
+///         Ok::<_, tulip_sync::Error>(())
 ///     })?;
 ///     let mut guard = cond.acquire().await?;
 ///     cond.wait(&mut guard).await?;
 ///     Ok::<_, tulip_sync::Error>(())
-/// })??;
+/// })?;
 /// # Ok::<(), tulip_sync::Error>(())
 /// ```
 #[derive(Clone, Default)]
@@ -487,14 +494,31 @@ impl Condition {
     }
 
     /// Wakes up to `n` waiters, oldest first; returns how many.
-    pub fn notify(&self, n: usize) -> usize {
+    ///
+    /// # Errors
+    /// `RuntimeError` if the lock is not held (asyncio: "cannot notify on un-acquired
+    /// lock").
+    pub fn notify(&self, n: usize) -> Result<usize, Error> {
+        self.check_held()?;
         let mut w = lock(&self.waiters);
-        (0..n).take_while(|_| w.notify_one(()).is_ok()).count()
+        Ok((0..n).take_while(|_| w.notify_one(()).is_ok()).count())
     }
 
     /// Wakes every waiter; returns how many.
-    pub fn notify_all(&self) -> usize {
-        lock(&self.waiters).notify_all(())
+    ///
+    /// # Errors
+    /// As [`notify`](Self::notify).
+    pub fn notify_all(&self) -> Result<usize, Error> {
+        self.check_held()?;
+        Ok(lock(&self.waiters).notify_all(()))
+    }
+
+    fn check_held(&self) -> Result<(), Error> {
+        if self.lock.locked() {
+            Ok(())
+        } else {
+            Err(Error::RuntimeError("cannot notify on un-acquired lock"))
+        }
     }
 }
 
@@ -588,7 +612,7 @@ impl SemState {
 ///     drop(a);
 ///     assert_eq!(sem.available(), 1);
 ///     Ok::<_, tulip_core::Error>(())
-/// })??;
+/// })?;
 /// # Ok::<(), tulip_core::Error>(())
 /// ```
 #[derive(Clone)]
@@ -682,6 +706,8 @@ impl<'a> Future for SemaphoreAcquire<'a> {
     type Output = tulip_core::Result<SemaphorePermit<'a>>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        // A ready await point spends the task's budget (tulip_core::coop).
+        std::task::ready!(tulip_core::coop::poll_proceed(cx));
         let this = self.get_mut();
         if let Some(c) = take_cancel() {
             this.abandon();
@@ -839,10 +865,10 @@ struct BarrierState {
 ///     let b2 = b.clone();
 ///     let t = tulip_core::create_task(async move { b2.wait().await })?;
 ///     let mine = b.wait().await?;
-///     let theirs = t.await??;
+///     let theirs = t.await?;
 ///     assert_eq!(mine + theirs, 1);
 ///     Ok::<_, tulip_sync::Error>(())
-/// })??;
+/// })?;
 /// # Ok::<(), tulip_sync::Error>(())
 /// ```
 #[derive(Clone)]

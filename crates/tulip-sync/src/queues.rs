@@ -147,7 +147,7 @@ impl<T> State<T> {
 ///     }
 ///     q.join().await?;
 ///     Ok::<_, tulip_sync::Error>(())
-/// })??;
+/// })?;
 /// # Ok::<(), tulip_sync::Error>(())
 /// ```
 pub struct Queue<T> {
@@ -450,6 +450,8 @@ impl<T> Future for Put<'_, T> {
     type Output = Result<(), PutError<T>>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        // A ready await point spends the task's budget (tulip_core::coop).
+        std::task::ready!(tulip_core::coop::poll_proceed(cx));
         let this = self.get_mut();
         this.queue.poll_put(&mut this.item, &mut this.key, cx)
     }
@@ -472,6 +474,8 @@ impl<T> Future for Get<'_, T> {
     type Output = Result<T, Error>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        // A ready await point spends the task's budget (tulip_core::coop).
+        std::task::ready!(tulip_core::coop::poll_proceed(cx));
         let this = self.get_mut();
         this.queue.poll_get(&mut this.key, cx, true)
     }
@@ -541,7 +545,7 @@ impl<T> Drop for Join<'_, T> {
 ///         q.put_nowait(n).unwrap();
 ///     }
 ///     q.shutdown(false);
-///     q.stream().collect().await
+///     Ok::<_, tulip_core::Error>(q.stream().collect().await)
 /// })?;
 /// assert_eq!(got, [1, 2, 3]);
 /// # Ok::<(), tulip_core::Error>(())

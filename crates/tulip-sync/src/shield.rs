@@ -8,16 +8,18 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use tulip_core::{take_cancel, Task, TaskRef};
+use tulip_core::{take_cancel, Task, TaskError, TaskRef};
 
 use crate::spawn::Spawn;
 
 /// Runs `fut` as a task and awaits it, protected from cancellation (asyncio's
 /// `shield`).
 ///
-/// Output: the task's result; `Err(Cancelled)` if the *awaiting* task was cancelled —
-/// the inner task is not, and keeps running (keep a [`Shield::task`] reference to
-/// await it later).
+/// Output: the task's result (an inner task that ended cancelled gives
+/// `Err(Cancelled)`); `Err(Cancelled)` if the *awaiting* task was cancelled — the
+/// inner task is not, and keeps running, detached (keep a [`Shield::task`] reference
+/// to watch it; an error it raises later is reported as never retrieved, as in
+/// asyncio 3.11).
 ///
 /// # Examples
 /// ```
@@ -27,7 +29,7 @@ use crate::spawn::Spawn;
 ///     let outer = tulip_core::create_task(async {
 ///         let s = tulip_sync::shield(tulip_core::sleep(Duration::from_millis(20)));
 ///         let inner = s.task().unwrap();
-///         (s.await, inner)
+///         Ok::<_, tulip_core::Error>((s.await, inner))
 ///     })?;
 ///     tulip_core::sleep(Duration::from_millis(5)).await?;
 ///     outer.cancel();
@@ -35,16 +37,17 @@ use crate::spawn::Spawn;
 ///     assert!(r.unwrap_err().is_cancelled());
 ///     assert!(!inner.cancelled()); // still running
 ///     Ok::<_, tulip_core::Error>(())
-/// })??;
+/// })?;
 /// # Ok::<(), tulip_core::Error>(())
 /// ```
 ///
 /// # Cancel safety
 /// That is its purpose: neither a cancel nor dropping the `Shield` stops the task.
-pub fn shield<F>(fut: F) -> Shield<F::Output>
+pub fn shield<F, T, E>(fut: F) -> Shield<T, E>
 where
-    F: Future + Send + 'static,
-    F::Output: Send + 'static,
+    F: Future<Output = Result<T, E>> + Send + 'static,
+    T: Send + 'static,
+    E: TaskError + Send + 'static,
 {
     Shield {
         task: Spawn::new(fut),
@@ -52,7 +55,7 @@ where
 }
 
 /// [`shield`] for a task that already exists.
-pub fn shield_task<T>(task: Task<T>) -> Shield<T> {
+pub fn shield_task<T, E>(task: Task<T, E>) -> Shield<T, E> {
     Shield {
         task: Spawn::Task(task),
     }
@@ -61,31 +64,35 @@ pub fn shield_task<T>(task: Task<T>) -> Shield<T> {
 /// The future of [`shield`].
 #[must_use = "futures do nothing unless awaited"]
 #[derive(Debug)]
-pub struct Shield<T> {
-    task: Spawn<T>,
+pub struct Shield<T, E = tulip_core::Error> {
+    task: Spawn<T, E>,
 }
 
-impl<T> Shield<T> {
+impl<T, E> Shield<T, E> {
     /// The protected task (`None` if it is not spawned: no loop was running when
     /// `shield` was called, or spawning failed).
     pub fn task(&self) -> Option<TaskRef> {
-        self.task.task().map(|t| t.task_ref())
+        self.task.task().map(|t| (**t).clone())
     }
 }
 
-impl<T> Unpin for Shield<T> {}
+impl<T, E> Unpin for Shield<T, E> {}
 
-impl<T> Future for Shield<T> {
-    type Output = tulip_core::Result<T>;
+impl<T, E: TaskError> Future for Shield<T, E> {
+    type Output = Result<T, E>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
         if let Some(c) = take_cancel() {
-            return Poll::Ready(Err(c.into()));
+            // The handle is dropped: the task is detached, and an error it raises
+            // later is reported as never retrieved — as asyncio 3.11's shield, whose
+            // outer done-callback removes the inner one that would retrieve it.
+            this.task = Spawn::Gone;
+            return Poll::Ready(Err(E::from(c.into())));
         }
         match this.task.get() {
             Ok(t) => Pin::new(t).poll(cx),
-            Err(e) => Poll::Ready(Err(e)),
+            Err(e) => Poll::Ready(Err(E::from(e))),
         }
     }
 }

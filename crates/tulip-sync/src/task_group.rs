@@ -4,46 +4,50 @@
 //! as a closure receiving the group, runs it in the current task, then waits for every
 //! child. The body's `?` cannot skip the wait.
 //!
-//! Rules (asyncio's):
-//! - The first child failure (an `Err`, or a panic) cancels every other child and, if
-//!   the body is still running, the task running the body. Children are not cancelled
-//!   by a sibling's *cancellation*.
-//! - Every error is collected; the group resolves to `TaskGroupError::Failed(errors)`.
+//! Rules (asyncio 3.11's):
+//! - Each child reports its end to the group through a done-callback, so the group
+//!   hears of it one loop iteration after the child finished, in completion order.
+//! - A child that *raised* (returned an error that is not a cancellation, or panicked)
+//!   has its error collected; the first one cancels every other child and, if the body
+//!   is still running, the task running the body. Every child that fails before the
+//!   siblings' cancellation reaches them is reported too. A child that ended
+//!   *cancelled* is not an error and cancels nothing.
+//! - The group resolves to `TaskGroupError::Failed(errors)`: the children's errors in
+//!   completion order, then the body's own error.
 //! - A cancel of the task running the group (from outside) cancels the children; once
 //!   they finished, the group resolves to `TaskGroupError::Cancelled` (unless something
-//!   failed: errors win, as in asyncio).
-//! - Leaving the group waits for every child; afterwards `create_task` fails.
+//!   failed: errors win, as in asyncio). The group's own cancel of the body is
+//!   withdrawn (`uncancel`) and swallowed.
+//! - Leaving the group waits until every child is done — on every executor, since the
+//!   group waits for the children's done-callbacks; afterwards `create_task` fails.
 //!
-//! Telling a cancellation apart from a failure: for `tulip_core::Error` and
-//! `tulip_sync::Error` the group asks `is_cancelled()`. For other error types it
-//! cannot look inside, so an `Err` from a child (or body) that had been asked to
-//! cancel counts as that cancellation.
+//! Cancelled or raised is what the children's and the body's `Result`s say (see
+//! [`TaskError`]): a propagated cancel is a cancellation, any other error is raised.
 //!
-//! Design: the group state (live-child count, children's `TaskRef`s, errors, flags,
-//! the scope's waker) sits behind one mutex. Each child carries a guard whose drop
-//! decrements the count and wakes the scope — it runs however the child ends (returns,
-//! fails, is cancelled before it starts, or is dropped with a closed loop).
+//! Design: the group state (the children not yet reported done, errors, flags, the
+//! scope's waker) sits behind one mutex. A child that raises keeps its own `E` for the
+//! group (the error list gets the original) and ends raised with a shared copy, which
+//! is what its `Task` handle gives.
 
-use std::any::Any;
 use std::collections::HashMap;
-use std::convert::Infallible;
 use std::future::Future;
-use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
 
-use futures::FutureExt;
-use tulip_core::{current_task, panic_message, take_cancel, Cancelled, Error, Task, TaskRef};
+use tulip_core::{current_task, take_cancel, Cancelled, Error, Task, TaskError, TaskRef};
 
 use crate::error::TaskGroupError;
 use crate::locks::lock;
 
 struct GroupState<E> {
-    live: usize,
-    children: HashMap<u64, TaskRef>,
+    /// Children whose done-callback has not run yet.
+    tasks: HashMap<u64, TaskRef>,
     errors: Vec<E>,
     aborting: bool,
+    /// The body has finished: the group is waiting for its children.
+    exiting: bool,
+    /// The group has resolved (or its future was dropped).
     closed: bool,
     parent: Option<TaskRef>,
     body_running: bool,
@@ -71,26 +75,14 @@ impl<E> std::fmt::Debug for TaskGroup<E> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let st = lock(&self.inner);
         f.debug_struct("TaskGroup")
-            .field("live", &st.live)
+            .field("tasks", &st.tasks.len())
             .field("errors", &st.errors.len())
             .field("aborting", &st.aborting)
             .finish()
     }
 }
 
-/// Whether an error is a cancellation (see the module docs).
-fn is_cancellation<E: 'static>(e: &E, was_asked_to_cancel: bool) -> bool {
-    let any = e as &dyn Any;
-    if let Some(e) = any.downcast_ref::<Error>() {
-        return e.is_cancelled();
-    }
-    if let Some(e) = any.downcast_ref::<crate::Error>() {
-        return e.is_cancelled();
-    }
-    was_asked_to_cancel
-}
-
-impl<E: From<Error> + Send + 'static> TaskGroup<E> {
+impl<E: TaskError + Send + 'static> TaskGroup<E> {
     /// Runs `body` with a new group, then waits for every child the body (or a child)
     /// created.
     ///
@@ -103,15 +95,20 @@ impl<E: From<Error> + Send + 'static> TaskGroup<E> {
     /// use std::time::Duration;
     /// use tulip_sync::{TaskGroup, TaskGroupError};
     /// let lp = tulip_local::new_event_loop().unwrap();
-    /// let r = lp.run_until_complete(TaskGroup::run(|tg| async move {
-    ///     let a = tg.create_task(async { Ok::<_, tulip_core::Error>(1) })?;
-    ///     tg.create_task(async {
-    ///         tulip_core::sleep(Duration::from_secs(10)).await?; // cancelled
-    ///         Ok(2)
-    ///     })?;
-    ///     tg.create_task(async { Err::<i32, _>(tulip_core::Error::TimeoutError) })?;
-    ///     Ok(a)
-    /// }))?;
+    /// let r = lp.run_until_complete(async {
+    ///     Ok::<_, tulip_core::Error>(
+    ///         TaskGroup::run(|tg| async move {
+    ///             let a = tg.create_task(async { Ok::<_, tulip_core::Error>(1) })?;
+    ///             tg.create_task(async {
+    ///                 tulip_core::sleep(Duration::from_secs(10)).await?; // cancelled
+    ///                 Ok(2)
+    ///             })?;
+    ///             tg.create_task(async { Err::<i32, _>(tulip_core::Error::TimeoutError(None)) })?;
+    ///             Ok(a)
+    ///         })
+    ///         .await,
+    ///     )
+    /// })?;
     /// match r {
     ///     Err(TaskGroupError::Failed(errors)) => assert_eq!(errors.len(), 1),
     ///     other => panic!("{other:?}"),
@@ -129,10 +126,10 @@ impl<E: From<Error> + Send + 'static> TaskGroup<E> {
     {
         let group = TaskGroup {
             inner: Arc::new(Mutex::new(GroupState {
-                live: 0,
-                children: HashMap::new(),
+                tasks: HashMap::new(),
                 errors: Vec::new(),
                 aborting: false,
+                exiting: false,
                 closed: false,
                 parent: None,
                 body_running: false,
@@ -146,116 +143,112 @@ impl<E: From<Error> + Send + 'static> TaskGroup<E> {
             started: false,
             value: None,
             body_error: None,
-            cancelled: None,
+            propagate_cancel: None,
             cancelling_at_enter: 0,
+            uncancelled: false,
         }
     }
 
     /// Spawns `fut` as a child task of the group.
     ///
-    /// The handle gives the child's value. A child that fails hands its error to the
-    /// group; its own handle then reports `Cancelled` (message `"failed in task
-    /// group"`), since the error is not `Clone`.
+    /// The handle gives the child's outcome. A child that raises hands its error to
+    /// the group; its own handle (and `exception()`) then gives a shared copy of it,
+    /// `E::from(e.to_shared())`.
     ///
     /// # Errors
     /// `InvalidState` if the group has finished or is shutting down after a failure;
     /// `NoRunningLoop`/`LoopClosed` as for `create_task`.
-    pub fn create_task<F, T>(&self, fut: F) -> tulip_core::Result<Task<T>>
+    pub fn create_task<F, T>(&self, fut: F) -> tulip_core::Result<Task<T, E>>
     where
         F: Future<Output = Result<T, E>> + Send + 'static,
         T: Send + 'static,
     {
         {
-            let mut st = lock(&self.inner);
-            if st.closed {
+            let st = lock(&self.inner);
+            if st.closed || (st.exiting && st.tasks.is_empty()) {
                 return Err(Error::InvalidState("task group is finished"));
             }
             if st.aborting {
                 return Err(Error::InvalidState("task group is shutting down"));
             }
-            st.live += 1;
         }
-        let guard = ChildGuard {
-            group: self.clone(),
-        };
-        let group = self.clone();
+        let slot: Arc<Mutex<Option<E>>> = Arc::default();
+        let keep = slot.clone();
         let task = tulip_core::create_task(async move {
-            let _guard = guard;
-            let outcome = AssertUnwindSafe(fut).catch_unwind().await;
-            let me = current_task().expect("a child runs as a task");
-            let err = match outcome {
-                Ok(Ok(v)) => return v,
-                Ok(Err(e)) => (!is_cancellation(&e, me.cancelling() > 0)).then_some(e),
-                Err(panic) => Some(E::from(Error::Panicked(panic_message(&*panic).into()))),
-            };
-            if let Some(e) = err {
-                group.child_failed(e, &me);
+            match fut.await {
+                Err(e) if e.as_cancelled().is_none() => {
+                    let shared = E::from(e.to_shared());
+                    *lock(&keep) = Some(e);
+                    Err(shared)
+                }
+                other => other,
             }
-            // End this task cancelled: request it and park where nothing takes it.
-            me.cancel_with("failed in task group");
-            let never: Infallible = std::future::pending().await;
-            match never {}
         })?;
-        let mut st = lock(&self.inner);
-        if !task.done() {
-            st.children.insert(task.id(), task.task_ref());
-        }
+        lock(&self.inner).tasks.insert(task.id(), task.task_ref());
+        let group = self.clone();
+        task.add_done_callback(move |t| group.on_task_done(t, &slot));
         Ok(task)
     }
 
-    fn child_failed(&self, e: E, me: &TaskRef) {
-        let (to_cancel, parent) = {
+    /// A child's done-callback (asyncio's `_on_task_done`).
+    fn on_task_done(&self, t: &TaskRef, slot: &Mutex<Option<E>>) {
+        let (to_cancel, parent, waker) = {
             let mut st = lock(&self.inner);
-            st.errors.push(e);
-            if st.aborting {
-                return;
-            }
-            let to_cancel = self.abort_locked(&mut st);
-            let parent = if st.body_running && !st.parent_cancel_requested {
-                st.parent_cancel_requested = true;
-                st.parent.clone()
+            st.tasks.remove(&t.id());
+            let waker = if st.tasks.is_empty() {
+                st.waker.take()
             } else {
                 None
             };
-            (to_cancel, parent)
+            let raised = match t.exception() {
+                Ok(Some(shared)) => Some(lock(slot).take().unwrap_or_else(|| E::from(shared))),
+                _ => None,
+            };
+            let Some(e) = raised else {
+                drop(st);
+                if let Some(w) = waker {
+                    w.wake();
+                }
+                return;
+            };
+            if st.closed {
+                return;
+            }
+            st.errors.push(e);
+            let mut to_cancel = Vec::new();
+            let mut parent = None;
+            if !st.aborting && !st.parent_cancel_requested {
+                to_cancel = abort_locked(&mut st);
+                if st.body_running {
+                    st.parent_cancel_requested = true;
+                    parent = st.parent.clone();
+                }
+            }
+            (to_cancel, parent, waker)
         };
-        for t in to_cancel.iter().filter(|t| *t != me) {
-            t.cancel();
+        for c in to_cancel {
+            c.cancel();
         }
         if let Some(p) = parent {
             p.cancel();
         }
-    }
-
-    /// Marks the group aborting; returns the children to cancel.
-    fn abort_locked(&self, st: &mut GroupState<E>) -> Vec<TaskRef> {
-        st.aborting = true;
-        st.children.retain(|_, t| !t.done());
-        st.children.values().cloned().collect()
+        if let Some(w) = waker {
+            w.wake();
+        }
     }
 
     fn abort(&self) {
-        let to_cancel = self.abort_locked(&mut lock(&self.inner));
+        let to_cancel = abort_locked(&mut lock(&self.inner));
         for t in to_cancel {
             t.cancel();
         }
     }
 }
 
-struct ChildGuard<E> {
-    group: TaskGroup<E>,
-}
-
-impl<E> Drop for ChildGuard<E> {
-    fn drop(&mut self) {
-        let mut st = lock(&self.group.inner);
-        st.live -= 1;
-        if st.live == 0 {
-            if let Some(w) = st.waker.take() {
-                w.wake();
-            }
-        }
-    }
+/// Marks the group aborting; returns the children to cancel.
+fn abort_locked<E>(st: &mut GroupState<E>) -> Vec<TaskRef> {
+    st.aborting = true;
+    st.tasks.values().filter(|t| !t.done()).cloned().collect()
 }
 
 pin_project_lite::pin_project! {
@@ -268,8 +261,9 @@ pin_project_lite::pin_project! {
         started: bool,
         value: Option<R>,
         body_error: Option<E>,
-        cancelled: Option<Cancelled>,
+        propagate_cancel: Option<Cancelled>,
         cancelling_at_enter: u64,
+        uncancelled: bool,
     }
 
     impl<Fut, R, E> PinnedDrop for Run<Fut, R, E> {
@@ -277,9 +271,11 @@ pin_project_lite::pin_project! {
             let this = this.project();
             let to_cancel = {
                 let mut st = lock(&this.group.inner);
+                if st.closed {
+                    return;
+                }
                 st.closed = true;
-                st.children.retain(|_, t| !t.done());
-                std::mem::take(&mut st.children)
+                std::mem::take(&mut st.tasks)
             };
             for t in to_cancel.values() {
                 t.cancel();
@@ -294,10 +290,30 @@ impl<Fut, R, E> std::fmt::Debug for Run<Fut, R, E> {
     }
 }
 
+/// Withdraws the group's own cancel of the task running it, once; true if no other
+/// request is left (the group's cancellation is then swallowed).
+fn uncancel_ours<E>(group: &TaskGroup<E>, done: &mut bool, at_enter: u64) -> bool {
+    let (ours, parent) = {
+        let st = lock(&group.inner);
+        (st.parent_cancel_requested, st.parent.clone())
+    };
+    if !ours || *done {
+        return false;
+    }
+    *done = true;
+    let Some(p) = parent else { return false };
+    if p.uncancel() <= at_enter {
+        // Our request, if the body never took it, must not outlive the group.
+        let _ = take_cancel();
+        return true;
+    }
+    false
+}
+
 impl<Fut, R, E> Future for Run<Fut, R, E>
 where
     Fut: Future<Output = Result<R, E>>,
-    E: From<Error> + Send + 'static,
+    E: TaskError + Send + 'static,
 {
     type Output = Result<R, TaskGroupError<E>>;
 
@@ -312,97 +328,68 @@ where
         }
         if let Some(body) = this.body.as_mut().as_pin_mut() {
             let outcome = match body.poll(cx) {
-                Poll::Ready(r) => Some(r),
-                Poll::Pending => None,
-            };
-            let ours = lock(&this.group.inner).parent_cancel_requested;
-            let outcome = match outcome {
-                Some(r) => Some(r),
-                // The group cancelled the body, which is parked where tulip cannot
-                // reach: stop it here rather than lose the whole task.
-                None if ours && take_cancel().is_some() => Some(Err(Error::cancelled().into())),
-                None => return Poll::Pending,
+                Poll::Ready(r) => r,
+                Poll::Pending => {
+                    let ours = lock(&this.group.inner).parent_cancel_requested;
+                    // The group cancelled the body, which is parked where tulip cannot
+                    // reach: stop it here rather than lose the whole task.
+                    match if ours { take_cancel() } else { None } {
+                        Some(c) => Err(E::from(Error::Cancelled(c))),
+                        None => return Poll::Pending,
+                    }
+                }
             };
             this.body.set(None);
-            if let Some(r) = outcome {
-                let slots = (
-                    &mut *this.value,
-                    &mut *this.body_error,
-                    &mut *this.cancelled,
-                );
-                body_done(this.group, r, slots, *this.cancelling_at_enter);
+            {
+                let mut st = lock(&this.group.inner);
+                st.body_running = false;
+                st.exiting = true;
+            }
+            match outcome {
+                Ok(v) => *this.value = Some(v),
+                Err(e) => {
+                    if let Some(c) = e.as_cancelled() {
+                        let swallowed =
+                            uncancel_ours(this.group, this.uncancelled, *this.cancelling_at_enter);
+                        if !swallowed {
+                            *this.propagate_cancel = Some(c.clone());
+                        }
+                    } else {
+                        *this.body_error = Some(e);
+                    }
+                    if !lock(&this.group.inner).aborting {
+                        this.group.abort();
+                    }
+                }
             }
         }
         if let Some(c) = take_cancel() {
-            this.group.abort();
-            this.cancelled.get_or_insert(c);
+            // Cancelled from outside while waiting: cancel the children (unless the
+            // group is already aborting, when asyncio swallows it).
+            if !lock(&this.group.inner).aborting {
+                this.propagate_cancel.get_or_insert(c);
+                this.group.abort();
+            }
         }
         let mut st = lock(&this.group.inner);
-        if st.live > 0 {
+        if !st.tasks.is_empty() {
             st.waker = Some(cx.waker().clone());
             return Poll::Pending;
         }
         st.closed = true;
-        st.children.clear();
         let mut errors = std::mem::take(&mut st.errors);
         drop(st);
+        uncancel_ours(this.group, this.uncancelled, *this.cancelling_at_enter);
         // asyncio lists the body's own error after the children's.
         errors.extend(this.body_error.take());
         Poll::Ready(if !errors.is_empty() {
             Err(TaskGroupError::Failed(errors))
-        } else if let Some(c) = this.cancelled.take() {
+        } else if let Some(c) = this.propagate_cancel.take() {
             Err(TaskGroupError::Cancelled(c))
         } else {
             this.value
                 .take()
                 .ok_or(TaskGroupError::Cancelled(Cancelled::default()))
         })
-    }
-}
-
-/// Where the body's outcome goes: its value, its error, an outside cancel.
-type BodySlots<'a, R, E> = (
-    &'a mut Option<R>,
-    &'a mut Option<E>,
-    &'a mut Option<Cancelled>,
-);
-
-/// The body finished: keep its value, or its error (unless it is the cancel the group
-/// itself caused), and withdraw the group's cancel of the parent.
-fn body_done<R, E>(
-    group: &TaskGroup<E>,
-    r: Result<R, E>,
-    (value, body_error, cancelled): BodySlots<'_, R, E>,
-    cancelling_at_enter: u64,
-) where
-    E: From<Error> + Send + 'static,
-{
-    let (ours, parent) = {
-        let mut st = lock(&group.inner);
-        st.body_running = false;
-        (st.parent_cancel_requested, st.parent.clone())
-    };
-    let asked = parent
-        .as_ref()
-        .is_some_and(|p| p.cancelling() > cancelling_at_enter);
-    if let (true, Some(p)) = (ours, &parent) {
-        if p.uncancel() <= cancelling_at_enter {
-            // Our request, if the body never took it, must not outlive the body.
-            let _ = take_cancel();
-        }
-    }
-    match r {
-        Ok(v) => *value = Some(v),
-        Err(e) if is_cancellation(&e, asked) => {
-            if !ours {
-                // Cancelled from outside.
-                group.abort();
-                cancelled.get_or_insert_with(Cancelled::default);
-            }
-        }
-        Err(e) => {
-            *body_error = Some(e);
-            group.abort();
-        }
     }
 }

@@ -2,20 +2,22 @@
 //! scopes (asyncio 3.11's `asyncio.timeout`).
 //!
 //! Both cancel through the task protocol, so the cancelled work runs its async
-//! clean-up before the caller sees `TimeoutError`:
+//! clean-up before the caller sees the timeout, and both read how the work ended:
 //!
-//! - `wait_for` spawns the future as a task; on expiry it cancels that task, waits for
-//!   it to end, and reports `TimeoutError`. (asyncio returns the value of an inner
-//!   coroutine that caught the cancel; a tulip task's output is opaque — it usually
-//!   holds the `Err(Cancelled)` its await point returned — so tulip always reports the
-//!   timeout.)
+//! - `wait_for` spawns the future as a task; on expiry it cancels that task and waits
+//!   for it to end. If it ended cancelled, the caller gets
+//!   [`Error::TimeoutError`](tulip_core::Error::TimeoutError), whose `source()` is the task's
+//!   [`Cancelled`] (asyncio: `raise TimeoutError from exc`); if it swallowed the cancel
+//!   and returned a value, or raised another error, the caller gets that (asyncio
+//!   3.11). A zero timeout cancels the task before its body runs.
 //! - A `Timeout` scope runs its future *inline*, in the current task. On expiry its
 //!   timer cancels the current task; the future sees `Cancelled` at its next tulip
-//!   await point, cleans up, returns, and the scope turns that into `TimeoutError`,
-//!   withdrawing its own cancel request with `TaskRef::uncancel` (asyncio's
-//!   `uncancel()` dance). A cancel from outside during the scope still propagates. If
-//!   the future is parked on something tulip cannot reach (so nothing takes the
-//!   request), the scope drops it and reports `TimeoutError` at once.
+//!   await point, cleans up and returns. If it ended with that cancellation, the scope
+//!   withdraws its own cancel request with `TaskRef::uncancel` (asyncio's `uncancel()`
+//!   dance) and reports `TimeoutError`; if it returned normally, so does the scope. A
+//!   cancel from outside during the scope still propagates. If the future is parked
+//!   on something tulip cannot reach (so nothing takes the request), the scope drops
+//!   it and reports `TimeoutError` at once.
 //!
 //! Scope states: `Created` → (first poll) `Entered` → (timer) `Expiring` → (future
 //! done) `Expired`, or `Entered` → `Exited`. Only the timer callback moves to
@@ -28,8 +30,8 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use tulip_core::{
-    current_task, get_running_loop, sleep_until, take_cancel, Cancelled, Error, EventLoop, Sleep,
-    TaskRef, TimerHandle,
+    current_task, get_running_loop, sleep_until, take_cancel, Cancelled, Error, EventLoop, Handle,
+    Sleep, TaskError, TaskRef, TimerHandle,
 };
 
 use crate::locks::lock;
@@ -37,9 +39,11 @@ use crate::spawn::Spawn;
 
 /// Runs `fut` as a task and waits at most `timeout` for it (asyncio's `wait_for`).
 ///
-/// Output: the task's result; `Err(TimeoutError)` if the deadline passed — the task
-/// was cancelled and has finished its clean-up by then; `Err(Cancelled)` if the
-/// awaiting task was cancelled (the inner task is cancelled and awaited too).
+/// Output: the task's result; `Err(TimeoutError(Some(cancelled)))` (as `E`) if the deadline
+/// passed and the task, cancelled, ended cancelled — it has finished its clean-up by
+/// then; the task's value or error if it swallowed that cancel and ended otherwise;
+/// `Err(Cancelled)` if the awaiting task was cancelled (the inner task is cancelled
+/// and awaited too). A zero `timeout` cancels the task before its body ever runs.
 ///
 /// # Examples
 /// ```
@@ -49,23 +53,43 @@ use crate::spawn::Spawn;
 /// let r = lp.run_until_complete(tulip_sync::wait_for(
 ///     tulip_core::sleep(Duration::from_secs(10)),
 ///     Duration::from_millis(10),
-/// ))?;
-/// assert!(matches!(r, Err(Error::TimeoutError)));
-/// # Ok::<(), tulip_core::Error>(())
+/// ));
+/// let e = r.unwrap_err();
+/// assert!(e.is_timeout());
+/// let cause = std::error::Error::source(&e).unwrap();
+/// assert!(cause.downcast_ref::<tulip_core::Cancelled>().is_some());
 /// ```
 ///
+/// As in asyncio (where `wait_for` is a coroutine), the task is spawned when the
+/// `WaitFor` is first polled: a `WaitFor` never awaited runs nothing.
+///
 /// # Cancel safety
-/// Cancelling the awaiting task cancels the inner one. Dropping the future detaches
-/// the inner task (it keeps running).
-pub fn wait_for<F>(fut: F, timeout: Duration) -> WaitFor<F::Output>
+/// Cancelling the awaiting task cancels the inner one. Dropping the future after its
+/// first poll detaches the inner task (it keeps running).
+pub fn wait_for<F, T, E>(fut: F, timeout: Duration) -> WaitFor<T, E>
 where
-    F: Future + Send + 'static,
-    F::Output: Send + 'static,
+    F: Future<Output = Result<T, E>> + Send + 'static,
+    T: Send + 'static,
+    E: TaskError + Send + 'static,
 {
+    let task = if timeout.is_zero() {
+        // asyncio cancels the new task before it ever runs: its body never starts.
+        Spawn::lazy(async move {
+            drop(fut);
+            Err(E::from(Error::Cancelled(Cancelled::default())))
+        })
+    } else {
+        Spawn::lazy(fut)
+    };
     WaitFor {
-        task: Spawn::new(fut),
-        sleep: sleep_until(Instant::now() + timeout),
-        state: WaitForState::Running,
+        task,
+        // A deadline too far to represent is no deadline.
+        sleep: Instant::now().checked_add(timeout).map(sleep_until),
+        state: if timeout.is_zero() {
+            WaitForState::TimingOut
+        } else {
+            WaitForState::Running
+        },
     }
 }
 
@@ -77,56 +101,59 @@ enum WaitForState {
 
 /// The future of [`wait_for`].
 #[must_use = "futures do nothing unless awaited"]
-pub struct WaitFor<T> {
-    task: Spawn<T>,
-    sleep: Sleep,
+pub struct WaitFor<T, E = Error> {
+    task: Spawn<T, E>,
+    sleep: Option<Sleep>,
     state: WaitForState,
 }
 
-impl<T> std::fmt::Debug for WaitFor<T> {
+impl<T, E> std::fmt::Debug for WaitFor<T, E> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("WaitFor").field("task", &self.task).finish()
     }
 }
 
-impl<T> Unpin for WaitFor<T> {}
+impl<T, E> Unpin for WaitFor<T, E> {}
 
-impl<T> Future for WaitFor<T> {
-    type Output = tulip_core::Result<T>;
+impl<T, E: TaskError> Future for WaitFor<T, E> {
+    type Output = Result<T, E>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
         let task = match this.task.get() {
             Ok(t) => t,
-            Err(e) => return Poll::Ready(Err(e)),
+            Err(e) => return Poll::Ready(Err(E::from(e))),
         };
-        if let Some(c) = take_cancel() {
-            match &c.msg {
-                Some(m) => task.cancel_with(m.clone()),
-                None => task.cancel(),
-            };
-            this.state = WaitForState::Cancelling(c);
-        }
+        let mut outer_cancel = take_cancel();
         if let WaitForState::Running = this.state {
-            match Pin::new(&mut this.sleep).poll(cx) {
-                Poll::Ready(Ok(())) => {
-                    task.cancel();
-                    this.state = WaitForState::TimingOut;
+            if let (None, Some(sleep)) = (&outer_cancel, this.sleep.as_mut()) {
+                match Pin::new(sleep).poll(cx) {
+                    // asyncio: a task done by the time the deadline is seen gives its
+                    // outcome; otherwise it is cancelled and awaited.
+                    Poll::Ready(Ok(())) if !task.done() => {
+                        task.cancel();
+                        this.state = WaitForState::TimingOut;
+                    }
+                    Poll::Ready(Ok(())) | Poll::Pending => {}
+                    // The sleep took a cancel request that arrived just after the
+                    // check above (another thread cancelled us mid-poll).
+                    Poll::Ready(Err(Error::Cancelled(c))) => outer_cancel = Some(c),
+                    Poll::Ready(Err(e)) => {
+                        task.cancel();
+                        return Poll::Ready(Err(E::from(e)));
+                    }
                 }
-                // The sleep took a cancel request that arrived just after the check
-                // above (another thread cancelled us mid-poll): the same outer cancel.
-                Poll::Ready(Err(Error::Cancelled(c))) => {
-                    match &c.msg {
-                        Some(m) => task.cancel_with(m.clone()),
-                        None => task.cancel(),
-                    };
-                    this.state = WaitForState::Cancelling(c);
-                }
-                Poll::Ready(Err(e)) => {
-                    task.cancel();
-                    return Poll::Ready(Err(e));
-                }
-                Poll::Pending => {}
+            }
+        }
+        if let Some(c) = outer_cancel {
+            // asyncio: if the task is done already its outcome is returned; otherwise
+            // it is cancelled, awaited, and the cancel propagates.
+            if !task.done() {
+                match &c.msg {
+                    Some(m) => task.cancel_with(m.clone()),
+                    None => task.cancel(),
+                };
+                this.state = WaitForState::Cancelling(c);
             }
         }
         let Poll::Ready(out) = Pin::new(&mut *task).poll(cx) else {
@@ -139,13 +166,20 @@ impl<T> Future for WaitFor<T> {
         Poll::Ready(
             match std::mem::replace(&mut this.state, WaitForState::Running) {
                 WaitForState::Running if cancelled_for_us => {
-                    Err(Error::Cancelled(Cancelled::default()))
+                    Err(E::from(Error::Cancelled(Cancelled::default())))
                 }
                 WaitForState::Running => out,
-                // Whatever the task ended with after our cancel (typically a value holding
-                // `Err(Cancelled)`, which Rust cannot look into), the deadline passed.
-                WaitForState::TimingOut => Err(Error::TimeoutError),
-                WaitForState::Cancelling(c) => Err(Error::Cancelled(c)),
+                // The task ended after our cancel: if it ended cancelled, the deadline
+                // passed (`TimeoutError from CancelledError`); a value or another error
+                // it ended with is the caller's.
+                WaitForState::TimingOut => match out {
+                    Err(e) => match e.as_cancelled() {
+                        Some(c) => Err(E::from(Error::TimeoutError(Some(c.clone())))),
+                        None => Err(e),
+                    },
+                    ok => ok,
+                },
+                WaitForState::Cancelling(c) => Err(E::from(Error::Cancelled(c))),
             },
         )
     }
@@ -160,26 +194,42 @@ enum Phase {
     Exited,
 }
 
+/// The scheduled expiry: `call_soon` for a deadline already past (as asyncio),
+/// `call_at` otherwise.
+enum Armed {
+    Soon(Handle),
+    At(TimerHandle),
+}
+
+impl Armed {
+    fn cancel(&self) {
+        match self {
+            Armed::Soon(h) => h.cancel(),
+            Armed::At(h) => h.cancel(),
+        }
+    }
+}
+
 struct TimeoutState {
     when: Option<Instant>,
     phase: Phase,
     task: Option<TaskRef>,
     cancelling_at_enter: u64,
     lp: Option<EventLoop>,
-    timer: Option<TimerHandle>,
+    timer: Option<Armed>,
 }
 
 /// A deadline for a piece of async code (asyncio 3.11's `asyncio.timeout()`), made
 /// with [`timeout`] or [`timeout_at`]. Clones share the deadline, so the code inside
 /// can [`reschedule`](Self::reschedule) it.
 ///
-/// [`run`](Self::run) wraps a future: it runs in the current task and resolves to
-/// `Ok(output)`, or `Err(TimeoutError)` once the deadline passed and the future has
-/// finished its clean-up. A timeout is entered once.
-///
-/// Note: when the deadline passes, the scope's result is `Err(TimeoutError)` whatever
-/// the future returned after being cancelled (Rust cannot tell a `Cancelled` inside an
-/// arbitrary output type).
+/// [`run`](Self::run) wraps a future returning `Result<T, E>`: it runs in the current
+/// task and resolves to what the future returned, or — once the deadline passed and
+/// the future, cancelled, ended with that cancellation —
+/// [`Error::TimeoutError`](tulip_core::Error::TimeoutError) (as `E`), whose `source()` is the
+/// cancellation. A future that swallows the cancel and returns normally makes the
+/// scope return normally too, with [`expired`](Self::expired) true (asyncio 3.11). A
+/// timeout is entered once.
 ///
 /// # Examples
 /// ```
@@ -188,8 +238,9 @@ struct TimeoutState {
 /// lp.run_until_complete(async {
 ///     let cm = tulip_sync::timeout(Duration::from_millis(10));
 ///     let r = cm.run(tulip_core::sleep(Duration::from_secs(10))).await;
-///     assert!(matches!(r, Err(tulip_core::Error::TimeoutError)));
+///     assert!(matches!(r, Err(tulip_core::Error::TimeoutError(Some(_)))));
 ///     assert!(cm.expired());
+///     Ok::<_, tulip_core::Error>(())
 /// })?;
 /// # Ok::<(), tulip_core::Error>(())
 /// ```
@@ -213,7 +264,9 @@ pub fn timeout(delay: Duration) -> Timeout {
     Timeout::new(Some(Instant::now() + delay))
 }
 
-/// A [`Timeout`] that expires at `when`.
+/// A [`Timeout`] that expires at `when`. A deadline already past lets the body start
+/// and cancels it at its first await point (asyncio schedules the expiry with
+/// `call_soon`).
 pub fn timeout_at(when: Instant) -> Timeout {
     Timeout::new(Some(when))
 }
@@ -238,35 +291,61 @@ impl Timeout {
         lock(&self.inner).when
     }
 
-    /// True once the deadline passed while the scope ran.
+    /// True once the deadline passed while the scope ran (asyncio: the scope is
+    /// expiring or expired), whether or not the body let the cancel end it.
     pub fn expired(&self) -> bool {
         matches!(lock(&self.inner).phase, Phase::Expiring | Phase::Expired)
     }
 
-    /// Moves the deadline (`None`: no deadline). A deadline already in the past
-    /// expires the scope at the loop's next iteration. No effect once the scope has
-    /// expired or exited.
-    pub fn reschedule(&self, when: Option<Instant>) {
+    /// Moves the deadline of the running scope (`None`: no deadline). A deadline
+    /// already in the past expires the scope at the loop's next iteration.
+    ///
+    /// # Errors
+    /// `RuntimeError` unless the scope is entered and not yet expiring (asyncio 3.11:
+    /// "Cannot change state of … Timeout"; rescheduling before entering is an
+    /// assertion there).
+    pub fn reschedule(&self, when: Option<Instant>) -> Result<(), crate::Error> {
         let mut st = lock(&self.inner);
-        if let Some(t) = st.timer.take() {
-            t.cancel();
+        match st.phase {
+            Phase::Entered => {}
+            Phase::Created => {
+                return Err(crate::Error::RuntimeError("timeout has not been entered"))
+            }
+            Phase::Expiring => {
+                return Err(crate::Error::RuntimeError(
+                    "cannot change state of expiring timeout",
+                ))
+            }
+            Phase::Expired => {
+                return Err(crate::Error::RuntimeError(
+                    "cannot change state of expired timeout",
+                ))
+            }
+            Phase::Exited => {
+                return Err(crate::Error::RuntimeError(
+                    "cannot change state of finished timeout",
+                ))
+            }
         }
         st.when = when;
-        if st.phase == Phase::Entered {
-            self.arm(&mut st);
-        }
+        self.arm(&mut st);
+        Ok(())
     }
 
     /// Runs `fut` under this deadline, in the current task.
     ///
-    /// Output: `Ok(output)`; `Err(TimeoutError)` if the deadline passed;
-    /// `Err(Cancelled)` if the task was (also) cancelled from outside and `fut` did
-    /// not take that cancel; `Err(InvalidState)` if the scope was entered before, or
-    /// outside a task.
+    /// Output: what `fut` returned; `Err(TimeoutError(Some(cancelled)))` (as `E`) if the deadline
+    /// passed and `fut` ended with the scope's cancellation; `Err(Cancelled)` if the
+    /// task was (also) cancelled from outside; `Err(InvalidState)` if the scope was
+    /// entered before, or outside a task.
     ///
     /// # Cancel safety
     /// Dropping the returned future drops `fut` and disarms the deadline.
-    pub fn run<F: Future>(&self, fut: F) -> TimeoutScope<F> {
+    pub fn run<F, T, E>(&self, fut: F) -> TimeoutScope<F>
+    where
+        F: Future<Output = Result<T, E>>,
+        E: TaskError,
+    {
         TimeoutScope {
             cm: self.clone(),
             started: false,
@@ -275,12 +354,22 @@ impl Timeout {
         }
     }
 
+    /// Schedules the expiry for `st.when` (replacing any earlier one).
     fn arm(&self, st: &mut TimeoutState) {
+        if let Some(t) = st.timer.take() {
+            t.cancel();
+        }
         let (Some(when), Some(lp)) = (st.when, st.lp.clone()) else {
             return;
         };
         let me = self.clone();
-        st.timer = lp.call_at(when, move || me.on_timeout()).ok();
+        st.timer = if when <= lp.time() {
+            lp.call_soon(move || me.on_timeout()).ok().map(Armed::Soon)
+        } else {
+            lp.call_at(when, move || me.on_timeout())
+                .ok()
+                .map(Armed::At)
+        };
     }
 
     fn on_timeout(&self) {
@@ -328,27 +417,32 @@ impl Timeout {
         }
     }
 
-    /// Leaves the scope; `Some(err)` replaces the future's output.
-    fn exit(&self, leftover: Option<Cancelled>) -> Option<Error> {
+    /// Leaves the scope. `cancelled` is the cancellation `fut` ended with, if it did;
+    /// returns the error that replaces the output (asyncio's `__aexit__`).
+    fn exit(&self, cancelled: Option<&Cancelled>) -> Option<Error> {
         let mut st = lock(&self.inner);
         if let Some(t) = st.timer.take() {
             t.cancel();
         }
         if st.phase != Phase::Expiring {
             st.phase = Phase::Exited;
-            return leftover.map(Error::Cancelled);
+            return None;
         }
         st.phase = Phase::Expired;
         let task = st.task.clone()?;
         let at_enter = st.cancelling_at_enter;
         drop(st);
-        if task.uncancel() > at_enter {
-            // Someone else cancelled too: that cancel wins.
-            return Some(Error::Cancelled(leftover.unwrap_or_default()));
+        // Withdraw our request whatever the body did; only a body that ended with the
+        // cancellation, and no other request outstanding, makes it a timeout.
+        let others = task.uncancel() > at_enter;
+        if !others {
+            // Our own request, if nobody took it, must not leak past the scope.
+            let _ = take_cancel();
         }
-        // Our own request, if nobody took it, must not leak past the scope.
-        let _ = take_cancel();
-        Some(Error::TimeoutError)
+        match cancelled {
+            Some(c) if !others => Some(Error::TimeoutError(Some(c.clone()))),
+            _ => None,
+        }
     }
 }
 
@@ -381,19 +475,25 @@ impl<F> std::fmt::Debug for TimeoutScope<F> {
     }
 }
 
-impl<F: Future> Future for TimeoutScope<F> {
-    type Output = tulip_core::Result<F::Output>;
+impl<F, T, E> Future for TimeoutScope<F>
+where
+    F: Future<Output = Result<T, E>>,
+    E: TaskError,
+{
+    type Output = Result<T, E>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let mut this = self.project();
         if *this.finished {
-            return Poll::Ready(Err(Error::InvalidState("timeout scope polled after exit")));
+            return Poll::Ready(Err(E::from(Error::InvalidState(
+                "timeout scope polled after exit",
+            ))));
         }
         if !*this.started {
             *this.started = true;
             if let Err(e) = this.cm.enter() {
                 *this.finished = true;
-                return Poll::Ready(Err(e));
+                return Poll::Ready(Err(E::from(e)));
             }
         }
         let fut = this.fut.as_mut().as_pin_mut().expect("future present");
@@ -401,23 +501,26 @@ impl<F: Future> Future for TimeoutScope<F> {
             Poll::Ready(out) => {
                 *this.finished = true;
                 this.fut.set(None);
-                Poll::Ready(match this.cm.exit(None) {
-                    Some(Error::Cancelled(_)) | None => Ok(out),
-                    Some(e) => Err(e),
-                })
+                let cancelled = out.as_ref().err().and_then(|e| e.as_cancelled());
+                match this.cm.exit(cancelled) {
+                    Some(e) => Poll::Ready(Err(E::from(e))),
+                    None => Poll::Ready(out),
+                }
             }
             Poll::Pending => {
                 if !this.cm.expired() {
                     return Poll::Pending;
                 }
                 // Expiring: did the future take our cancel? If not, it is parked
-                // where tulip cannot reach it; stop it here.
+                // where tulip cannot reach it; stop it here, as if it had let the
+                // cancellation end it.
                 let Some(c) = take_cancel() else {
                     return Poll::Pending;
                 };
                 *this.finished = true;
                 this.fut.set(None);
-                Poll::Ready(Err(this.cm.exit(Some(c)).unwrap_or(Error::TimeoutError)))
+                let e = this.cm.exit(Some(&c)).unwrap_or(Error::Cancelled(c));
+                Poll::Ready(Err(E::from(e)))
             }
         }
     }

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use futures::stream::FuturesUnordered;
 use futures::{Stream, StreamExt};
-use tulip_core::{sleep_until, take_cancel, Error, Sleep, Task};
+use tulip_core::{sleep_until, take_cancel, Error, Sleep, Task, TaskError};
 
 use crate::locks::lock;
 
@@ -25,11 +25,9 @@ use crate::locks::lock;
 pub enum ReturnWhen {
     /// As soon as any task is done.
     FirstCompleted,
-    /// As soon as any task fails, or when all are done. A task *fails* when it ends
-    /// with an error of its own — it panicked (`TaskRef::failed`). A cancelled task
-    /// does not count (as in asyncio), and neither does a task that *returned* an
-    /// `Err` value: for the loop that task completed; use [`gather`](fn@crate::gather)
-    /// to stop at the first `Err`.
+    /// As soon as any task *raises* — its body returned an error that is not a
+    /// cancellation, or panicked (`TaskRef::failed`) — or when all are done. A
+    /// cancelled task does not count (as in asyncio).
     FirstException,
     /// When every task is done.
     #[default]
@@ -50,7 +48,7 @@ struct Finished {
 /// Tasks are never cancelled by `wait`.
 ///
 /// Output: `Ok((done, pending))`; `Err(Cancelled)` if the awaiting task was cancelled
-/// (the tasks keep running, detached); `Err(InvalidState)` for an empty list, as
+/// (the tasks keep running, detached); `Err(InvalidArgument)` for an empty list, as
 /// asyncio raises ValueError.
 ///
 /// # Examples
@@ -59,7 +57,7 @@ struct Finished {
 /// use tulip_sync::{wait, ReturnWhen};
 /// let lp = tulip_local::new_event_loop().unwrap();
 /// lp.run_until_complete(async {
-///     let fast = tulip_core::create_task(async { 1 })?;
+///     let fast = tulip_core::create_task(async { Ok::<_, tulip_core::Error>(()) })?;
 ///     let slow = tulip_core::create_task(tulip_core::sleep(Duration::from_secs(10)))?;
 ///     let (done, pending) = wait(vec![fast], ReturnWhen::AllCompleted).await?;
 ///     assert_eq!(done.len(), 1);
@@ -70,15 +68,15 @@ struct Finished {
 ///     assert_eq!((done.len(), pending.len()), (0, 1));
 ///     pending[0].cancel();
 ///     Ok::<_, tulip_core::Error>(())
-/// })??;
+/// })?;
 /// # Ok::<(), tulip_core::Error>(())
 /// ```
 ///
 /// # Cancel safety
 /// Cancel safe for the tasks: they keep running whatever happens to the `Wait`.
-pub fn wait<T, I>(tasks: I, return_when: ReturnWhen) -> Wait<T>
+pub fn wait<T, E, I>(tasks: I, return_when: ReturnWhen) -> Wait<T, E>
 where
-    I: IntoIterator<Item = Task<T>>,
+    I: IntoIterator<Item = Task<T, E>>,
 {
     let tasks: Vec<_> = tasks.into_iter().map(Some).collect();
     Wait {
@@ -95,8 +93,8 @@ where
 
 /// The future of [`wait`].
 #[must_use = "futures do nothing unless awaited"]
-pub struct Wait<T> {
-    tasks: Vec<Option<Task<T>>>,
+pub struct Wait<T, E = Error> {
+    tasks: Vec<Option<Task<T, E>>>,
     seen: Vec<bool>,
     return_when: ReturnWhen,
     deadline: Option<Instant>,
@@ -106,7 +104,7 @@ pub struct Wait<T> {
     started: bool,
 }
 
-impl<T> std::fmt::Debug for Wait<T> {
+impl<T, E> std::fmt::Debug for Wait<T, E> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Wait")
             .field("tasks", &self.tasks.len())
@@ -116,7 +114,7 @@ impl<T> std::fmt::Debug for Wait<T> {
     }
 }
 
-impl<T> Wait<T> {
+impl<T, E> Wait<T, E> {
     /// Returns whatever is done after `timeout` (measured from this call), even if
     /// `return_when` does not hold yet (asyncio's `timeout=`).
     pub fn timeout(mut self, timeout: Duration) -> Self {
@@ -157,7 +155,7 @@ impl<T> Wait<T> {
         }
     }
 
-    fn split(&mut self) -> (Vec<Task<T>>, Vec<Task<T>>) {
+    fn split(&mut self) -> Split<T, E> {
         let done = self
             .done_order
             .iter()
@@ -168,10 +166,13 @@ impl<T> Wait<T> {
     }
 }
 
-impl<T> Unpin for Wait<T> {}
+/// `(done, pending)`.
+type Split<T, E> = (Vec<Task<T, E>>, Vec<Task<T, E>>);
 
-impl<T> Future for Wait<T> {
-    type Output = tulip_core::Result<(Vec<Task<T>>, Vec<Task<T>>)>;
+impl<T, E> Unpin for Wait<T, E> {}
+
+impl<T, E> Future for Wait<T, E> {
+    type Output = tulip_core::Result<Split<T, E>>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
@@ -179,7 +180,7 @@ impl<T> Future for Wait<T> {
             return Poll::Ready(Err(c.into()));
         }
         if this.tasks.is_empty() {
-            return Poll::Ready(Err(Error::InvalidState("wait() needs at least one task")));
+            return Poll::Ready(Err(Error::InvalidArgument("set of awaitables is empty")));
         }
         if !this.started {
             this.start();
@@ -211,9 +212,11 @@ impl<T> Future for Wait<T> {
 /// The tasks' results as a `futures::Stream`, in the order they finish (asyncio's
 /// `as_completed`).
 ///
-/// Each item is what awaiting the task gives: `Ok(value)`, or the task's own error
-/// (`Cancelled`, `Panicked`). If the consuming task is cancelled while waiting for the
-/// next item, the stream yields `Err(Cancelled)` once (the tasks keep running).
+/// Each item is what awaiting the task gives: `Ok(value)`, the error it raised
+/// (`Panicked` for a panic), or — for a task that ended cancelled — an `E` holding its
+/// `Cancelled` (asyncio raises `CancelledError` for it). If the consuming task is
+/// cancelled while waiting for the next item, the stream yields `Err(Cancelled)` once
+/// (the tasks keep running).
 /// Bound the whole iteration with [`timeout`](crate::timeout).
 ///
 /// # Examples
@@ -231,16 +234,16 @@ impl<T> Future for Wait<T> {
 ///     let mut order = Vec::new();
 ///     let mut s = tulip_sync::as_completed(tasks);
 ///     while let Some(r) = s.next().await {
-///         order.push(r??);
+///         order.push(r?);
 ///     }
 ///     Ok::<_, tulip_core::Error>(order)
-/// })??;
+/// })?;
 /// assert_eq!(order, [10, 20, 30]);
 /// # Ok::<(), tulip_core::Error>(())
 /// ```
-pub fn as_completed<T, I>(tasks: I) -> AsCompleted<T>
+pub fn as_completed<T, E, I>(tasks: I) -> AsCompleted<T, E>
 where
-    I: IntoIterator<Item = Task<T>>,
+    I: IntoIterator<Item = Task<T, E>>,
 {
     AsCompleted {
         running: tasks.into_iter().collect(),
@@ -249,11 +252,11 @@ where
 
 /// The stream of [`as_completed`].
 #[must_use = "streams do nothing unless polled"]
-pub struct AsCompleted<T> {
-    running: FuturesUnordered<Task<T>>,
+pub struct AsCompleted<T, E = Error> {
+    running: FuturesUnordered<Task<T, E>>,
 }
 
-impl<T> std::fmt::Debug for AsCompleted<T> {
+impl<T, E> std::fmt::Debug for AsCompleted<T, E> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("AsCompleted")
             .field("running", &self.running.len())
@@ -261,8 +264,8 @@ impl<T> std::fmt::Debug for AsCompleted<T> {
     }
 }
 
-impl<T> Stream for AsCompleted<T> {
-    type Item = tulip_core::Result<T>;
+impl<T, E: TaskError> Stream for AsCompleted<T, E> {
+    type Item = Result<T, E>;
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = self.get_mut();
@@ -270,7 +273,7 @@ impl<T> Stream for AsCompleted<T> {
             return Poll::Ready(None);
         }
         if let Some(c) = take_cancel() {
-            return Poll::Ready(Some(Err(c.into())));
+            return Poll::Ready(Some(Err(E::from(c.into()))));
         }
         this.running.poll_next_unpin(cx)
     }
