@@ -11,9 +11,13 @@ use common::{Factory, Log};
 use tulip::net::{create_connection, create_server, Protocol, Transport};
 use tulip::Promise;
 
-fn run<F: Future>(new_loop: Factory, fut: F) -> F::Output {
+/// Runs `fut` on a fresh loop of `new_loop`'s executor and closes the loop.
+fn run<T>(
+    new_loop: Factory,
+    fut: impl Future<Output = Result<T, tulip::net::Error>>,
+) -> Result<T, tulip::net::Error> {
     let lp = new_loop().unwrap();
-    let out = lp.run_until_complete(fut).unwrap();
+    let out = lp.run_until_complete(fut);
     lp.close().unwrap();
     out
 }
@@ -128,7 +132,9 @@ fn echo_protocol_callback_order(new_loop: Factory) {
                 "server made"
             ]
         );
-    });
+        Ok(())
+    })
+    .unwrap();
 }
 
 /// Reads nothing until told; records its transport for the test.
@@ -209,7 +215,9 @@ fn pause_and_resume_writing(new_loop: Factory) {
         srv.close();
         server.close();
         server.wait_closed().await.unwrap();
-    });
+        Ok(())
+    })
+    .unwrap();
 }
 
 /// `abort` resets the connection at once: the peer's protocol sees the connection
@@ -242,7 +250,9 @@ fn abort_resets_the_peer(new_loop: Factory) {
         assert_eq!(server_lost.await.unwrap(), b"partial");
         server.close();
         server.wait_closed().await.unwrap();
-    });
+        Ok(())
+    })
+    .unwrap();
 }
 
 per_executor!(

@@ -80,7 +80,7 @@ fn python_asyncio_client_against_tulip_server(new_loop: Factory) {
             );
             assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "ok");
             server.close();
-            server.wait_closed().await.unwrap();
+            server.wait_closed().await
         })
         .unwrap()
     });
@@ -151,6 +151,7 @@ fn tulip_client_against_python_asyncio_server(new_loop: Factory) {
                 b"python got hello from tulip\n"
             );
             w.close();
+            Ok::<_, tulip::net::Error>(())
         })
         .unwrap()
     });

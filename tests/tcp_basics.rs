@@ -10,11 +10,12 @@ use std::time::Duration;
 
 use common::{within, Factory};
 use futures::io::{AsyncReadExt, AsyncWriteExt};
-use tulip::net::{ListenOptions, TcpListener, TcpStream};
+use tulip::net::{Error, ListenOptions, TcpListener, TcpStream};
 
-fn run<F: Future>(new_loop: Factory, fut: F) -> F::Output {
+/// Runs `fut` on a fresh loop of `new_loop`'s executor and closes the loop.
+fn run<T>(new_loop: Factory, fut: impl Future<Output = Result<T, Error>>) -> Result<T, Error> {
     let lp = new_loop().unwrap();
-    let out = lp.run_until_complete(fut).unwrap();
+    let out = lp.run_until_complete(fut);
     lp.close().unwrap();
     out
 }
@@ -56,7 +57,9 @@ fn connect_tries_each_resolved_address(new_loop: Factory) {
         let addrs = vec![dead_port(), good];
         let s = TcpStream::connect(addrs).await.unwrap();
         assert_eq!(s.peer_addr().unwrap(), good);
-    });
+        Ok(())
+    })
+    .unwrap();
 }
 
 fn localhost_name_resolves_off_the_loop(new_loop: Factory) {
@@ -65,7 +68,9 @@ fn localhost_name_resolves_off_the_loop(new_loop: Factory) {
         let port = l.local_addr().unwrap().port();
         let s = TcpStream::connect(("localhost", port)).await.unwrap();
         assert_eq!(s.peer_addr().unwrap().port(), port);
-    });
+        Ok(())
+    })
+    .unwrap();
 }
 
 /// 64 connections exchange 64-byte messages concurrently; every byte comes back in
@@ -85,13 +90,14 @@ fn echo_64_connections_no_lost_or_reordered_bytes(new_loop: Factory) {
                         loop {
                             let n = s.read(&mut buf).await.unwrap();
                             if n == 0 {
-                                return;
+                                return Ok::<_, Error>(());
                             }
-                            s.write_all(&buf[..n]).await.unwrap();
+                            s.write_all(&buf[..n]).await?;
                         }
                     })
                     .unwrap();
                 }
+                Ok::<_, Error>(())
             })
             .unwrap();
             let mut clients = Vec::new();
@@ -116,17 +122,18 @@ fn echo_64_connections_no_lost_or_reordered_bytes(new_loop: Factory) {
                             assert_eq!(&back[..], &msg[..], "conn {c} round {r}");
                             got_sum = checksum(got_sum, &back);
                         }
-                        (sent_sum, got_sum)
+                        Ok::<_, Error>((sent_sum, got_sum))
                     })
                     .unwrap(),
                 );
             }
             for c in clients {
-                let (a, b) = c.await.unwrap();
+                let (a, b) = c.await?;
                 assert_eq!(a, b);
             }
-            server.await.unwrap();
+            server.await
         })
+        .unwrap()
     });
 }
 
@@ -166,7 +173,9 @@ fn half_close_works_both_ways(new_loop: Factory) {
             got.extend_from_slice(&buf[..n]);
         }
         assert_eq!(got, b"answer");
-    });
+        Ok(())
+    })
+    .unwrap();
 }
 
 /// The server resets one connection while the client is reading it: that read fails
@@ -187,7 +196,8 @@ fn peer_reset_mid_read_fails_that_stream_only(new_loop: Factory) {
         tulip::sleep(Duration::from_millis(20)).await.unwrap();
         doomed.set_linger_zero().unwrap();
         drop(doomed);
-        let err = reader.await.unwrap().unwrap_err();
+        // The task's body returned the read's error: the task raised it.
+        let err = reader.await.unwrap_err();
         assert_eq!(err.io_kind(), Some(ErrorKind::ConnectionReset), "{err:?}");
         other.write_all(b"still fine").await.unwrap();
         let mut buf = [0u8; 10];
@@ -196,7 +206,9 @@ fn peer_reset_mid_read_fails_that_stream_only(new_loop: Factory) {
             got += other_srv.read(&mut buf[got..]).await.unwrap();
         }
         assert_eq!(&buf, b"still fine");
-    });
+        Ok(())
+    })
+    .unwrap();
 }
 
 /// The peer resets while we keep writing: a write fails (reset or broken pipe).
@@ -204,21 +216,14 @@ fn peer_reset_mid_write_fails_that_stream_only(new_loop: Factory) {
     run(new_loop, async {
         let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = l.local_addr().unwrap();
-        let mut writer = TcpStream::connect(addr).await.unwrap();
+        let writer = TcpStream::connect(addr).await.unwrap();
         let (doomed, _) = l.accept().await.unwrap();
         let chunk = vec![7u8; 64 * 1024];
-        let task = tulip::create_task(async move {
-            loop {
-                if let Err(e) = writer.write_all(&chunk).await {
-                    return e;
-                }
-            }
-        })
-        .unwrap();
+        let task = tulip::create_task(write_forever(writer, chunk)).unwrap();
         tulip::sleep(Duration::from_millis(20)).await.unwrap();
         doomed.set_linger_zero().unwrap();
         drop(doomed);
-        let err = task.await.unwrap();
+        let err = task.await.unwrap_err();
         assert!(
             matches!(
                 err.io_kind(),
@@ -230,7 +235,16 @@ fn peer_reset_mid_write_fails_that_stream_only(new_loop: Factory) {
         let c = TcpStream::connect(addr).await.unwrap();
         let (s, _) = l.accept().await.unwrap();
         assert_eq!(s.peer_addr().unwrap(), c.local_addr().unwrap());
-    });
+        Ok(())
+    })
+    .unwrap();
+}
+
+/// Writes `chunk` again and again until a write fails.
+async fn write_forever(mut s: TcpStream, chunk: Vec<u8>) -> Result<(), Error> {
+    loop {
+        s.write_all(&chunk).await?;
+    }
 }
 
 fn socket_options_and_addresses(new_loop: Factory) {
@@ -254,7 +268,9 @@ fn socket_options_and_addresses(new_loop: Factory) {
         assert!(c.nodelay().unwrap());
         assert_eq!(c.peer_addr().unwrap(), addr);
         assert_eq!(c.local_addr().unwrap().ip(), addr.ip());
-    });
+        Ok(())
+    })
+    .unwrap();
 }
 
 fn futures_io_traits_work(new_loop: Factory) {
@@ -269,7 +285,9 @@ fn futures_io_traits_work(new_loop: Factory) {
         let mut got = String::new();
         s.read_to_string(&mut got).await.unwrap();
         assert_eq!(got, "through futures::io");
-    });
+        Ok(())
+    })
+    .unwrap();
 }
 
 /// A task blocked in `read` is cancelled: the read returns `Cancelled` (so the task
@@ -284,12 +302,12 @@ fn cancelled_read_returns_cancelled_and_loses_nothing(new_loop: Factory) {
             let first = c.peer_addr().map(|_| ());
             let mut c = c;
             let r = c.read(&mut buf).await;
-            (first, r.map_err(|e| e.is_cancelled()), c)
+            Ok::<_, Error>((first, r.map_err(|e| e.is_cancelled()), c))
         })
         .unwrap();
         tulip::sleep(Duration::from_millis(10)).await.unwrap();
         reader.cancel();
-        let (_, r, mut c) = reader.await.unwrap();
+        let (_, r, mut c) = reader.await?;
         assert_eq!(r, Err(true));
         s.write_all(b"after").await.unwrap();
         let mut buf = [0u8; 5];
@@ -298,7 +316,9 @@ fn cancelled_read_returns_cancelled_and_loses_nothing(new_loop: Factory) {
             got += c.read(&mut buf[got..]).await.unwrap();
         }
         assert_eq!(&buf, b"after");
-    });
+        Ok(())
+    })
+    .unwrap();
 }
 
 per_executor!(

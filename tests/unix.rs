@@ -9,9 +9,13 @@ use std::path::PathBuf;
 use common::Factory;
 use tulip::net::{open_unix_connection, start_unix_server, Address, UnixListener, UnixStream};
 
-fn run<F: Future>(new_loop: Factory, fut: F) -> F::Output {
+/// Runs `fut` on a fresh loop of `new_loop`'s executor and closes the loop.
+fn run<T>(
+    new_loop: Factory,
+    fut: impl Future<Output = Result<T, tulip::net::Error>>,
+) -> Result<T, tulip::net::Error> {
     let lp = new_loop().unwrap();
-    let out = lp.run_until_complete(fut).unwrap();
+    let out = lp.run_until_complete(fut);
     lp.close().unwrap();
     out
 }
@@ -46,7 +50,9 @@ fn unix_stream_roundtrip_and_half_close(new_loop: Factory) {
         s.write_all(b"ok").await.unwrap();
         let n = c.read(&mut buf).await.unwrap();
         assert_eq!(&buf[..n], b"ok");
-    });
+        Ok(())
+    })
+    .unwrap();
     let _ = std::fs::remove_file(&path);
 }
 
@@ -75,7 +81,9 @@ fn unix_server_with_streams(new_loop: Factory) {
         server.close();
         server.wait_closed().await.unwrap();
         assert!(!path.exists(), "the socket file is removed on close");
-    });
+        Ok(())
+    })
+    .unwrap();
 }
 
 fn connecting_to_a_missing_path_is_a_clear_error(new_loop: Factory) {

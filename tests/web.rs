@@ -10,9 +10,13 @@ use common::Factory;
 use tulip::net::{open_connection, Server};
 use tulip::web::{client, Application, Request, Response};
 
-fn run<F: Future>(new_loop: Factory, fut: F) -> F::Output {
+/// Runs `fut` on a fresh loop of `new_loop`'s executor and closes the loop.
+fn run<T>(
+    new_loop: Factory,
+    fut: impl Future<Output = Result<T, tulip::web::Error>>,
+) -> Result<T, tulip::web::Error> {
     let lp = new_loop().unwrap();
-    let out = lp.run_until_complete(fut).unwrap();
+    let out = lp.run_until_complete(fut);
     lp.close().unwrap();
     out
 }
@@ -72,7 +76,9 @@ fn routes_and_match_info(new_loop: Factory) {
         let posted = client::fetch(addr, "POST", "/echo", b"body").await.unwrap();
         assert_eq!(posted.text(), "POST body");
         srv.close();
-    });
+        Ok(())
+    })
+    .unwrap();
 }
 
 fn unknown_path_is_404_and_wrong_method_is_405(new_loop: Factory) {
@@ -88,7 +94,9 @@ fn unknown_path_is_404_and_wrong_method_is_405(new_loop: Factory) {
         assert_eq!(wrong.status, 405);
         assert_eq!(wrong.header("allow"), Some("GET"));
         srv.close();
-    });
+        Ok(())
+    })
+    .unwrap();
 }
 
 /// Garbage gets a 400 and a closed connection; the server keeps serving.
@@ -107,7 +115,9 @@ fn malformed_request_is_400_not_a_crash(new_loop: Factory) {
             .unwrap();
         assert_eq!(ok.text(), "POST still up");
         srv.close();
-    });
+        Ok(())
+    })
+    .unwrap();
 }
 
 fn size_limits_give_413_and_431(new_loop: Factory) {
@@ -126,7 +136,9 @@ fn size_limits_give_413_and_431(new_loop: Factory) {
         let reply = raw_exchange(&srv, &head).await;
         assert!(reply.starts_with("HTTP/1.1 431 "), "{reply}");
         srv.close();
-    });
+        Ok(())
+    })
+    .unwrap();
 }
 
 /// Two requests on one HTTP/1.1 connection, the second with `Connection: close`.
@@ -145,7 +157,9 @@ fn keep_alive_serves_several_requests_per_connection(new_loop: Factory) {
         assert!(reply.contains("POST one"));
         assert!(reply.ends_with("POST two"), "{reply}");
         srv.close();
-    });
+        Ok(())
+    })
+    .unwrap();
 }
 
 fn panicking_handler_is_500(new_loop: Factory) {
@@ -156,7 +170,9 @@ fn panicking_handler_is_500(new_loop: Factory) {
             .unwrap();
         assert_eq!(r.status, 500);
         srv.close();
-    });
+        Ok(())
+    })
+    .unwrap();
 }
 
 /// Ten requests to handlers that each sleep 0.5 s run concurrently: < 1.5 s in all.
@@ -173,13 +189,15 @@ fn concurrent_requests_overlap(new_loop: Factory) {
             );
         }
         for (i, t) in tasks.into_iter().enumerate() {
-            let r = t.await.unwrap().unwrap();
+            let r = t.await.unwrap();
             assert_eq!(r.text(), format!("<h1>hello, n{i}!</h1>"));
         }
         let took = start.elapsed();
         assert!(took < Duration::from_millis(1500), "took {took:?}");
         srv.close();
-    });
+        Ok(())
+    })
+    .unwrap();
 }
 
 /// curl, a client nobody here wrote, against the seed's server.
@@ -212,7 +230,9 @@ fn curl_fetches_from_the_server(new_loop: Factory) {
         assert!(text.starts_with("HTTP/1.1 200 OK"), "{text}");
         assert!(text.ends_with("<h1>hello, curl!</h1>"), "{text}");
         srv.close();
-    });
+        Ok(())
+    })
+    .unwrap();
 }
 
 per_executor!(

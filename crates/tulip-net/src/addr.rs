@@ -193,7 +193,7 @@ impl<T: ToAddrs + ?Sized> ToAddrs for &T {
 /// # Examples
 /// ```
 /// let lp = tulip_local::new_event_loop().unwrap();
-/// let addrs = lp.run_until_complete(tulip_net::lookup_host(("127.0.0.1", 80)))??;
+/// let addrs = lp.run_until_complete(tulip_net::lookup_host(("127.0.0.1", 80)))?;
 /// assert_eq!(addrs, ["127.0.0.1:80".parse().unwrap()]);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```

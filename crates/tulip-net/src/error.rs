@@ -1,5 +1,6 @@
 //! The net crate's error: OS errors with the place they happened, asyncio's stream
-//! errors (`IncompleteRead`, `LimitOverrun`), and the loop's own errors (a cancelled
+//! errors (`IncompleteRead`, `LimitOverrun`, readline's `ValueError` as
+//! `LineTooLong`), and the loop's own errors (a cancelled
 //! task, no running loop).
 
 use std::io;
@@ -61,6 +62,26 @@ pub enum Error {
     LimitOverrun {
         /// Bytes to consume to get past the data that overran.
         consumed: usize,
+        /// The reader's limit.
+        limit: usize,
+    },
+    /// asyncio's `ValueError` from [`StreamReader::readline`](crate::StreamReader::readline):
+    /// the line does not fit in the reader's limit. Unlike [`Error::LimitOverrun`]
+    /// (what `readuntil` raises, leaving the data buffered), the data is gone: when
+    /// the newline was found past the limit, the line up to and including it was
+    /// discarded (`separator_found`); when no newline was found within the limit,
+    /// everything buffered was discarded (bytes that arrive later, the rest of the
+    /// long line, are what the next read returns) — asyncio 3.11's rules.
+    #[error("{}", if *separator_found {
+        "Separator is found, but chunk is longer than limit"
+    } else {
+        "Separator is not found, and chunk exceed the limit"
+    })]
+    LineTooLong {
+        /// True when the newline was found (past the limit).
+        separator_found: bool,
+        /// Bytes discarded, the newline included.
+        discarded: usize,
         /// The reader's limit.
         limit: usize,
     },
@@ -142,6 +163,72 @@ impl From<Error> for io::Error {
                 io::Error::new(kind, other)
             }
         }
+    }
+}
+
+impl tulip_core::TaskError for Error {
+    fn as_tulip(&self) -> Option<&tulip_core::Error> {
+        match self {
+            Error::Loop(e) => Some(e),
+            _ => None,
+        }
+    }
+
+    fn as_cancelled(&self) -> Option<&Cancelled> {
+        match self {
+            Error::Cancelled(c) => Some(c),
+            Error::Loop(tulip_core::Error::Cancelled(c)) => Some(c),
+            _ => None,
+        }
+    }
+
+    fn to_shared(&self) -> tulip_core::Error {
+        match self {
+            Error::Cancelled(c) => tulip_core::Error::Cancelled(c.clone()),
+            Error::Loop(e) => e.clone(),
+            Error::Io(e) => tulip_core::Error::Io(Arc::new(clone_io(e))),
+            other => tulip_core::Error::described(other),
+        }
+    }
+}
+
+/// A copy of `e`, for an error that is handed out more than once (a stream reader's
+/// `set_exception`). OS errors keep their code, or their kind and text.
+pub(crate) fn clone_error(e: &Error) -> Error {
+    match e {
+        Error::Io(e) => Error::Io(clone_io(e)),
+        Error::Connect { target, source } => Error::Connect {
+            target: target.clone(),
+            source: clone_io(source),
+        },
+        Error::Bind { target, source } => Error::Bind {
+            target: target.clone(),
+            source: clone_io(source),
+        },
+        Error::Resolve { host, source } => Error::Resolve {
+            host: host.clone(),
+            source: clone_io(source),
+        },
+        Error::IncompleteRead { partial, expected } => Error::IncompleteRead {
+            partial: partial.clone(),
+            expected: *expected,
+        },
+        Error::LimitOverrun { consumed, limit } => Error::LimitOverrun {
+            consumed: *consumed,
+            limit: *limit,
+        },
+        Error::LineTooLong {
+            separator_found,
+            discarded,
+            limit,
+        } => Error::LineTooLong {
+            separator_found: *separator_found,
+            discarded: *discarded,
+            limit: *limit,
+        },
+        Error::Closed => Error::Closed,
+        Error::Cancelled(c) => Error::Cancelled(c.clone()),
+        Error::Loop(e) => Error::Loop(e.clone()),
     }
 }
 

@@ -15,15 +15,30 @@
 //! reports, so the reader pays one `WouldBlock` read instead of risking a lost
 //! end-of-stream (the `streams_reader` tests catch exactly that).
 //!
+//! Writes go through `send` with `MSG_NOSIGNAL` (`SO_NOSIGPIPE` on Apple systems, set
+//! when the socket is made), so writing to a peer that has gone is `Err(BrokenPipe)`
+//! whatever the process's SIGPIPE disposition; a plain `write` would kill a process
+//! that left SIGPIPE at its default action (Rust ignores it at start-up, C hosts and
+//! some embedders do not).
+//!
 //! [`cancel_point`] turns a poll function into a tulip await point: each poll first
-//! takes the task's pending cancel request (the cancellation protocol of tulip-core).
+//! takes the task's pending cancel request (the cancellation protocol of tulip-core),
+//! then spends one unit of the task's cooperative budget
+//! (`tulip_core::coop::poll_proceed`): once a task has done 128 ready operations in
+//! one poll, the await point wakes it and returns `Pending`, so a task reading a fast
+//! socket lets the others run, as asyncio's one-callback-per-iteration does. The
+//! budget is spent before anything is taken, so that `Pending` changes nothing.
+//! The internal drivers (a protocol's transport, a writer's flusher) use the
+//! `poll_*` functions directly and bound their own loops; the public `poll_*`
+//! forms and the `futures::io` traits spend the budget too.
 
 use std::future::Future;
-use std::io::{self, Read, Write};
+use std::io::{self, Read};
 use std::os::fd::AsFd;
 use std::pin::Pin;
 use std::task::{ready, Context, Poll};
 
+use socket2::Socket;
 use tulip_reactor::{Direction, Registered};
 
 use crate::error::{Error, Result};
@@ -82,10 +97,7 @@ impl<T: AsFd> Io<T> {
     }
 }
 
-impl<T: AsFd> Io<T>
-where
-    for<'a> &'a T: Read + Write,
-{
+impl Io<Socket> {
     /// One read into `buf`; `Ok(0)` is end of stream (or an empty `buf`).
     pub(crate) fn poll_read(
         &self,
@@ -117,7 +129,7 @@ where
         let source = self.reg.source();
         loop {
             let tick = ready!(source.poll_writable(cx));
-            match self.get().write(buf) {
+            match crate::sys::send(self.get(), buf) {
                 Ok(n) => {
                     if n < buf.len() {
                         source.clear_ready(Direction::Write, tick);
@@ -162,7 +174,7 @@ where
             return Ok(0);
         };
         loop {
-            match self.get().write(buf) {
+            match crate::sys::send(self.get(), buf) {
                 Ok(n) => {
                     if n < buf.len() {
                         source.clear_ready(Direction::Write, tick);
@@ -181,7 +193,7 @@ where
 }
 
 /// A tulip await point built from a poll function: takes the task's cancel request
-/// first, then polls.
+/// first, then spends one unit of the task's budget, then polls.
 pub(crate) struct CancelPoint<F> {
     f: F,
 }
@@ -204,14 +216,7 @@ where
         if let Some(c) = tulip_core::take_cancel() {
             return Poll::Ready(Err(Error::Cancelled(c)));
         }
+        ready!(tulip_core::coop::poll_proceed(cx));
         (self.f)(cx)
-    }
-}
-
-/// `Ok(())` or the task's pending cancel request as an error.
-pub(crate) fn check_cancel() -> Result<()> {
-    match tulip_core::take_cancel() {
-        Some(c) => Err(Error::Cancelled(c)),
-        None => Ok(()),
     }
 }

@@ -16,7 +16,7 @@
 //!     assert_eq!(r.readline().await?, b"hello\n");
 //!     server.close();
 //!     Ok::<_, tulip_net::Error>(())
-//! })??;
+//! })?;
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
@@ -56,7 +56,7 @@ pub use protocols::{
 };
 pub use server::{start_server, start_server_with, start_unix_server, Server};
 pub use streams::{
-    open_connection, open_unix_connection, StreamReader, StreamWriter, DEFAULT_HIGH_WATER,
+    open_connection, open_unix_connection, Feeder, StreamReader, StreamWriter, DEFAULT_HIGH_WATER,
     DEFAULT_LIMIT,
 };
 pub use tcp::{ListenOptions, TcpListener, TcpStream};

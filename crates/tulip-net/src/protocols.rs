@@ -74,7 +74,7 @@ const BUDGET: usize = 32;
 ///     let echoed = done.await?;
 ///     server.close();
 ///     Ok::<_, tulip_net::Error>(echoed)
-/// })??;
+/// })?;
 /// assert_eq!(echoed, b"ping");
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
@@ -499,7 +499,10 @@ fn start_transport<P: Protocol>(
         eof: false,
         _guard: guard,
     };
-    tulip_core::create_task(driver)?;
+    tulip_core::create_task(async move {
+        driver.await;
+        Ok::<(), tulip_core::Error>(())
+    })?;
     Ok(transport)
 }
 
@@ -764,7 +767,7 @@ impl<P: DatagramProtocol> Future for DDriver<P> {
                     return Poll::Ready(());
                 }
             }
-            let received = match sock.poll_recv_from(cx, &mut this.buf) {
+            let received = match sock.recv_from_now(cx, &mut this.buf) {
                 Poll::Ready(Ok((n, from))) => {
                     lock_proto(&this.proto).datagram_received(&this.buf[..n], from);
                     true
@@ -823,7 +826,7 @@ impl<P: DatagramProtocol> Future for DDriver<P> {
 ///     assert_eq!(&buf[..n], b"hi");
 ///     t.close();
 ///     Ok::<_, tulip_net::Error>(())
-/// })??;
+/// })?;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub async fn create_datagram_endpoint<P, F>(
@@ -858,11 +861,15 @@ where
     let transport = DatagramTransport { sh: sh.clone() };
     let proto = Arc::new(Mutex::new(protocol_factory()));
     lock_proto(&proto).connection_made(transport.clone());
-    tulip_core::create_task(DDriver {
+    let driver = DDriver {
         sh,
         sock: Some(sock),
         proto: proto.clone(),
         buf: vec![0; READ_BUF],
+    };
+    tulip_core::create_task(async move {
+        driver.await;
+        Ok::<(), tulip_core::Error>(())
     })?;
     Ok((transport, proto))
 }

@@ -144,7 +144,11 @@ impl Server {
             let guard = AcceptorGuard {
                 inner: inner.clone(),
             };
-            tasks.push(lp.create_task(accept_loop(l, handler.clone(), guard))?);
+            let acceptor = accept_loop(l, handler.clone(), guard);
+            tasks.push(lp.create_task(async move {
+                acceptor.await;
+                Ok::<(), tulip_core::Error>(())
+            })?);
         }
         inner.lock().tasks = tasks;
         Ok(Server { inner })
@@ -290,6 +294,7 @@ where
         let _ = tulip_core::create_task(async move {
             let _guard = guard;
             fut.await;
+            Ok::<(), tulip_core::Error>(())
         });
     })
 }

@@ -5,7 +5,15 @@
 //! call needs more bytes, so there is no background task on the read side and
 //! backpressure is the kernel's. Every reading method only consumes the buffer once it
 //! has its answer, so all of them are cancel safe: bytes read before a cancel stay in
-//! the buffer for the next call.
+//! the buffer for the next call. The buffer grows with the bytes that arrive (one read
+//! is at most the larger of 16 KiB and what is already buffered), never with what a
+//! caller asks for, so `readexactly(1 << 40)` costs what the peer actually sends.
+//!
+//! A reader can also stand alone ([`StreamReader::new`]): bytes come from
+//! `feed_data` (or a [`Feeder`] in another task) instead of a socket, with asyncio's
+//! `feed_eof` and `set_exception`, so a parser can be tested without a connection.
+//! Every read starts at a tulip await point that takes a cancel request and spends
+//! one unit of the task's cooperative budget, even when the buffer has the answer.
 //!
 //! The writer *pushes*, as asyncio's transport does. `write` tries the socket at once;
 //! whatever the socket does not take is buffered, and a flusher task (spawned on the
@@ -29,8 +37,8 @@ use std::task::{Context, Poll, Waker};
 use socket2::Socket;
 
 use crate::addr::{Address, ToAddrs};
-use crate::error::{clone_io, Error, Result};
-use crate::io::{cancel_point, check_cancel, Io};
+use crate::error::{clone_error, clone_io, Error, Result};
+use crate::io::{cancel_point, Io};
 use crate::tcp::TcpStream;
 use crate::unix::UnixStream;
 
@@ -66,7 +74,7 @@ const READ_CHUNK: usize = 16 * 1024;
 ///     assert_eq!(r.readline().await?, b"hello\n");
 ///     server.close();
 ///     Ok::<_, tulip_net::Error>(())
-/// })??;
+/// })?;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub async fn open_connection(addr: impl ToAddrs) -> Result<(StreamReader, StreamWriter)> {
@@ -107,34 +115,179 @@ pub(crate) fn streams_from(io: Arc<Io<Socket>>) -> (StreamReader, StreamWriter) 
             state: Mutex::new(WState::new()),
         }),
     };
-    (StreamReader::new(io), w)
+    (StreamReader::from_io(io), w)
 }
 
-/// The reading half of a stream connection (asyncio's `StreamReader`).
+/// Where a reader's bytes come from.
+#[derive(Debug)]
+enum Source {
+    /// A connection: the reader pulls from the socket when it needs bytes.
+    Socket(Arc<Io<Socket>>),
+    /// Bytes fed by hand ([`StreamReader::new`]), possibly from another task through
+    /// a [`Feeder`].
+    Fed(Arc<Feed>),
+}
+
+/// What a [`Feeder`] hands to its reader: bytes, end of stream, an exception, and the
+/// waker of a read waiting for them.
+#[derive(Debug, Default)]
+struct Feed {
+    state: Mutex<FeedState>,
+}
+
+#[derive(Debug, Default)]
+struct FeedState {
+    data: Vec<u8>,
+    eof: bool,
+    exception: Option<Error>,
+    waker: Option<Waker>,
+}
+
+impl Feed {
+    fn lock(&self) -> MutexGuard<'_, FeedState> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+impl FeedState {
+    fn wake(&mut self) {
+        if let Some(w) = self.waker.take() {
+            w.wake();
+        }
+    }
+}
+
+/// The reading half of a stream connection (asyncio's `StreamReader`), or a reader
+/// fed by hand ([`new`](Self::new) with [`feed_data`](Self::feed_data),
+/// [`feed_eof`](Self::feed_eof) and [`set_exception`](Self::set_exception)), so a
+/// parser can be tested without a socket.
+///
+/// The buffer grows with the bytes that actually arrive: a read asking for more
+/// than has come (`readexactly(1 << 40)`) never reserves that much up front.
 #[derive(Debug)]
 pub struct StreamReader {
-    io: Arc<Io<Socket>>,
+    src: Source,
     buf: Vec<u8>,
     head: usize,
     tail: usize,
     eof: bool,
     limit: usize,
+    exception: Option<Error>,
 }
 
 impl StreamReader {
-    fn new(io: Arc<Io<Socket>>) -> StreamReader {
+    /// A reader with no connection behind it (asyncio's `StreamReader(limit=...)`):
+    /// its bytes come from [`feed_data`](Self::feed_data) (or a [`Feeder`] in another
+    /// task), its end from [`feed_eof`](Self::feed_eof). A read that needs more than
+    /// was fed waits for the next feed.
+    ///
+    /// # Panics
+    /// If `limit` is 0 (asyncio raises `ValueError`).
+    ///
+    /// # Examples
+    /// ```
+    /// let lp = tulip_local::new_event_loop().unwrap();
+    /// lp.run_until_complete(async {
+    ///     let mut r = tulip_net::StreamReader::new(tulip_net::DEFAULT_LIMIT);
+    ///     r.feed_data(b"GET / HTTP/1.0\r\n\r\nbody");
+    ///     r.feed_eof();
+    ///     assert_eq!(r.readuntil(b"\r\n\r\n").await?, b"GET / HTTP/1.0\r\n\r\n");
+    ///     assert_eq!(r.read_to_end().await?, b"body");
+    ///     assert!(r.at_eof());
+    ///     Ok::<_, tulip_net::Error>(())
+    /// })?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn new(limit: usize) -> StreamReader {
+        assert!(limit > 0, "StreamReader: the limit must be positive");
+        StreamReader::with_source(Source::Fed(Arc::default()), limit)
+    }
+
+    pub(crate) fn from_io(io: Arc<Io<Socket>>) -> StreamReader {
+        StreamReader::with_source(Source::Socket(io), DEFAULT_LIMIT)
+    }
+
+    fn with_source(src: Source, limit: usize) -> StreamReader {
         StreamReader {
-            io,
+            src,
             buf: Vec::new(),
             head: 0,
             tail: 0,
             eof: false,
-            limit: DEFAULT_LIMIT,
+            limit,
+            exception: None,
         }
     }
 
-    /// The buffer limit: `readline`/`readuntil` give up with
-    /// [`Error::LimitOverrun`] past it.
+    /// A handle that feeds this reader from elsewhere (another task, another thread)
+    /// while a read waits on it; `None` for the reader of a connection.
+    ///
+    /// # Examples
+    /// ```
+    /// let lp = tulip_local::new_event_loop().unwrap();
+    /// lp.run_until_complete(async {
+    ///     let mut r = tulip_net::StreamReader::new(1024);
+    ///     let feeder = r.feeder().unwrap();
+    ///     tulip_core::create_task(async move {
+    ///         feeder.feed_data(b"hel");
+    ///         tulip_core::yield_now().await?;
+    ///         feeder.feed_data(b"lo\n");
+    ///         Ok::<_, tulip_core::Error>(())
+    ///     })?;
+    ///     assert_eq!(r.readline().await?, b"hello\n"); // waits for the second piece
+    ///     Ok::<_, tulip_net::Error>(())
+    /// })?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn feeder(&self) -> Option<Feeder> {
+        match &self.src {
+            Source::Fed(feed) => Some(Feeder { feed: feed.clone() }),
+            Source::Socket(_) => None,
+        }
+    }
+
+    /// Adds `data` to the buffer (asyncio's `feed_data`). On the reader of a
+    /// connection the bytes come before whatever the socket has not delivered yet.
+    ///
+    /// # Panics
+    /// After [`feed_eof`](Self::feed_eof) or the end of the stream (asyncio's
+    /// assertion `feed_data after feed_eof`).
+    pub fn feed_data(&mut self, data: &[u8]) {
+        self.sync();
+        assert!(!self.eof, "feed_data after feed_eof");
+        self.append(data);
+    }
+
+    /// Ends the stream (asyncio's `feed_eof`): reads return what is buffered, then
+    /// end of stream. On the reader of a connection, the socket is not read again.
+    pub fn feed_eof(&mut self) {
+        self.sync();
+        self.eof = true;
+        if let Source::Fed(feed) = &self.src {
+            feed.lock().eof = true;
+        }
+    }
+
+    /// Makes every read from now on fail with `exc`, buffered data or not (asyncio's
+    /// `set_exception`); each read gets a copy (OS errors keep their code, or their
+    /// kind and text).
+    pub fn set_exception(&mut self, exc: Error) {
+        self.exception = Some(exc);
+    }
+
+    /// The exception set by [`set_exception`](Self::set_exception), if any (a copy).
+    pub fn exception(&self) -> Option<Error> {
+        if let Some(e) = &self.exception {
+            return Some(clone_error(e));
+        }
+        match &self.src {
+            Source::Fed(feed) => feed.lock().exception.as_ref().map(clone_error),
+            Source::Socket(_) => None,
+        }
+    }
+
+    /// The buffer limit: `readline` gives up with [`Error::LineTooLong`] and
+    /// `readuntil` with [`Error::LimitOverrun`] past it.
     pub fn limit(&self) -> usize {
         self.limit
     }
@@ -144,32 +297,91 @@ impl StreamReader {
         self.limit = limit.max(1);
     }
 
-    /// Bytes read from the socket and not yet returned.
+    /// Bytes received (read from the socket or fed) and not yet returned.
     pub fn buffered(&self) -> usize {
-        self.tail - self.head
+        let fed = match &self.src {
+            Source::Fed(feed) => feed.lock().data.len(),
+            Source::Socket(_) => 0,
+        };
+        self.tail - self.head + fed
     }
 
-    /// True once the peer ended the stream and the buffer is empty.
+    /// True once the stream has ended and the buffer is empty.
     pub fn at_eof(&self) -> bool {
-        self.eof && self.buffered() == 0
+        let eof = self.eof
+            || match &self.src {
+                Source::Fed(feed) => feed.lock().eof,
+                Source::Socket(_) => false,
+            };
+        eof && self.buffered() == 0
+    }
+
+    /// Moves what a [`Feeder`] handed over into the reader.
+    fn sync(&mut self) {
+        let Source::Fed(feed) = &self.src else {
+            return;
+        };
+        let feed = feed.clone();
+        let mut st = feed.lock();
+        if !st.data.is_empty() {
+            let data = std::mem::take(&mut st.data);
+            self.append(&data);
+        }
+        if st.eof {
+            self.eof = true;
+        }
+        if let Some(e) = st.exception.take() {
+            self.exception = Some(e);
+        }
+    }
+
+    /// The exception set on this reader, as an error for the caller.
+    fn check_exception(&self) -> Result<()> {
+        match &self.exception {
+            Some(e) => Err(clone_error(e)),
+            None => Ok(()),
+        }
+    }
+
+    /// Where every read starts: the task's cancel request and its budget (a read
+    /// served from the buffer is still a fair await point), then asyncio's
+    /// "exception first" rule.
+    async fn begin(&mut self) -> Result<()> {
+        ready_point().await?;
+        self.sync();
+        self.check_exception()
     }
 
     fn take(&mut self, n: usize) -> Vec<u8> {
         let out = self.buf[self.head..self.head + n].to_vec();
+        self.discard(n);
+        out
+    }
+
+    fn discard(&mut self, n: usize) {
         self.head += n;
         if self.head == self.tail {
             self.head = 0;
             self.tail = 0;
         }
-        out
     }
 
-    fn make_room(&mut self, want: usize) {
+    fn append(&mut self, data: &[u8]) {
+        if data.is_empty() {
+            return;
+        }
+        self.reserve_tail(data.len());
+        self.buf[self.tail..self.tail + data.len()].copy_from_slice(data);
+        self.tail += data.len();
+    }
+
+    /// Makes at least `room` bytes of space after the buffered data.
+    fn reserve_tail(&mut self, room: usize) {
         if self.head == self.tail {
             self.head = 0;
             self.tail = 0;
         }
-        if self.buf.len() - self.tail >= want.min(READ_CHUNK) {
+        if self.buf.len() - self.tail >= room {
             return;
         }
         if self.head > 0 {
@@ -177,31 +389,59 @@ impl StreamReader {
             self.tail -= self.head;
             self.head = 0;
         }
-        let need = self.tail + want.max(READ_CHUNK);
+        let need = self.tail + room;
         if self.buf.len() < need {
             self.buf.resize(need.max(self.buf.len() * 2), 0);
         }
     }
 
-    /// Reads once from the socket into the buffer; `Ok(0)` at end of stream.
+    /// Waits for more bytes and appends them to the buffer: one read from the
+    /// socket, or what a [`Feeder`] hands over. `Ok(0)` at end of stream.
+    ///
+    /// `want` (how many bytes the caller still needs) only lets one read be larger
+    /// than [`READ_CHUNK`] when that much has already arrived: the buffer grows
+    /// with the data, at most doubling per read.
     async fn fill(&mut self, want: usize) -> Result<usize> {
         if self.eof {
             return Ok(0);
         }
-        self.make_room(want);
-        let n = self.io.read(&mut self.buf[self.tail..]).await?;
-        self.tail += n;
-        if n == 0 {
-            self.eof = true;
+        match &self.src {
+            Source::Socket(io) => {
+                let io = io.clone();
+                let room = READ_CHUNK.max(want.min(self.tail - self.head));
+                self.reserve_tail(room);
+                let n = io.read(&mut self.buf[self.tail..]).await?;
+                self.tail += n;
+                if n == 0 {
+                    self.eof = true;
+                }
+                Ok(n)
+            }
+            Source::Fed(feed) => {
+                let feed = feed.clone();
+                cancel_point(|cx| {
+                    let mut st = feed.lock();
+                    if st.data.is_empty() && !st.eof && st.exception.is_none() {
+                        st.waker = Some(cx.waker().clone());
+                        return Poll::Pending;
+                    }
+                    Poll::Ready(Ok(()))
+                })
+                .await?;
+                let before = self.tail - self.head;
+                self.sync();
+                self.check_exception()?;
+                Ok(self.tail - self.head - before)
+            }
         }
-        Ok(n)
     }
 
     /// Up to `n` bytes: what is buffered, or one read from the socket if nothing is.
     /// An empty result means end of stream.
     ///
     /// # Errors
-    /// The OS error (connection reset…); `Cancelled`.
+    /// The exception set with [`set_exception`](Self::set_exception); the OS error
+    /// (connection reset…); `Cancelled`.
     ///
     /// # Cancel safety
     /// Cancel safe: nothing is lost if the call is cancelled.
@@ -216,54 +456,56 @@ impl StreamReader {
     /// w.write(b"abcdef");
     /// assert_eq!(r.read(4).await?, b"abcd");
     /// assert_eq!(r.read(100).await?, b"ef");
-    /// # Ok::<_, tulip_net::Error>(()) })??;
+    /// # Ok::<_, tulip_net::Error>(()) })?;
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub async fn read(&mut self, n: usize) -> Result<Vec<u8>> {
+        self.begin().await?;
         if n == 0 {
             return Ok(Vec::new());
         }
-        if self.buffered() == 0 {
+        if self.tail == self.head {
             self.fill(n).await?;
-        } else {
-            check_cancel()?;
         }
-        let k = n.min(self.buffered());
+        let k = n.min(self.tail - self.head);
         Ok(self.take(k))
     }
 
     /// Everything until the end of the stream (asyncio's `read()` / `read(-1)`).
     ///
     /// # Errors
-    /// The OS error; `Cancelled`.
+    /// The exception set with [`set_exception`](Self::set_exception); the OS error;
+    /// `Cancelled`.
     ///
     /// # Cancel safety
     /// Cancel safe: what was read stays buffered.
     pub async fn read_to_end(&mut self) -> Result<Vec<u8>> {
+        self.begin().await?;
         while self.fill(READ_CHUNK).await? > 0 {}
-        let n = self.buffered();
+        let n = self.tail - self.head;
         Ok(self.take(n))
     }
 
-    /// Exactly `n` bytes.
+    /// Exactly `n` bytes. The buffer grows with what arrives, whatever `n` is.
     ///
     /// # Errors
     /// [`Error::IncompleteRead`] with the bytes that came if the stream ends first
-    /// (they are consumed); the OS error; `Cancelled`.
+    /// (they are consumed); the exception set with
+    /// [`set_exception`](Self::set_exception); the OS error; `Cancelled`.
     ///
     /// # Cancel safety
     /// Cancel safe: bytes read so far stay in the buffer.
     pub async fn readexactly(&mut self, n: usize) -> Result<Vec<u8>> {
-        while self.buffered() < n {
-            if self.fill(n - self.buffered()).await? == 0 {
-                let k = self.buffered();
+        self.begin().await?;
+        while self.tail - self.head < n {
+            if self.fill(n - (self.tail - self.head)).await? == 0 {
+                let k = self.tail - self.head;
                 return Err(Error::IncompleteRead {
                     partial: self.take(k),
                     expected: Some(n),
                 });
             }
         }
-        check_cancel()?;
         Ok(self.take(n))
     }
 
@@ -271,15 +513,48 @@ impl StreamReader {
     /// empty, which means end of stream).
     ///
     /// # Errors
-    /// [`Error::LimitOverrun`] if no newline comes within the limit: the data stays
-    /// in the buffer (read it with [`read`](Self::read) or
-    /// [`readexactly`](Self::readexactly)). The OS error; `Cancelled`.
+    /// [`Error::LineTooLong`] (asyncio's `ValueError`) if the line does not fit in
+    /// the limit: as asyncio 3.11, when the newline was found past the limit the
+    /// line up to and including it is discarded; when no newline was found within
+    /// the limit, everything buffered is discarded (what arrives afterwards is the
+    /// next read's). [`readuntil`](Self::readuntil) keeps the data instead. The
+    /// exception set with [`set_exception`](Self::set_exception); the OS error;
+    /// `Cancelled`.
     ///
     /// # Cancel safety
     /// Cancel safe.
+    ///
+    /// # Examples
+    /// ```
+    /// let lp = tulip_local::new_event_loop().unwrap();
+    /// lp.run_until_complete(async {
+    ///     let mut r = tulip_net::StreamReader::new(8);
+    ///     r.feed_data(b"far too long a line\nnext\n");
+    ///     let e = r.readline().await.unwrap_err();
+    ///     assert!(matches!(e, tulip_net::Error::LineTooLong { separator_found: true, .. }));
+    ///     assert_eq!(r.readline().await?, b"next\n");
+    ///     Ok::<_, tulip_net::Error>(())
+    /// })?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub async fn readline(&mut self) -> Result<Vec<u8>> {
         match self.readuntil(b"\n").await {
             Err(Error::IncompleteRead { partial, .. }) => Ok(partial),
+            Err(Error::LimitOverrun { consumed, limit }) => {
+                let data = &self.buf[self.head..self.tail];
+                let separator_found = data.get(consumed) == Some(&b'\n');
+                let discarded = if separator_found {
+                    consumed + 1
+                } else {
+                    data.len()
+                };
+                self.discard(discarded);
+                Err(Error::LineTooLong {
+                    separator_found,
+                    discarded,
+                    limit,
+                })
+            }
             r => r,
         }
     }
@@ -289,7 +564,8 @@ impl StreamReader {
     /// # Errors
     /// [`Error::LimitOverrun`] if `sep` is not found within the limit (the data stays
     /// buffered); [`Error::IncompleteRead`] if the stream ends first (the partial data
-    /// is consumed and returned in the error); the OS error; `Cancelled`.
+    /// is consumed and returned in the error); the exception set with
+    /// [`set_exception`](Self::set_exception); the OS error; `Cancelled`.
     ///
     /// # Panics
     /// If `sep` is empty.
@@ -301,6 +577,7 @@ impl StreamReader {
             !sep.is_empty(),
             "readuntil: the separator must not be empty"
         );
+        self.begin().await?;
         let mut searched = 0;
         loop {
             let data = &self.buf[self.head..self.tail];
@@ -311,7 +588,6 @@ impl StreamReader {
                         limit: self.limit,
                     });
                 }
-                check_cancel()?;
                 return Ok(self.take(i + sep.len()));
             }
             searched = (data.len() + 1).saturating_sub(sep.len());
@@ -322,7 +598,7 @@ impl StreamReader {
                 });
             }
             if self.fill(READ_CHUNK).await? == 0 {
-                let k = self.buffered();
+                let k = self.tail - self.head;
                 return Err(Error::IncompleteRead {
                     partial: self.take(k),
                     expected: None,
@@ -330,6 +606,50 @@ impl StreamReader {
             }
         }
     }
+}
+
+/// Feeds a [`StreamReader`] made with [`StreamReader::new`] from another task or
+/// thread, waking a read that waits (what asyncio's protocol does with
+/// `feed_data`). Clones feed the same reader.
+#[derive(Debug, Clone)]
+pub struct Feeder {
+    feed: Arc<Feed>,
+}
+
+impl Feeder {
+    /// Adds `data` after what was fed before.
+    ///
+    /// # Panics
+    /// After `feed_eof` (asyncio's assertion).
+    pub fn feed_data(&self, data: &[u8]) {
+        let mut st = self.feed.lock();
+        assert!(!st.eof, "feed_data after feed_eof");
+        if data.is_empty() {
+            return;
+        }
+        st.data.extend_from_slice(data);
+        st.wake();
+    }
+
+    /// Ends the stream.
+    pub fn feed_eof(&self) {
+        let mut st = self.feed.lock();
+        st.eof = true;
+        st.wake();
+    }
+
+    /// Makes every read from now on fail with `exc` (a waiting read wakes with it).
+    pub fn set_exception(&self, exc: Error) {
+        let mut st = self.feed.lock();
+        st.exception = Some(exc);
+        st.wake();
+    }
+}
+
+/// A tulip await point that does no I/O: takes the task's cancel request and spends
+/// one unit of its budget (see `io.rs`).
+fn ready_point() -> impl std::future::Future<Output = Result<()>> {
+    cancel_point(|_cx| Poll::Ready(Ok(())))
 }
 
 fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
@@ -522,7 +842,10 @@ impl StreamWriter {
 
     fn spawn_flusher(&self) {
         let sh = self.shared.clone();
-        let flusher = async move { std::future::poll_fn(|cx| sh.poll_flush(cx)).await };
+        let flusher = async move {
+            std::future::poll_fn(|cx| sh.poll_flush(cx)).await;
+            Ok::<(), tulip_core::Error>(())
+        };
         if let Err(e) = tulip_core::create_task(flusher) {
             let sh = &*self.shared;
             sh.lock().fail(sh.io.get(), io::Error::other(e.to_string()));

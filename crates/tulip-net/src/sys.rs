@@ -15,8 +15,47 @@ pub(crate) fn new_socket(domain: Domain, ty: Type) -> io::Result<Socket> {
     {
         let s = Socket::new(domain, ty, None)?;
         s.set_nonblocking(true)?;
+        no_sigpipe(&s)?;
         Ok(s)
     }
+}
+
+/// Where `send` cannot take `MSG_NOSIGNAL` (Apple systems), the socket itself is told
+/// not to raise SIGPIPE.
+pub(crate) fn no_sigpipe(s: &Socket) -> io::Result<()> {
+    #[cfg(target_vendor = "apple")]
+    s.set_nosigpipe(true)?;
+    let _ = s;
+    Ok(())
+}
+
+#[cfg(any(
+    target_os = "linux",
+    target_os = "android",
+    target_os = "freebsd",
+    target_os = "dragonfly",
+    target_os = "netbsd",
+    target_os = "openbsd",
+    target_os = "illumos",
+    target_os = "solaris"
+))]
+const SEND_FLAGS: libc::c_int = libc::MSG_NOSIGNAL;
+#[cfg(not(any(
+    target_os = "linux",
+    target_os = "android",
+    target_os = "freebsd",
+    target_os = "dragonfly",
+    target_os = "netbsd",
+    target_os = "openbsd",
+    target_os = "illumos",
+    target_os = "solaris"
+)))]
+const SEND_FLAGS: libc::c_int = 0;
+
+/// One `send` on a connected stream socket that never raises SIGPIPE: a peer that
+/// has gone is `Err(BrokenPipe)` (`MSG_NOSIGNAL`; `SO_NOSIGPIPE` elsewhere).
+pub(crate) fn send(s: &Socket, buf: &[u8]) -> io::Result<usize> {
+    s.send_with_flags(buf, SEND_FLAGS)
 }
 
 /// A new non-blocking socket of the family of `addr`.
@@ -34,6 +73,7 @@ pub(crate) fn accept(listener: &Socket) -> io::Result<(Socket, SockAddr)> {
     {
         let (s, a) = listener.accept()?;
         s.set_nonblocking(true)?;
+        no_sigpipe(&s)?;
         Ok((s, a))
     }
 }

@@ -9,9 +9,10 @@ use std::io;
 use std::net::{Shutdown, SocketAddr};
 use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
+use std::task::{ready, Context, Poll};
 
 use socket2::{SockAddr, Socket, Type};
+use tulip_core::coop::poll_proceed;
 use tulip_reactor::Direction;
 
 use crate::addr::{lookup_host, ToAddrs};
@@ -64,7 +65,7 @@ impl Default for ListenOptions {
 ///     let n = server.read(&mut buf).await?;
 ///     assert_eq!(&buf[..n], b"ping");
 ///     Ok::<_, tulip_net::Error>(())
-/// })??;
+/// })?;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Debug)]
@@ -145,14 +146,20 @@ impl TcpListener {
     /// # Cancel safety
     /// Cancel safe: a connection is taken from the queue only when it is returned.
     pub async fn accept(&self) -> Result<(TcpStream, SocketAddr)> {
-        cancel_point(|cx| self.poll_accept(cx).map_err(Error::from)).await
+        cancel_point(|cx| self.accept_now(cx).map_err(Error::from)).await
     }
 
-    /// Poll form of [`accept`](Self::accept) (no cancel check).
+    /// Poll form of [`accept`](Self::accept) (no cancel check; spends the task's
+    /// cooperative budget).
     ///
     /// # Errors
     /// As [`accept`](Self::accept).
     pub fn poll_accept(&self, cx: &mut Context<'_>) -> Poll<io::Result<(TcpStream, SocketAddr)>> {
+        ready!(poll_proceed(cx));
+        self.accept_now(cx)
+    }
+
+    fn accept_now(&self, cx: &mut Context<'_>) -> Poll<io::Result<(TcpStream, SocketAddr)>> {
         let (s, peer) = std::task::ready!(self.io.poll_op(Direction::Read, cx, sys::accept))?;
         let peer = peer
             .as_socket()
@@ -176,10 +183,18 @@ pub(crate) fn sock_inet(a: SockAddr) -> io::Result<SocketAddr> {
 }
 
 /// Connects to one address, waiting for the handshake without blocking.
+///
+/// It always yields to the loop once, as asyncio's connection set-up always takes a
+/// loop iteration (`sock_connect` waits for writability, `connection_made` comes
+/// through `call_soon`): a loopback handshake completes inside `connect`, and
+/// without the yield a task could connect, send and read a fast local server's
+/// answer before the tasks created next to it had started (the seed wget's order,
+/// tests/fairness.rs).
 pub(crate) async fn connect_one(addr: &SockAddr) -> Result<Io<Socket>> {
     let s = sys::new_socket(addr.domain(), Type::STREAM)?;
     let connected = sys::start_connect(&s, addr)?;
     let io = Io::new(s)?;
+    tulip_core::yield_now().await?;
     if !connected {
         cancel_point(|cx| {
             io.poll_op(Direction::Write, cx, |s| match sys::connect_finished(s) {
@@ -220,7 +235,7 @@ impl TcpStream {
     /// # Examples
     /// ```
     /// let lp = tulip_local::new_event_loop().unwrap();
-    /// let err = lp.run_until_complete(tulip_net::TcpStream::connect("127.0.0.1:1"))?.unwrap_err();
+    /// let err = lp.run_until_complete(tulip_net::TcpStream::connect("127.0.0.1:1")).unwrap_err();
     /// assert_eq!(err.io_kind(), Some(std::io::ErrorKind::ConnectionRefused));
     /// assert!(err.to_string().starts_with("cannot connect to 127.0.0.1:1"));
     /// # Ok::<(), Box<dyn std::error::Error>>(())
@@ -247,8 +262,10 @@ impl TcpStream {
     /// `NoRunningLoop` outside a loop; an OS error registering it.
     pub fn from_std(s: std::net::TcpStream) -> Result<TcpStream> {
         s.set_nonblocking(true)?;
+        let s = Socket::from(s);
+        sys::no_sigpipe(&s)?;
         Ok(TcpStream {
-            io: Arc::new(Io::new(Socket::from(s))?),
+            io: Arc::new(Io::new(s)?),
         })
     }
 
@@ -289,19 +306,21 @@ impl TcpStream {
         self.io.write_all(buf).await
     }
 
-    /// Poll form of one read (no cancel check).
+    /// Poll form of one read (no cancel check; spends the task's cooperative budget).
     ///
     /// # Errors
     /// The OS error.
     pub fn poll_read(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
+        ready!(poll_proceed(cx));
         self.io.poll_read(cx, buf)
     }
 
-    /// Poll form of one write (no cancel check).
+    /// Poll form of one write (no cancel check; spends the task's cooperative budget).
     ///
     /// # Errors
     /// The OS error.
     pub fn poll_write(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        ready!(poll_proceed(cx));
         self.io.poll_write(cx, buf)
     }
 
@@ -364,6 +383,7 @@ macro_rules! impl_async_io {
                 cx: &mut Context<'_>,
                 buf: &mut [u8],
             ) -> Poll<io::Result<usize>> {
+                std::task::ready!(tulip_core::coop::poll_proceed(cx));
                 self.io.poll_read(cx, buf)
             }
         }
@@ -374,6 +394,7 @@ macro_rules! impl_async_io {
                 cx: &mut Context<'_>,
                 buf: &[u8],
             ) -> Poll<io::Result<usize>> {
+                std::task::ready!(tulip_core::coop::poll_proceed(cx));
                 self.io.poll_write(cx, buf)
             }
 

@@ -27,7 +27,7 @@ use crate::sys;
 ///     let (n, from) = b.recv_from(&mut buf).await?;
 ///     assert_eq!((&buf[..n], from), (&b"hello"[..], a.local_addr()?));
 ///     Ok::<_, tulip_net::Error>(())
-/// })??;
+/// })?;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Debug)]
@@ -105,7 +105,7 @@ impl UdpSocket {
     /// # Cancel safety
     /// Cancel safe: the datagram is sent whole or not at all.
     pub async fn send_to(&self, buf: &[u8], addr: SocketAddr) -> Result<usize> {
-        cancel_point(|cx| self.poll_send_to(cx, buf, addr).map_err(Error::from)).await
+        cancel_point(|cx| self.poll_send_opt(cx, buf, Some(addr)).map_err(Error::from)).await
     }
 
     /// Receives one datagram and its sender. A datagram longer than `buf` is truncated.
@@ -116,7 +116,7 @@ impl UdpSocket {
     /// # Cancel safety
     /// Cancel safe.
     pub async fn recv_from(&self, buf: &mut [u8]) -> Result<(usize, SocketAddr)> {
-        cancel_point(|cx| self.poll_recv_from(cx, buf).map_err(Error::from)).await
+        cancel_point(|cx| self.recv_from_now(cx, buf).map_err(Error::from)).await
     }
 
     /// Sends one datagram to the connected peer.
@@ -151,7 +151,8 @@ impl UdpSocket {
         .await
     }
 
-    /// Poll form of [`send_to`](Self::send_to).
+    /// Poll form of [`send_to`](Self::send_to) (no cancel check; spends the task's
+    /// cooperative budget).
     ///
     /// # Errors
     /// The OS error.
@@ -161,15 +162,27 @@ impl UdpSocket {
         buf: &[u8],
         addr: SocketAddr,
     ) -> Poll<io::Result<usize>> {
-        self.io
-            .poll_op(Direction::Write, cx, |s| s.send_to(buf, addr))
+        std::task::ready!(tulip_core::coop::poll_proceed(cx));
+        self.poll_send_opt(cx, buf, Some(addr))
     }
 
-    /// Poll form of [`recv_from`](Self::recv_from).
+    /// Poll form of [`recv_from`](Self::recv_from) (no cancel check; spends the
+    /// task's cooperative budget).
     ///
     /// # Errors
     /// The OS error.
     pub fn poll_recv_from(
+        &self,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<(usize, SocketAddr)>> {
+        std::task::ready!(tulip_core::coop::poll_proceed(cx));
+        self.recv_from_now(cx, buf)
+    }
+
+    /// [`poll_recv_from`](Self::poll_recv_from) without the budget (the datagram
+    /// driver bounds its own loop).
+    pub(crate) fn recv_from_now(
         &self,
         cx: &mut Context<'_>,
         buf: &mut [u8],

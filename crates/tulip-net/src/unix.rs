@@ -35,7 +35,7 @@ use crate::tcp::{connect_one, impl_async_io};
 ///     let mut buf = [0u8; 2];
 ///     assert_eq!(server.read(&mut buf).await?, 2);
 ///     Ok::<_, tulip_net::Error>(())
-/// })??;
+/// })?;
 /// std::fs::remove_dir_all(&dir)?;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
@@ -72,14 +72,20 @@ impl UnixListener {
     /// # Cancel safety
     /// Cancel safe.
     pub async fn accept(&self) -> Result<(UnixStream, Address)> {
-        cancel_point(|cx| self.poll_accept(cx).map_err(Error::from)).await
+        cancel_point(|cx| self.accept_now(cx).map_err(Error::from)).await
     }
 
-    /// Poll form of [`accept`](Self::accept).
+    /// Poll form of [`accept`](Self::accept) (no cancel check; spends the task's
+    /// cooperative budget).
     ///
     /// # Errors
     /// The OS error of `accept`.
     pub fn poll_accept(&self, cx: &mut Context<'_>) -> Poll<io::Result<(UnixStream, Address)>> {
+        std::task::ready!(tulip_core::coop::poll_proceed(cx));
+        self.accept_now(cx)
+    }
+
+    fn accept_now(&self, cx: &mut Context<'_>) -> Poll<io::Result<(UnixStream, Address)>> {
         let (s, peer) = std::task::ready!(self.io.poll_op(Direction::Read, cx, sys::accept))?;
         let io = Io::new(s).map_err(io::Error::from)?;
         Poll::Ready(Ok((
@@ -134,8 +140,10 @@ impl UnixStream {
     /// The OS error of `socketpair`; `NoRunningLoop`.
     pub fn pair() -> Result<(UnixStream, UnixStream)> {
         let (a, b) = Socket::pair(Domain::UNIX, Type::STREAM, None)?;
-        a.set_nonblocking(true)?;
-        b.set_nonblocking(true)?;
+        for s in [&a, &b] {
+            s.set_nonblocking(true)?;
+            sys::no_sigpipe(s)?;
+        }
         Ok((
             UnixStream {
                 io: Arc::new(Io::new(a)?),

@@ -22,7 +22,7 @@
 //!     assert_eq!(tulip_web::client::get(addr, "/nope").await?.status, 404);
 //!     srv.close();
 //!     Ok::<_, tulip_web::Error>(())
-//! })??;
+//! })?;
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 #![forbid(unsafe_code)]
@@ -46,4 +46,35 @@ pub enum Error {
     /// The peer's reply was not an HTTP response.
     #[error("bad HTTP response: {0:?}")]
     BadResponse(String),
+}
+
+impl From<tulip_core::Error> for Error {
+    fn from(e: tulip_core::Error) -> Self {
+        Error::Net(tulip_net::Error::from(e))
+    }
+}
+
+/// A task body may return `tulip_web::Error`: a cancel taken at a tulip await point
+/// and propagated with `?` ends the task cancelled, as with `tulip_net::Error`.
+impl tulip_core::TaskError for Error {
+    fn as_tulip(&self) -> Option<&tulip_core::Error> {
+        match self {
+            Error::Net(e) => e.as_tulip(),
+            Error::BadResponse(_) => None,
+        }
+    }
+
+    fn as_cancelled(&self) -> Option<&tulip_core::Cancelled> {
+        match self {
+            Error::Net(e) => e.as_cancelled(),
+            Error::BadResponse(_) => None,
+        }
+    }
+
+    fn to_shared(&self) -> tulip_core::Error {
+        match self {
+            Error::Net(e) => e.to_shared(),
+            other => tulip_core::Error::described(other),
+        }
+    }
 }

@@ -40,7 +40,7 @@ impl Application {
     ///     assert_eq!((resp.status, resp.text().as_str()), (200, "<h1>Index</h1>"));
     ///     srv.close();
     ///     Ok::<_, tulip_web::Error>(())
-    /// })??;
+    /// })?;
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub async fn serve(self, addr: impl ToAddrs) -> tulip_net::Result<Server> {
