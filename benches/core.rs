@@ -23,13 +23,16 @@ fn tasks(c: &mut Criterion) {
             let sum = lp
                 .run_until_complete(async {
                     let handles: Vec<_> = (0..10_000u64)
-                        .map(|i| tulip::create_task(async move { i }).expect("create_task"))
+                        .map(|i| {
+                            tulip::create_task(async move { Ok::<_, tulip::Error>(i) })
+                                .expect("create_task")
+                        })
                         .collect();
                     let mut sum = 0;
                     for h in handles {
                         sum += h.await.expect("task");
                     }
-                    sum
+                    Ok::<_, tulip::Error>(sum)
                 })
                 .expect("run_until_complete");
             assert_eq!(sum, 10_000 * 9_999 / 2);
@@ -41,6 +44,7 @@ fn tasks(c: &mut Criterion) {
                 for _ in 0..1_000 {
                     tulip::yield_now().await.expect("yield_now");
                 }
+                Ok::<_, tulip::Error>(())
             })
             .expect("run_until_complete")
         })
@@ -82,8 +86,10 @@ fn timers(c: &mut Criterion) {
                     })
                     .collect();
                 for h in handles {
-                    h.await.expect("task").expect("sleep");
+                    // The task's body is the sleep: its error is the task's.
+                    h.await.expect("sleep task");
                 }
+                Ok::<_, tulip::Error>(())
             })
             .expect("run_until_complete")
         })
@@ -152,6 +158,7 @@ fn channel(c: &mut Criterion) {
                             let v = ping2.recv().await;
                             pong2.send(v).await;
                         }
+                        Ok::<_, tulip::Error>(())
                     })
                     .expect("create_task");
                     let mut last = 0;
@@ -160,7 +167,7 @@ fn channel(c: &mut Criterion) {
                         last = pong.recv().await;
                     }
                     echo.await.expect("echo task");
-                    last
+                    Ok::<_, tulip::Error>(last)
                 })
                 .expect("run_until_complete");
             black_box(last)

@@ -20,10 +20,10 @@ pub fn main() -> Result<(), Box<dyn std::error::Error>> {
     tulip::set_event_loop(Some(lp.clone()));
     let futu = lp.create_task(do_some_work(3))?;
     futu.add_done_callback(|_task| println!("Done"));
-    let x = lp.run_until_complete(futu)???;
+    let x = lp.run_until_complete(futu)?;
     // The callback was scheduled with call_soon when the task finished; give it the
     // loop iteration it is waiting for.
-    lp.run_until_complete(tulip::sleep(Duration::ZERO))??;
+    lp.run_until_complete(tulip::sleep(Duration::ZERO))?;
     println!("result: {x}");
     lp.close()?;
     Ok(())

@@ -26,6 +26,6 @@ pub fn main() -> Result<(), Box<dyn std::error::Error>> {
         writer.close();
         writer.wait_closed().await?;
         Ok::<_, tulip::net::Error>(())
-    })??;
+    })?;
     Ok(())
 }

@@ -49,6 +49,6 @@ pub fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
         server.serve_forever().await?;
         Ok::<_, tulip::net::Error>(())
-    })??;
+    })?;
     Ok(())
 }

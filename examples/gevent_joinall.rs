@@ -120,7 +120,7 @@ pub fn main() -> Result<(), Box<dyn std::error::Error>> {
             g_list.push(gevent::spawn(func(url, i))?);
         }
         gevent::joinall(g_list, None).await
-    })??;
+    })?;
     let end = start.elapsed();
     assert!(joined.unfinished.is_empty());
     println!("{}", end.as_secs_f64());

@@ -20,7 +20,7 @@ async fn hello() -> tulip::Result<()> {
 
 pub fn main() -> Result<(), Box<dyn std::error::Error>> {
     let lp = tulip::get_event_loop()?;
-    lp.run_until_complete(hello())??;
+    lp.run_until_complete(hello())?;
     lp.close()?;
     Ok(())
 }

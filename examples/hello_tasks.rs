@@ -33,10 +33,10 @@ pub fn main() -> Result<(), Box<dyn std::error::Error>> {
     lp.run_until_complete(async {
         let tasks = [tulip::create_task(hello())?, tulip::create_task(hello())?];
         for t in tasks {
-            t.await??;
+            t.await?;
         }
         Ok::<_, tulip::Error>(())
-    })??;
+    })?;
     lp.close()?;
     println!("(both done in {:.2} s)", start.elapsed().as_secs_f64());
     Ok(())

@@ -19,8 +19,8 @@ async fn do_some_work(x: u64) -> tulip::Result<()> {
 
 pub fn main() -> Result<(), Box<dyn std::error::Error>> {
     let lp = tulip::get_event_loop()?;
-    lp.run_until_complete(do_some_work(1))??;
-    lp.run_until_complete(do_some_work(3))??;
+    lp.run_until_complete(do_some_work(1))?;
+    lp.run_until_complete(do_some_work(3))?;
     lp.close()?;
     match lp.run_until_complete(do_some_work(3)) {
         Err(e) => println!("Error: {e} ({e:?})"),

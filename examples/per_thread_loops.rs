@@ -9,7 +9,7 @@ pub fn main() -> Result<(), Box<dyn std::error::Error>> {
     let main_loop = tulip::get_event_loop()?;
     println!("main thread: get_event_loop() -> loop #{}", main_loop.id());
 
-    let other_id = std::thread::spawn(|| -> Result<u64, tulip::Error> {
+    let worker = std::thread::spawn(|| -> Result<u64, tulip::Error> {
         match tulip::get_event_loop() {
             Err(e) => println!("worker thread: get_event_loop() -> Error: {e}"),
             Ok(lp) => println!("worker thread: unexpected loop #{}", lp.id()),
@@ -17,13 +17,14 @@ pub fn main() -> Result<(), Box<dyn std::error::Error>> {
         tulip::set_event_loop(Some(tulip::new_event_loop()?));
         let lp = tulip::get_event_loop()?;
         println!("worker thread: after set_event_loop -> loop #{}", lp.id());
-        lp.run_until_complete(tulip::sleep(Duration::from_millis(10)))??;
+        lp.run_until_complete(tulip::sleep(Duration::from_millis(10)))?;
         println!("worker thread: ran a coroutine on its own loop");
         lp.close()?;
         Ok(lp.id())
-    })
-    .join()
-    .map_err(|_| "worker thread panicked")??;
+    });
+    // The thread's own outcome (it may have panicked), then what it returned.
+    let other_id = worker.join().map_err(|_| "worker thread panicked")?;
+    let other_id = other_id?;
 
     println!(
         "the loops are {}",
@@ -40,7 +41,7 @@ pub fn main() -> Result<(), Box<dyn std::error::Error>> {
             running.id()
         );
         Ok::<_, tulip::Error>(())
-    })??;
+    })?;
     match tulip::get_running_loop() {
         Err(e) => println!("outside: get_running_loop() -> Error: {e}"),
         Ok(_) => return Err("a loop is running outside run_until_complete".into()),

@@ -59,6 +59,6 @@ pub fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
         println!("all items handled");
         Ok::<_, SyncError>(())
-    })??;
+    })?;
     Ok(())
 }

@@ -33,7 +33,7 @@ pub fn main() -> Result<(), Box<dyn std::error::Error>> {
             .map(tulip::create_task)
             .collect::<tulip::Result<Vec<_>>>()?;
         tulip::wait(tasks, ReturnWhen::AllCompleted).await
-    })??;
+    })?;
     println!("done: {}, pending: {}", done.len(), pending.len());
     Ok(())
 }

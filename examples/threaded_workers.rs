@@ -52,7 +52,7 @@ async fn spread(steps_per_thread: Arc<Mutex<BTreeMap<String, usize>>>) -> tulip:
         })
         .collect::<Result<_, _>>()?;
     for t in tasks {
-        t.await??;
+        t.await?;
     }
     Ok(())
 }
@@ -69,7 +69,8 @@ async fn patched_fetches() -> tulip::Result<()> {
         let mut beats = 0;
         loop {
             if tulip::sleep(Duration::from_millis(50)).await.is_err() {
-                return beats; // cancelled: report how often the loop got to run
+                // Cancelled: report how often the loop got to run.
+                return Ok::<_, tulip::Error>(beats);
             }
             beats += 1;
         }
@@ -88,7 +89,7 @@ async fn patched_fetches() -> tulip::Result<()> {
         })
         .collect::<Result<_, _>>()?;
     for f in fetches {
-        f.await??;
+        f.await?;
     }
     let took = start.elapsed();
     heartbeat.cancel();
@@ -106,12 +107,12 @@ pub fn main() -> Result<(), Box<dyn std::error::Error>> {
     tulip::set_event_loop(Some(lp.clone()));
     println!("Part 1: tasks and the threads that ran them");
     let tally = Arc::new(Mutex::new(BTreeMap::new()));
-    lp.run_until_complete(spread(tally.clone()))??;
+    lp.run_until_complete(spread(tally.clone()))?;
     for (thread, steps) in tally.lock().unwrap().iter() {
         println!("  {thread}: {steps} steps");
     }
     println!("Part 2: blocking calls on the blocking pool (to_thread)");
-    lp.run_until_complete(patched_fetches())??;
+    lp.run_until_complete(patched_fetches())?;
     lp.close()?;
     tulip::set_event_loop(None);
     Ok(())

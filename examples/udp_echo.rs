@@ -55,6 +55,6 @@ pub fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
         transport.close();
         Ok::<_, tulip::net::Error>(())
-    })??;
+    })?;
     Ok(())
 }

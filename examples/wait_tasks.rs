@@ -45,7 +45,7 @@ pub fn main() -> Result<(), Box<dyn std::error::Error>> {
     // `ensure_future` outside a running loop is `lp.create_task` on this thread's loop.
     let tasks = vec![lp.create_task(func1())?, lp.create_task(func2())?];
     let start = Instant::now();
-    lp.run_until_complete(tulip::wait(tasks, ReturnWhen::AllCompleted))??;
+    lp.run_until_complete(tulip::wait(tasks, ReturnWhen::AllCompleted))?;
     println!("{}", start.elapsed().as_secs_f64());
     lp.close()?;
     tulip::set_event_loop(None);

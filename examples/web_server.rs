@@ -73,7 +73,7 @@ fn serve(addr: Option<String>, self_test: bool) -> Result<(), Box<dyn std::error
     });
     let lp = tulip::new_event_loop()?;
     tulip::set_event_loop(Some(lp.clone()));
-    let srv = lp.run_until_complete(init(&addr))??;
+    let srv = lp.run_until_complete(init(&addr))?;
     if self_test {
         let at = srv.local_addr().expect("listening on an internet address");
         lp.run_until_complete(async {
@@ -83,8 +83,8 @@ fn serve(addr: Option<String>, self_test: bool) -> Result<(), Box<dyn std::error
             }
             srv.close();
             srv.wait_closed().await?;
-            Ok::<_, Box<dyn std::error::Error>>(())
-        })??;
+            Ok::<_, tulip::web::Error>(())
+        })?;
     } else {
         lp.run_forever()?;
     }

@@ -106,7 +106,7 @@ pub fn fetch_all(args: &[String]) -> Result<Vec<Vec<String>>, Box<dyn std::error
     let lp = tulip::new_event_loop()?;
     tulip::set_event_loop(Some(lp.clone()));
     let server = if args.is_empty() {
-        Some(lp.run_until_complete(embedded_server())??)
+        Some(lp.run_until_complete(embedded_server())?)
     } else {
         None
     };
@@ -130,14 +130,14 @@ pub fn fetch_all(args: &[String]) -> Result<Vec<Vec<String>>, Box<dyn std::error
         done.sort_by_key(|t| ids.iter().position(|&id| id == t.id()));
         let mut results = Vec::new();
         for mut t in done {
-            results.push(t.try_result()?.map_err(|e| e.to_string()));
+            results.push(t.take_result().map_err(|e| e.to_string()));
         }
         if let Some(s) = &server {
             s.close();
             s.wait_closed().await?;
         }
-        Ok::<_, Box<dyn std::error::Error>>(results)
-    })??;
+        Ok::<_, tulip::net::Error>(results)
+    })?;
     lp.close()?;
     tulip::set_event_loop(None);
     let mut headers = Vec::new();

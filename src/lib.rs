@@ -6,11 +6,12 @@ mod policy;
 
 pub use policy::{get_event_loop, get_event_loop_policy, new_event_loop, run};
 pub use tulip_core::{
-    all_tasks, cancel_all_tasks, check_cancel, create_task, current_task, ensure_future,
-    get_running_loop, run_coroutine_threadsafe, set_event_loop, set_event_loop_policy, sleep,
-    sleep_until, spawn_local, to_thread, yield_now, CallbackId, Cancelled, ConcurrentFuture,
-    DefaultPolicy, Error, EventLoop, EventLoopPolicy, ExceptionContext, Handle, Promise, Result,
-    Sleep, Task, TaskRef, ThreadPool, TimerHandle, YieldNow,
+    all_done, all_tasks, cancel_all_tasks, check_cancel, create_task, current_task, deadline_after,
+    ensure_future, get_running_loop, run_coroutine_threadsafe, set_event_loop,
+    set_event_loop_policy, sleep, sleep_until, spawn_local, to_thread, yield_now, CallbackId,
+    Cancelled, ConcurrentFuture, DefaultPolicy, Error, EventLoop, EventLoopPolicy,
+    ExceptionContext, Handle, Promise, Result, Sleep, Task, TaskError, TaskRef, ThreadPool,
+    TimerHandle, YieldNow,
 };
 pub use tulip_sync::{
     as_completed, gather, gather_all, gather_local, shield, shield_task, timeout, timeout_at, wait,
@@ -18,6 +19,10 @@ pub use tulip_sync::{
     LockGuard, PriorityQueue, PutError, Queue, QueueStream, ReturnWhen, Semaphore, SemaphorePermit,
     TaskGroup, TaskGroupError, Timeout,
 };
+
+/// The cooperative budget: how a task whose await points keep being ready hands the
+/// loop back (for writing await points of your own).
+pub use tulip_core::coop;
 
 /// gather / wait / timeouts / TaskGroup, locks and queues, with their future types.
 pub use tulip_sync as sync;

@@ -7,7 +7,7 @@
 use std::future::Future;
 use std::sync::Arc;
 
-use tulip_core::{EventLoop, EventLoopPolicy, Result};
+use tulip_core::{EventLoop, EventLoopPolicy, Result, TaskError};
 
 #[cfg(feature = "local")]
 fn install() {
@@ -58,11 +58,11 @@ pub fn get_event_loop_policy() -> Arc<dyn EventLoopPolicy> {
 }
 
 /// asyncio's `asyncio.run(main)`: runs `main` on a new loop, cancels what is left,
-/// closes the loop.
+/// closes the loop, and returns what `main` returned.
 ///
 /// # Errors
-/// `AnotherLoopRunning` inside a running loop; otherwise what `main`'s run gave
-/// (`Cancelled`, `Panicked`).
+/// `main`'s own error; and, as `E`: `AnotherLoopRunning` inside a running loop,
+/// `Cancelled` if `main` was cancelled, `Panicked` if it panicked.
 ///
 /// # Examples
 /// ```
@@ -70,11 +70,15 @@ pub fn get_event_loop_policy() -> Arc<dyn EventLoopPolicy> {
 /// let v = tulip::run(async {
 ///     tulip::sleep(Duration::from_millis(1)).await?;
 ///     Ok::<_, tulip::Error>(7)
-/// })??;
+/// })?;
 /// assert_eq!(v, 7);
 /// # Ok::<(), tulip::Error>(())
 /// ```
-pub fn run<F: Future>(main: F) -> Result<F::Output> {
+pub fn run<F, T, E>(main: F) -> std::result::Result<T, E>
+where
+    F: Future<Output = std::result::Result<T, E>>,
+    E: TaskError,
+{
     install();
     tulip_core::run(main)
 }

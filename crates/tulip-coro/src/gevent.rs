@@ -10,16 +10,17 @@ use std::future::Future;
 use std::time::Duration;
 
 use futures::future::{select, Either};
-use tulip_core::{Result, Task};
+use tulip_core::{Result, Task, TaskError};
 
 /// `gevent.spawn(func)`: starts `fut` as a task on the running loop.
 ///
 /// # Errors
 /// `NoRunningLoop` outside a running loop.
-pub fn spawn<F>(fut: F) -> Result<Task<F::Output>>
+pub fn spawn<F, T, E>(fut: F) -> Result<Task<T, E>>
 where
-    F: Future + Send + 'static,
-    F::Output: Send + 'static,
+    F: Future<Output = std::result::Result<T, E>> + Send + 'static,
+    T: Send + 'static,
+    E: TaskError + Send + 'static,
 {
     tulip_core::create_task(fut)
 }
@@ -27,11 +28,11 @@ where
 /// What [`joinall`] hands back: the tasks that finished, and those still running
 /// (in their input order), so no task's result is ever out of reach.
 #[derive(Debug)]
-pub struct Joined<T> {
+pub struct Joined<T, E = tulip_core::Error> {
     /// Done by the time `joinall` returned.
-    pub finished: Vec<Task<T>>,
+    pub finished: Vec<Task<T, E>>,
     /// Still running (only with a timeout).
-    pub unfinished: Vec<Task<T>>,
+    pub unfinished: Vec<Task<T, E>>,
 }
 
 /// `gevent.joinall(greenlets, timeout=None)`: waits until every task is done, or
@@ -50,17 +51,20 @@ pub struct Joined<T> {
 /// use tulip_coro::gevent::{joinall, spawn};
 /// let lp = tulip_local::new_event_loop()?;
 /// let joined = lp.run_until_complete(async {
-///     let quick = spawn(async { 1 })?;
-///     let slow = spawn(async { tulip_core::sleep(Duration::from_secs(5)).await.ok(); 2 })?;
+///     let quick = spawn(async { Ok::<_, tulip_core::Error>(1) })?;
+///     let slow = spawn(async {
+///         tulip_core::sleep(Duration::from_secs(5)).await?;
+///         Ok(2)
+///     })?;
 ///     joinall(vec![quick, slow], Some(Duration::from_millis(20))).await
-/// })??;
+/// })?;
 /// assert_eq!((joined.finished.len(), joined.unfinished.len()), (1, 1));
 /// # Ok::<(), tulip_core::Error>(())
 /// ```
-pub async fn joinall<T: Send + 'static>(
-    tasks: Vec<Task<T>>,
+pub async fn joinall<T: Send + 'static, E: TaskError>(
+    tasks: Vec<Task<T, E>>,
     timeout: Option<Duration>,
-) -> Result<Joined<T>> {
+) -> Result<Joined<T, E>> {
     if tasks.iter().any(|t| !t.done()) {
         let all_done = tulip_core::all_done(tasks.iter().map(|t| &**t));
         match timeout {
