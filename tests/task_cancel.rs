@@ -1,5 +1,6 @@
 //! asyncio's cancellation: cancel() asks, the next await point answers with
-//! Err(Cancelled), and the task decides what to do (CPython's outcomes in comments).
+//! Err(Cancelled), and the task decides what to do (CPython's outcomes in comments;
+//! tests/asyncio_ref/cancel_outcomes.py prints them).
 mod common;
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -24,29 +25,31 @@ fn cancelled_task_can_clean_up_asynchronously_and_return_a_value(new_loop: Facto
                 match tulip::sleep(Duration::from_secs(10)).await {
                     Err(Error::Cancelled(c)) => {
                         l.push(format!("caught {:?}", c.msg));
-                        tulip::sleep(Duration::from_millis(10)).await.unwrap();
+                        tulip::sleep(Duration::from_millis(10)).await?;
                         l.push("cleaned");
-                        5
+                        Ok::<_, Error>(5)
                     }
                     other => panic!("expected a cancel, got {other:?}"),
                 }
-            })
-            .unwrap();
-            started.await.unwrap(); // the child reached its await point
+            })?;
+            started.await?; // the child reached its await point
             assert!(t.cancel_with("bye"));
             let tr = t.task_ref();
-            let r = t.await;
-            (r, tr.cancelled())
+            let r = t.await?;
+            Ok::<_, Error>((r, tr.cancelled()))
         })
         .unwrap();
-    assert_eq!(r.unwrap(), 5);
+    assert_eq!(r, 5);
     assert!(!cancelled);
     assert_eq!(log.take(), ["caught Some(\"bye\")", "cleaned"]);
 }
 
+/// CPython ("propagated"): the cancel propagates out of the body, so the task ends
+/// cancelled: `await` raises CancelledError, `cancelled()` is True and `exception()`
+/// raises CancelledError too.
 fn cancel_propagated_out_makes_the_task_cancelled(new_loop: Factory) {
     let lp = new_loop().unwrap();
-    let (r, cancelled, done) = lp
+    let (r, state, exc) = lp
         .run_until_complete(async {
             let started = tulip::Promise::<()>::new();
             let s2 = started.clone();
@@ -54,20 +57,17 @@ fn cancel_propagated_out_makes_the_task_cancelled(new_loop: Factory) {
                 let _ = s2.set_result(());
                 tulip::sleep(Duration::from_secs(10)).await?;
                 Ok::<_, Error>(())
-            })
-            .unwrap();
-            started.await.unwrap(); // the child reached its await point
+            })?;
+            started.await?; // the child reached its await point
             t.cancel();
             let tr = t.task_ref();
             let r = t.await;
-            (r, tr.cancelled(), tr.done())
+            Ok::<_, Error>((r, (tr.done(), tr.cancelled(), tr.failed()), tr.exception()))
         })
         .unwrap();
-    // The task's body returned Err(Cancelled) as its value: Ok(Err(Cancelled)).
-    assert!(matches!(r, Ok(Err(Error::Cancelled(_)))), "{r:?}");
-    assert!(done);
-    // It returned normally (with an error value), so it is not "cancelled".
-    assert!(!cancelled);
+    assert!(matches!(r, Err(Error::Cancelled(_))), "{r:?}");
+    assert_eq!(state, (true, true, false), "(done, cancelled, failed)");
+    assert!(matches!(exc, Err(Error::Cancelled(_))), "{exc:?}");
 }
 
 /// CPython: a task cancelled before it first runs never executes its body.
@@ -77,10 +77,13 @@ fn task_cancelled_before_it_starts_never_runs(new_loop: Factory) {
     let r2 = ran.clone();
     let (r, cancelled) = lp
         .run_until_complete(async move {
-            let t = tulip::create_task(async move { r2.store(true, Ordering::SeqCst) }).unwrap();
+            let t = tulip::create_task(async move {
+                r2.store(true, Ordering::SeqCst);
+                Ok::<_, Error>(())
+            })?;
             assert!(t.cancel());
             let tr = t.task_ref();
-            (t.await, tr.cancelled())
+            Ok::<_, Error>((t.await, tr.cancelled()))
         })
         .unwrap();
     assert!(matches!(r, Err(Error::Cancelled(_))), "{r:?}");
@@ -88,40 +91,44 @@ fn task_cancelled_before_it_starts_never_runs(new_loop: Factory) {
     assert!(!ran.load(Ordering::SeqCst));
 }
 
+/// CPython ("swallowed"): the body catches the cancel at its first await point and
+/// carries on; its later await points are not cancelled, it returns 1 and is not
+/// cancelled. (The first sleep is long so that the cancel always lands in it.)
 fn a_task_may_swallow_the_cancel_and_carry_on(new_loop: Factory) {
     let lp = new_loop().unwrap();
-    let r = lp
+    let (r, cancelled) = lp
         .run_until_complete(async {
             let started = tulip::Promise::<()>::new();
             let s2 = started.clone();
             let t = tulip::create_task(async move {
                 let _ = s2.set_result(());
                 let mut cancels = 0;
-                for _ in 0..3 {
-                    if tulip::sleep(Duration::from_millis(5)).await.is_err() {
+                for ms in [10_000, 1, 1] {
+                    if tulip::sleep(Duration::from_millis(ms)).await.is_err() {
                         cancels += 1;
                     }
                 }
-                cancels
-            })
-            .unwrap();
-            started.await.unwrap(); // the child reached its await point
+                Ok::<_, Error>(cancels)
+            })?;
+            started.await?; // the child reached its await point
             t.cancel();
-            t.await
+            let tr = t.task_ref();
+            Ok::<_, Error>((t.await?, tr.cancelled()))
         })
         .unwrap();
-    assert_eq!(r.unwrap(), 1);
+    assert_eq!((r, cancelled), (1, false));
 }
 
 fn cancelling_a_done_task_returns_false(new_loop: Factory) {
     let lp = new_loop().unwrap();
     lp.run_until_complete(async {
-        let t = tulip::create_task(async { 1 }).unwrap();
+        let t = tulip::create_task(async { Ok::<_, Error>(1) })?;
         let tr = t.task_ref();
-        assert_eq!(t.await.unwrap(), 1);
+        assert_eq!(t.await?, 1);
         assert!(tr.done());
         assert!(!tr.cancel());
         assert!(!tr.cancelled());
+        Ok::<_, Error>(())
     })
     .unwrap();
 }
@@ -137,7 +144,7 @@ fn cancel_of_a_task_on_a_foreign_future_drops_the_future(new_loop: Factory) {
     let lp = new_loop().unwrap();
     let dropped = Arc::new(AtomicBool::new(false));
     let d2 = dropped.clone();
-    let r = within(Duration::from_secs(5), || {
+    let (r, cancelled) = within(Duration::from_secs(5), || {
         lp.run_until_complete(async move {
             let started = tulip::Promise::<()>::new();
             let s2 = started.clone();
@@ -145,24 +152,28 @@ fn cancel_of_a_task_on_a_foreign_future_drops_the_future(new_loop: Factory) {
                 let _flag = DropFlag(d2);
                 let _ = s2.set_result(());
                 std::future::pending::<()>().await;
-            })
-            .unwrap();
-            started.await.unwrap(); // the child reached its await point
+                Ok::<_, Error>(())
+            })?;
+            started.await?; // the child reached its await point
             t.cancel();
-            t.await
+            let tr = t.task_ref();
+            Ok::<_, Error>((t.await, tr.cancelled()))
         })
         .unwrap()
     });
     assert!(matches!(r, Err(Error::Cancelled(_))), "{r:?}");
+    assert!(cancelled, "the enforced cancel ends the task cancelled");
     assert!(dropped.load(Ordering::SeqCst));
 }
 
-/// CPython: cancelling a task that awaits another task cancels the inner task too.
+/// CPython ("nested"): cancelling a task that awaits another task cancels the inner
+/// task too; the inner one lets the cancel propagate, so both end cancelled and
+/// awaiting the outer one raises CancelledError.
 fn cancel_propagates_into_an_awaited_task(new_loop: Factory) {
     let lp = new_loop().unwrap();
     let log = Log::default();
     let l = log.clone();
-    let r = lp
+    let (r, inner_state, outer_cancelled) = lp
         .run_until_complete(async move {
             // Both tasks must be at their await points before the cancel (a parallel
             // executor does not promise that after a 1 ms sleep): wait for both.
@@ -173,49 +184,51 @@ fn cancel_propagates_into_an_awaited_task(new_loop: Factory) {
                 let r = tulip::sleep(Duration::from_secs(10)).await;
                 l.push(format!("inner saw {}", r.is_err()));
                 r
-            })
-            .unwrap();
+            })?;
             let inner_ref = inner.task_ref();
             let outer = tulip::create_task(async move {
                 let _ = os.set_result(());
                 inner.await
-            })
-            .unwrap();
-            inner_started.await.unwrap();
-            outer_started.await.unwrap();
+            })?;
+            inner_started.await?;
+            outer_started.await?;
             outer.cancel();
+            let outer_ref = outer.task_ref();
             let r = outer.await;
-            (r, inner_ref.done())
+            Ok::<_, Error>((
+                r,
+                (inner_ref.done(), inner_ref.cancelled()),
+                outer_ref.cancelled(),
+            ))
         })
         .unwrap();
-    assert!(r.1, "inner task finished");
     assert_eq!(log.take(), ["inner saw true"]);
-    // outer's await of inner returned inner's value: Ok(Err(Cancelled))
-    assert!(matches!(r.0, Ok(Ok(Err(Error::Cancelled(_))))), "{:?}", r.0);
+    assert!(matches!(r, Err(Error::Cancelled(_))), "{r:?}");
+    assert_eq!(inner_state, (true, true), "inner (done, cancelled)");
+    assert!(outer_cancelled);
 }
 
+/// CPython ("main"): a cancelled main task that lets the cancel propagate makes
+/// `run_until_complete` raise CancelledError.
 fn cancelling_the_main_task_reaches_its_await_point(new_loop: Factory) {
     let lp = new_loop().unwrap();
-    let r = lp
-        .run_until_complete(async {
-            let me = tulip::current_task().expect("main runs as a task");
-            tulip::get_running_loop()
-                .unwrap()
-                .call_later(Duration::from_millis(5), move || {
-                    me.cancel();
-                })
-                .unwrap();
-            tulip::sleep(Duration::from_secs(10)).await
-        })
-        .unwrap();
-    assert!(matches!(r, Err(Error::Cancelled(_))));
+    let r = lp.run_until_complete(async {
+        let me = tulip::current_task().expect("main runs as a task");
+        tulip::get_running_loop()?.call_later(Duration::from_millis(5), move || {
+            me.cancel();
+        })?;
+        tulip::sleep(Duration::from_secs(10)).await
+    });
+    assert!(matches!(r, Err(Error::Cancelled(_))), "{r:?}");
 }
 
+/// CPython ("future"): a task awaiting a future is cancelled: the future is
+/// cancelled, and the task, which lets the cancel propagate, ends cancelled.
 fn awaiting_a_promise_when_cancelled_cancels_the_promise(new_loop: Factory) {
     let lp = new_loop().unwrap();
-    let (r, p_cancelled) = lp
+    let (r, t_cancelled, p_cancelled) = lp
         .run_until_complete(async {
-            let lp = tulip::get_running_loop().unwrap();
+            let lp = tulip::get_running_loop()?;
             let p: tulip::Promise<u8> = lp.create_future();
             let p2 = p.clone();
             let started = tulip::Promise::<()>::new();
@@ -223,15 +236,16 @@ fn awaiting_a_promise_when_cancelled_cancels_the_promise(new_loop: Factory) {
             let t = tulip::create_task(async move {
                 let _ = s2.set_result(());
                 p2.await
-            })
-            .unwrap();
-            started.await.unwrap(); // the child reached its await point
+            })?;
+            started.await?; // the child reached its await point
             t.cancel();
+            let tr = t.task_ref();
             let r = t.await;
-            (r, p.cancelled())
+            Ok::<_, Error>((r, tr.cancelled(), p.cancelled()))
         })
         .unwrap();
-    assert!(matches!(r, Ok(Err(Error::Cancelled(_)))), "{r:?}");
+    assert!(matches!(r, Err(Error::Cancelled(_))), "{r:?}");
+    assert!(t_cancelled);
     assert!(p_cancelled);
 }
 
@@ -245,13 +259,12 @@ fn a_task_cancelling_itself_sees_it_at_its_next_await_point(new_loop: Factory) {
                 tulip::current_task().unwrap().cancel();
                 let first = tulip::sleep(Duration::from_millis(1)).await;
                 let second = tulip::sleep(Duration::from_millis(1)).await;
-                (first.is_err(), second.is_ok())
-            })
-            .unwrap();
+                Ok::<_, Error>((first.is_err(), second.is_ok()))
+            })?;
             t.await
         })
         .unwrap();
-    assert_eq!(r.unwrap(), (true, true));
+    assert_eq!(r, (true, true));
 }
 
 per_executor!(

@@ -63,7 +63,6 @@ fn timers_fire_with_every_worker_parked() {
             })?;
             p.await
         })
-        .unwrap()
         .unwrap();
     let took = fired - start;
     assert!(took >= Duration::from_millis(50), "{took:?}");
@@ -81,11 +80,10 @@ fn sleeping_tasks_overlap() {
                 .map(|_| tulip::create_task(tulip::sleep(Duration::from_millis(200))))
                 .collect::<Result<_, _>>()?;
             for t in ts {
-                t.await??;
+                t.await?;
             }
             Ok::<_, Error>(())
         })
-        .unwrap()
         .unwrap()
     });
 }
@@ -109,11 +107,10 @@ fn a_local_task_spawned_on_a_worker_stays_on_it() {
                     drop(not_send);
                     Ok::<_, Error>(on)
                 })?;
-                Ok::<_, Error>((home, local.await??))
+                Ok::<_, Error>((home, local.await?))
             })?
-            .await?
+            .await
         })
-        .unwrap()
         .unwrap();
     assert!(home.is_some());
     assert_eq!(steps, vec![home; 5]);
@@ -131,42 +128,43 @@ fn a_local_task_spawned_by_main_runs_on_the_driving_thread() {
                 tulip::yield_now().await?;
                 Ok::<_, Error>((std::thread::current().id(), *rc))
             })?;
-            t.await?
+            t.await
         })
-        .unwrap()
         .unwrap();
     assert_eq!(ran_on, (me, 5));
 }
 
 /// Tasks make progress only while the loop runs: after `run_until_complete` returns,
-/// a busy task is frozen until the next run.
+/// a busy task is frozen until the next run. Each run waits until the task has made
+/// progress (not for a time: a worker need not have picked it up within a few ms).
 #[test]
 fn tasks_do_not_run_between_runs() {
     let lp = Builder::new().workers(2).build().unwrap();
     let count = Arc::new(AtomicU64::new(0));
-    let c2 = count.clone();
+    let (c2, c3) = (count.clone(), count.clone());
     lp.run_until_complete(async move {
         tulip::create_task(async move {
             loop {
                 c2.fetch_add(1, Ordering::SeqCst);
-                if tulip::yield_now().await.is_err() {
-                    break;
+                if let Err(e) = tulip::yield_now().await {
+                    break Err::<(), _>(e);
                 }
             }
-        })
-        .unwrap();
-        tulip::sleep(Duration::from_millis(5)).await
+        })?;
+        common::until(|| c3.load(Ordering::SeqCst) > 0).await;
+        Ok::<_, Error>(())
     })
-    .unwrap()
     .unwrap();
     let frozen = count.load(Ordering::SeqCst);
     assert!(frozen > 0);
     std::thread::sleep(Duration::from_millis(30)); // nothing may happen meanwhile
     assert_eq!(count.load(Ordering::SeqCst), frozen);
-    lp.run_until_complete(tulip::sleep(Duration::from_millis(5)))
-        .unwrap()
-        .unwrap();
-    assert!(count.load(Ordering::SeqCst) > frozen);
+    let c4 = count.clone();
+    lp.run_until_complete(async move {
+        common::until(|| c4.load(Ordering::SeqCst) > frozen).await;
+        Ok::<_, Error>(())
+    })
+    .unwrap();
     lp.close().unwrap();
 }
 
@@ -177,12 +175,11 @@ fn create_task_from_a_foreign_thread_runs() {
     let lp2 = lp.clone();
     let v = lp
         .run_until_complete(async move {
-            let t = std::thread::spawn(move || lp2.create_task(async { 40 + 2 }).unwrap())
+            let t = std::thread::spawn(move || lp2.create_task(async { Ok::<_, Error>(40 + 2) }))
                 .join()
-                .unwrap();
+                .unwrap()?;
             t.await
         })
-        .unwrap()
         .unwrap();
     assert_eq!(v, 42);
 }
@@ -216,13 +213,13 @@ fn no_worker_outlives_its_loop() {
         .build()
         .unwrap();
     assert_eq!(threads_named("tjoin-"), 0, "workers start at the first run");
-    lp.run_until_complete(async {}).unwrap();
+    lp.run_until_complete(async { Ok::<_, Error>(()) }).unwrap();
     eventually_threads("tjoin-", 3);
     lp.close().unwrap();
     assert_eq!(threads_named("tjoin-"), 0);
     assert!(matches!(lp.close(), Ok(())));
     assert!(matches!(
-        lp.run_until_complete(async {}),
+        lp.run_until_complete(async { Ok::<_, Error>(()) }),
         Err(Error::LoopClosed)
     ));
 
@@ -231,7 +228,9 @@ fn no_worker_outlives_its_loop() {
         .thread_name("tdrop")
         .build()
         .unwrap();
-    dropped.run_until_complete(async {}).unwrap();
+    dropped
+        .run_until_complete(async { Ok::<_, Error>(()) })
+        .unwrap();
     eventually_threads("tdrop-", 2);
     drop(dropped);
     // The last handle may be released by a worker a moment after ours (it held a
@@ -251,7 +250,8 @@ fn close_drops_queued_task_steps() {
         }
     }
     let lp = Builder::new().workers(2).build().unwrap();
-    lp.run_until_complete(async {}).unwrap(); // the workers exist and are parked
+    // the workers exist and are parked
+    lp.run_until_complete(async { Ok::<_, Error>(()) }).unwrap();
     let dropped = Arc::new(AtomicU64::new(0));
     let flag = DropFlag(dropped.clone());
     // Queued while the loop is not running: it never gets a step.
@@ -259,12 +259,14 @@ fn close_drops_queued_task_steps() {
         .create_task(async move {
             let _flag = flag;
             std::future::pending::<()>().await;
+            Ok::<_, Error>(())
         })
         .unwrap();
     lp.close().unwrap();
     assert_eq!(dropped.load(Ordering::SeqCst), 1);
+    assert!(t.cancelled());
     let other = tulip::executors::threaded::new_event_loop().unwrap();
-    let r = other.run_until_complete(t).unwrap();
+    let r = other.run_until_complete(t);
     assert!(matches!(r, Err(Error::Cancelled(_))), "{r:?}");
     other.close().unwrap();
 }

@@ -64,7 +64,7 @@ fn a_million_foreign_wakeups_every_task_completes() {
                         on.extend(current_worker());
                     }
                     seen.lock().unwrap().extend(on);
-                    got
+                    Ok::<_, tulip::Error>(got)
                 })?);
             }
             let per_thread = TASKS / FOREIGN_THREADS;
@@ -92,7 +92,6 @@ fn a_million_foreign_wakeups_every_task_completes() {
             }
             Ok::<_, tulip::Error>(finished)
         })
-        .unwrap()
         .unwrap()
     });
     assert_eq!(finished, TASKS);
@@ -127,6 +126,7 @@ fn a_million_uncoalesced_wakeups_each_one_a_step() {
                         got = next_tick(&ticks[i], got, &polls).await;
                         consumed[i].store(got, Ordering::Release);
                     }
+                    Ok::<_, tulip::Error>(())
                 })?);
             }
             let per_thread = TASKS / FOREIGN_THREADS;
@@ -157,7 +157,6 @@ fn a_million_uncoalesced_wakeups_each_one_a_step() {
             }
             Ok::<_, tulip::Error>(())
         })
-        .unwrap()
         .unwrap()
     });
     assert!(consumed

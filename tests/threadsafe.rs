@@ -40,7 +40,7 @@ fn a_plain_thread_gets_the_result(new_loop: Factory) {
         let v = f.result(Some(Duration::from_secs(10)));
         (v, f.done(), f.result(None))
     });
-    assert_eq!(v.0.unwrap().unwrap(), 42);
+    assert_eq!(v.0.unwrap(), 42);
     assert!(v.1);
     assert!(matches!(v.2, Err(Error::InvalidState(_))));
 }
@@ -58,6 +58,7 @@ fn timeout_then_cancel(new_loop: Factory) {
                 let r = tulip::sleep(Duration::from_secs(30)).await;
                 l.push(format!("task saw cancel: {}", r.is_err()));
                 let _ = seen_tx.send(());
+                r
             },
             &lp,
         )
@@ -70,7 +71,11 @@ fn timeout_then_cancel(new_loop: Factory) {
         let task_saw = seen_rx.recv_timeout(Duration::from_secs(10)).is_ok();
         (first, cancelled, again, state, after, task_saw)
     });
-    assert!(matches!(out.0, Err(Error::TimeoutError)), "{:?}", out.0);
+    assert!(
+        matches!(out.0, Err(Error::TimeoutError(None))),
+        "{:?}",
+        out.0
+    );
     assert!(out.1);
     assert!(!out.2, "a second cancel returns false");
     assert_eq!(out.3, (true, true));
@@ -82,11 +87,16 @@ fn timeout_then_cancel(new_loop: Factory) {
 fn a_panic_is_the_callers_error(new_loop: Factory) {
     let lp = new_loop().unwrap();
     let r = with_running_loop(&lp, |lp| {
-        run_coroutine_threadsafe(async { panic!("threadsafe boom") }, &lp)
+        let work = async {
+            if std::hint::black_box(true) {
+                panic!("threadsafe boom");
+            }
+            Ok::<(), Error>(())
+        };
+        run_coroutine_threadsafe(work, &lp)
             .unwrap()
             .result(Some(Duration::from_secs(10)))
     });
-    let r: Result<(), Error> = r;
     match r {
         Err(Error::Panicked(msg)) => assert_eq!(&*msg, "threadsafe boom"),
         other => panic!("{other:?}"),
@@ -98,9 +108,10 @@ fn result_on_the_loops_own_thread_is_refused(new_loop: Factory) {
     let lp = new_loop().unwrap();
     let r = lp
         .run_until_complete(async {
-            let lp = tulip::get_running_loop().unwrap();
-            let f = run_coroutine_threadsafe(async { 1 }, &lp).unwrap();
-            f.result(Some(Duration::from_millis(1)))
+            let lp = tulip::get_running_loop()?;
+            let f = run_coroutine_threadsafe(async { Ok::<_, Error>(1) }, &lp)?;
+            // The refusal is main's value, not its error.
+            Ok::<_, Error>(f.result(Some(Duration::from_millis(1))))
         })
         .unwrap();
     assert!(matches!(r, Err(Error::WrongThread)), "{r:?}");
@@ -110,12 +121,12 @@ fn result_on_the_loops_own_thread_is_refused(new_loop: Factory) {
 /// loop refuses new work.
 fn a_loop_closed_before_running_the_work_cancels_it(new_loop: Factory) {
     let lp = new_loop().unwrap();
-    let f = run_coroutine_threadsafe(async { 1 }, &lp).unwrap();
+    let f = run_coroutine_threadsafe(async { Ok::<_, Error>(1) }, &lp).unwrap();
     lp.close().unwrap();
     let r = f.result(Some(Duration::from_secs(5)));
     assert!(matches!(r, Err(Error::Cancelled(_))), "{r:?}");
     assert!(matches!(
-        run_coroutine_threadsafe(async { 2 }, &lp),
+        run_coroutine_threadsafe(async { Ok::<_, Error>(2) }, &lp),
         Err(Error::LoopClosed)
     ));
 }
@@ -131,10 +142,13 @@ fn many_threads_submit_at_once(new_loop: Factory) {
                 std::thread::spawn(move || {
                     (0..100u64)
                         .map(|i| {
-                            run_coroutine_threadsafe(async move { k * 1000 + i }, &lp)
-                                .unwrap()
-                                .result(Some(Duration::from_secs(10)))
-                                .unwrap()
+                            run_coroutine_threadsafe(
+                                async move { Ok::<_, Error>(k * 1000 + i) },
+                                &lp,
+                            )
+                            .unwrap()
+                            .result(Some(Duration::from_secs(10)))
+                            .unwrap()
                         })
                         .sum::<u64>()
                 })
