@@ -22,7 +22,7 @@ thread_local! {
 }
 
 /// Runs `f` (one task poll) with a fresh budget.
-#[inline]
+#[inline(always)]
 pub(crate) fn with_budget<R>(f: impl FnOnce() -> R) -> R {
     let prev = LEFT.with(|l| l.replace(BUDGET));
     let r = f();

@@ -15,6 +15,7 @@ thread_local! {
 }
 
 /// Makes `header` the current task for the span of `f` (one poll).
+#[inline(always)]
 pub(crate) fn enter<R>(header: Arc<Header>, f: impl FnOnce() -> R) -> (Arc<Header>, R) {
     let prev = CURRENT.with(|c| c.replace(Some(header)));
     let r = f();

@@ -41,6 +41,51 @@ pub(crate) enum DoneEntry {
     Wake(Waker),
 }
 
+/// Done-callbacks and awaiters in registration order. The first entry is kept inline:
+/// most tasks have exactly one (their awaiter), and a list allocation per task
+/// showed up in spawn/join profiles.
+#[derive(Default)]
+pub(crate) struct DoneList {
+    first: Option<(u64, DoneEntry)>,
+    rest: Vec<(u64, DoneEntry)>,
+}
+
+impl DoneList {
+    pub(crate) fn push(&mut self, id: u64, entry: DoneEntry) {
+        match self.first {
+            None if self.rest.is_empty() => self.first = Some((id, entry)),
+            _ => self.rest.push((id, entry)),
+        }
+    }
+
+    fn find_mut(&mut self, id: u64) -> Option<&mut DoneEntry> {
+        self.first
+            .iter_mut()
+            .chain(self.rest.iter_mut())
+            .find(|(i, _)| *i == id)
+            .map(|(_, e)| e)
+    }
+
+    fn retain_awaiters(&mut self) -> usize {
+        let is_call = |e: &(u64, DoneEntry)| matches!(e.1, DoneEntry::Call(_));
+        let mut removed = 0;
+        if self.first.as_ref().is_some_and(is_call) {
+            self.first = None;
+            removed += 1;
+        }
+        let before = self.rest.len();
+        self.rest.retain(|e| !is_call(e));
+        removed + before - self.rest.len()
+    }
+
+    /// The entries in registration order, leaving the list empty.
+    pub(crate) fn take(&mut self) -> impl Iterator<Item = DoneEntry> {
+        let first = self.first.take();
+        let rest = std::mem::take(&mut self.rest);
+        first.into_iter().chain(rest).map(|(_, e)| e)
+    }
+}
+
 #[derive(Default)]
 pub(crate) struct HeaderInner {
     pub(crate) name: Option<String>,
@@ -49,7 +94,7 @@ pub(crate) struct HeaderInner {
     /// finishes in its first poll never pays for it), so that `cancel()` can wake it.
     pub(crate) waker: Option<Waker>,
     /// Done-callbacks and awaiters, in registration order, each with its id.
-    pub(crate) callbacks: Vec<(u64, DoneEntry)>,
+    pub(crate) callbacks: DoneList,
     pub(crate) next_cb: u64,
     /// Set once the task is done.
     pub(crate) ending: Option<Ending>,
@@ -221,7 +266,7 @@ impl Header {
         }
         let id = inner.next_cb;
         inner.next_cb += 1;
-        inner.callbacks.push((id, entry));
+        inner.callbacks.push(id, entry);
         Ok(id)
     }
 
@@ -234,9 +279,7 @@ impl Header {
             return None;
         }
         if let Some(id) = id {
-            if let Some((_, DoneEntry::Wake(w))) =
-                inner.callbacks.iter_mut().find(|(i, _)| *i == id)
-            {
+            if let Some(DoneEntry::Wake(w)) = inner.callbacks.find_mut(id) {
                 if !w.will_wake(waker) {
                     *w = waker.clone();
                 }
@@ -245,18 +288,13 @@ impl Header {
         }
         let id = inner.next_cb;
         inner.next_cb += 1;
-        inner.callbacks.push((id, DoneEntry::Wake(waker.clone())));
+        inner.callbacks.push(id, DoneEntry::Wake(waker.clone()));
         Some(id)
     }
 
     /// Removes every done-callback (not the awaiters) not yet scheduled.
     pub(crate) fn clear_callbacks(&self) -> usize {
-        let mut inner = self.lock();
-        let before = inner.callbacks.len();
-        inner
-            .callbacks
-            .retain(|(_, e)| matches!(e, DoneEntry::Wake(_)));
-        before - inner.callbacks.len()
+        self.lock().callbacks.retain_awaiters()
     }
 
     /// Marks the task done with `ending` and takes its callbacks. Lock-free when none
@@ -264,7 +302,7 @@ impl Header {
     /// reads `state`, and this writes `state` before it reads `has_callbacks` (all
     /// SeqCst), so at least one side sees the other and no callback is lost; whoever
     /// takes the list second finds it empty, so none runs twice.
-    pub(crate) fn finish(&self, ending: Ending) -> Vec<(u64, DoneEntry)> {
+    pub(crate) fn finish(&self, ending: Ending) -> DoneList {
         self.lower_cancel_flag();
         let state = match &ending {
             Ending::Returned => DONE,
@@ -274,7 +312,7 @@ impl Header {
         if state == DONE {
             self.state.store(state, Ordering::SeqCst);
             if !self.has_callbacks.load(Ordering::SeqCst) {
-                return Vec::new();
+                return DoneList::default();
             }
             return std::mem::take(&mut self.lock().callbacks);
         }

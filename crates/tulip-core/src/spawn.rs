@@ -14,7 +14,7 @@ use crate::header::Header;
 use crate::header::TaskRef;
 use crate::outcome::TaskError;
 use crate::promise::Promise;
-use crate::running::get_running_loop;
+use crate::running::{get_running_loop, with_running_loop};
 use crate::task::Task;
 use crate::task_future::TaskFuture;
 
@@ -85,7 +85,8 @@ where
     T: Send + 'static,
     E: TaskError + Send + 'static,
 {
-    spawn_on(&get_running_loop()?, fut)
+    // Borrowing the running loop (not cloning a counted handle) keeps spawning cheap.
+    with_running_loop(|lp| spawn_on(lp, fut)).unwrap_or(Err(Error::NoRunningLoop))
 }
 
 /// Same as [`create_task`]: asyncio's older name.

@@ -32,14 +32,17 @@ use crate::outcome::TaskError;
 /// ```
 pub struct Task<T, E = Error> {
     pub(crate) task: TaskRef,
-    pub(crate) inner: Option<async_task::FallibleTask<Result<T, E>>>,
-    /// The output once it was read out of the task without being moved out.
-    kept: Option<Result<T, E>>,
-    /// This handle's entry in the task's awaiter list.
-    awaiter: Option<u64>,
+    inner: Option<async_task::FallibleTask<Result<T, E>>>,
+    /// The output once `result()` read it out of the task (boxed: most handles are
+    /// only awaited, and a small handle is cheaper to move around).
+    kept: Option<Box<Result<T, E>>>,
+    /// This handle's entry in the task's awaiter list (`NO_ENTRY`: none yet).
+    awaiter: u64,
     /// The output was handed out (by `await` or `take_result`).
     moved: bool,
 }
+
+const NO_ENTRY: u64 = u64::MAX;
 
 impl<T, E> fmt::Debug for Task<T, E> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -63,7 +66,7 @@ impl<T, E: TaskError> Task<T, E> {
             task,
             inner: Some(inner.fallible()),
             kept: None,
-            awaiter: None,
+            awaiter: NO_ENTRY,
             moved: false,
         }
     }
@@ -73,17 +76,16 @@ impl<T, E: TaskError> Task<T, E> {
         self.task.clone()
     }
 
-    /// The output of a done task, out of async-task's slot and into `kept`.
-    fn fetch(&mut self) -> bool {
-        if self.kept.is_some() {
-            return true;
+    /// Moves the output of a done task out of the handle (or of async-task's slot);
+    /// `None` while the task runs or once the output was handed out.
+    fn take_output(&mut self) -> Option<Result<T, E>> {
+        if let Some(kept) = self.kept.take() {
+            return Some(*kept);
         }
         if !self.task.done() {
-            return false;
+            return None;
         }
-        let Some(inner) = self.inner.as_mut() else {
-            return false;
-        };
+        let inner = self.inner.as_mut()?;
         let mut cx = Context::from_waker(Waker::noop());
         // `done()` turns true inside the task's last poll, a moment before async-task
         // stores the output; on a multi-threaded loop another thread can look in
@@ -103,19 +105,28 @@ impl<T, E: TaskError> Task<T, E> {
         self.inner = None;
         // No output: the loop dropped the task's future; its header says how it ended
         // (a destructor may have panicked meanwhile).
-        self.kept = Some(out.unwrap_or_else(|| {
+        Some(out.unwrap_or_else(|| {
             Err(E::from(match self.task.header.ending() {
                 Some(crate::outcome::Ending::Raised(e)) => e,
                 Some(crate::outcome::Ending::Cancelled(c)) => Error::Cancelled(c),
                 _ => dropped(),
             }))
-        }));
-        true
+        }))
     }
 
-    /// Marks the outcome retrieved (no "never retrieved" report).
-    fn retrieved(&self) {
-        self.task.header.flag(RETRIEVED);
+    /// Hands the output out for good and marks it retrieved.
+    fn hand_out(&mut self) -> Result<T, E> {
+        if self.moved {
+            return Err(E::from(Error::InvalidState("result was already taken")));
+        }
+        match self.take_output() {
+            Some(out) => {
+                self.task.header.flag(RETRIEVED);
+                self.moved = true;
+                out
+            }
+            None => Err(E::from(Error::InvalidState("result is not set"))),
+        }
     }
 
     /// Takes the output of a done task, once (asyncio's `result()` for values that
@@ -125,15 +136,7 @@ impl<T, E: TaskError> Task<T, E> {
     /// `InvalidState` (as `E`) if the task is not done or its output was already
     /// moved out; otherwise the body's error, or the cancellation.
     pub fn take_result(&mut self) -> Result<T, E> {
-        if self.moved {
-            return Err(E::from(Error::InvalidState("result was already taken")));
-        }
-        if !self.fetch() {
-            return Err(E::from(Error::InvalidState("result is not set")));
-        }
-        self.retrieved();
-        self.moved = true;
-        self.kept.take().expect("fetched")
+        self.hand_out()
     }
 }
 
@@ -148,11 +151,13 @@ impl<T: Clone, E: TaskError + Clone> Task<T, E> {
         if self.moved {
             return Err(E::from(Error::InvalidState("result was already taken")));
         }
-        if !self.fetch() {
+        let Some(out) = self.take_output() else {
             return Err(E::from(Error::InvalidState("result is not set")));
-        }
-        self.retrieved();
-        self.kept.clone().expect("fetched")
+        };
+        self.task.header.flag(RETRIEVED);
+        let copy = out.clone();
+        self.kept = Some(Box::new(out));
+        copy
     }
 
     /// Same as [`result`](Self::result) (its name before the outcome contract).
@@ -179,27 +184,16 @@ impl<T, E: TaskError> Future for Task<T, E> {
         if let Some(c) = take_cancel() {
             self.task.header.request_cancel(c.msg);
         }
-        if self.moved {
-            return Poll::Ready(Err(E::from(Error::InvalidState(
-                "result was already taken",
-            ))));
-        }
-        if !self.fetch() {
-            // Waits in the task's ordered list of done-callbacks and awaiters.
-            let id = self.awaiter;
-            match self.task.header.set_awaiter(id, cx.waker()) {
-                Some(id) => {
-                    self.awaiter = Some(id);
-                    return Poll::Pending;
-                }
-                None => {
-                    self.fetch();
-                }
+        let this = &mut *self;
+        if !this.moved && this.kept.is_none() && !this.task.done() {
+            // Wait in the task's ordered list of done-callbacks and awaiters.
+            let id = (this.awaiter != NO_ENTRY).then_some(this.awaiter);
+            if let Some(id) = this.task.header.set_awaiter(id, cx.waker()) {
+                this.awaiter = id;
+                return Poll::Pending;
             }
         }
-        self.retrieved();
-        self.moved = true;
-        Poll::Ready(self.kept.take().expect("fetched"))
+        Poll::Ready(this.hand_out())
     }
 }
 

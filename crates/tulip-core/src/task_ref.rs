@@ -9,7 +9,7 @@ use std::sync::Arc;
 use crate::error::{Error, Result};
 use crate::event_loop::EventLoop;
 use crate::handle::Callback;
-use crate::header::{DoneEntry, TaskRef, CANCELLED, FAILED, RETRIEVED};
+use crate::header::{DoneEntry, DoneList, TaskRef, CANCELLED, FAILED, RETRIEVED};
 use crate::outcome::Ending;
 use crate::running::get_running_loop;
 
@@ -120,7 +120,9 @@ impl TaskRef {
     pub fn add_done_callback<F: FnOnce(&TaskRef) + Send + 'static>(&self, cb: F) {
         if let Err(entry) = self.header.add_entry(DoneEntry::Call(Box::new(cb))) {
             let lp = get_running_loop().ok();
-            schedule_entries(self, vec![(0, entry)], lp.as_ref());
+            let mut one = DoneList::default();
+            one.push(0, entry);
+            schedule_entries(self, one, lp.as_ref());
         }
     }
 
@@ -137,12 +139,8 @@ impl TaskRef {
 /// is woken, which puts its next step at the end of the same queue — the very place
 /// asyncio's `call_soon(task.__wakeup)` would run it. Without a loop, callbacks run
 /// inline.
-pub(crate) fn schedule_entries(
-    task: &TaskRef,
-    entries: Vec<(u64, DoneEntry)>,
-    lp: Option<&EventLoop>,
-) {
-    for (_, entry) in entries {
+pub(crate) fn schedule_entries(task: &TaskRef, mut entries: DoneList, lp: Option<&EventLoop>) {
+    for entry in entries.take() {
         match entry {
             DoneEntry::Wake(w) => w.wake(),
             DoneEntry::Call(cb) => {
