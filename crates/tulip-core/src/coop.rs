@@ -21,12 +21,15 @@ thread_local! {
     static LEFT: Cell<u32> = const { Cell::new(u32::MAX) };
 }
 
-/// Runs `f` (one task poll) with a fresh budget.
+/// Runs `f` (one task poll) with a fresh budget; afterwards the thread is back to
+/// an unlimited one. (Two plain stores: this runs on every task poll. A task polled
+/// from inside another task's poll leaves the outer one unlimited for the rest of
+/// its poll, which only loses fairness, never progress.)
 #[inline(always)]
 pub(crate) fn with_budget<R>(f: impl FnOnce() -> R) -> R {
-    let prev = LEFT.with(|l| l.replace(BUDGET));
+    LEFT.with(|l| l.set(BUDGET));
     let r = f();
-    LEFT.with(|l| l.set(prev));
+    LEFT.with(|l| l.set(u32::MAX));
     r
 }
 

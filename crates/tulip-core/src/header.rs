@@ -10,6 +10,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::Waker;
 
+use futures::task::AtomicWaker;
+
 use crate::error::Cancelled;
 use crate::outcome::Ending;
 
@@ -33,17 +35,11 @@ static NEXT_TASK_ID: AtomicU64 = AtomicU64::new(1);
 /// task, so the poll that follows the wake-up always sees it.
 pub(crate) static CANCELS_PENDING: AtomicUsize = AtomicUsize::new(0);
 
-/// A done-callback as the header keeps it: the user's closure, or the waker of a task
-/// awaiting this one (in asyncio, an awaiter's wake-up is itself a done-callback, so
-/// both run in the order they were registered).
-pub(crate) enum DoneEntry {
-    Call(Box<dyn FnOnce(&TaskRef) + Send + 'static>),
-    Wake(Waker),
-}
+/// A done-callback as the header keeps it.
+pub(crate) type DoneEntry = Box<dyn FnOnce(&TaskRef) + Send + 'static>;
 
-/// Done-callbacks and awaiters in registration order. The first entry is kept inline:
-/// most tasks have exactly one (their awaiter), and a list allocation per task
-/// showed up in spawn/join profiles.
+/// Done-callbacks in registration order, each with its registration id. The first
+/// entry is kept inline: a list allocation per task showed up in spawn/join profiles.
 #[derive(Default)]
 pub(crate) struct DoneList {
     first: Option<(u64, DoneEntry)>,
@@ -58,31 +54,20 @@ impl DoneList {
         }
     }
 
-    fn find_mut(&mut self, id: u64) -> Option<&mut DoneEntry> {
-        self.first
-            .iter_mut()
-            .chain(self.rest.iter_mut())
-            .find(|(i, _)| *i == id)
-            .map(|(_, e)| e)
+    #[inline]
+    pub(crate) fn is_empty(&self) -> bool {
+        self.first.is_none() && self.rest.is_empty()
     }
 
-    fn retain_awaiters(&mut self) -> usize {
-        let is_call = |e: &(u64, DoneEntry)| matches!(e.1, DoneEntry::Call(_));
-        let mut removed = 0;
-        if self.first.as_ref().is_some_and(is_call) {
-            self.first = None;
-            removed += 1;
-        }
-        let before = self.rest.len();
-        self.rest.retain(|e| !is_call(e));
-        removed + before - self.rest.len()
+    fn len(&self) -> usize {
+        usize::from(self.first.is_some()) + self.rest.len()
     }
 
     /// The entries in registration order, leaving the list empty.
-    pub(crate) fn take(&mut self) -> impl Iterator<Item = DoneEntry> {
+    pub(crate) fn take(&mut self) -> impl Iterator<Item = (u64, DoneEntry)> {
         let first = self.first.take();
         let rest = std::mem::take(&mut self.rest);
-        first.into_iter().chain(rest).map(|(_, e)| e)
+        first.into_iter().chain(rest)
     }
 }
 
@@ -93,9 +78,8 @@ pub(crate) struct HeaderInner {
     /// The task's own waker, stored the first time the task waits (a task that
     /// finishes in its first poll never pays for it), so that `cancel()` can wake it.
     pub(crate) waker: Option<Waker>,
-    /// Done-callbacks and awaiters, in registration order, each with its id.
+    /// Done-callbacks, in registration order, each with its id.
     pub(crate) callbacks: DoneList,
-    pub(crate) next_cb: u64,
     /// Set once the task is done.
     pub(crate) ending: Option<Ending>,
 }
@@ -122,8 +106,16 @@ pub struct Header {
     cancel_requested: AtomicBool,
     /// Times `cancel()` was asked and not withdrawn (asyncio's `cancelling()`).
     pub(crate) cancelling: AtomicU64,
-    /// Raised (for good) by the first done-callback or awaiter; see `finish`.
+    /// Raised (for good) by the first done-callback; see `finish`.
     pub(crate) has_callbacks: AtomicBool,
+    /// Registration ids, shared by done-callbacks and the awaiter, so that both run
+    /// in the order they were registered (in asyncio, an awaiting task's wake-up is
+    /// itself a done-callback).
+    next_id: AtomicU64,
+    /// The task awaiting this one through its `Task` handle (there is at most one),
+    /// registered without a lock, and its registration id (`u64::MAX`: none).
+    pub(crate) awaiter: AtomicWaker,
+    pub(crate) awaiter_id: AtomicU64,
     /// `RAISED | RETRIEVED | DETACHED`.
     pub(crate) report: AtomicU8,
     /// Key in the loop's task registry (`usize::MAX`: not tracked).
@@ -149,6 +141,9 @@ impl Header {
             cancel_requested: AtomicBool::new(false),
             cancelling: AtomicU64::new(0),
             has_callbacks: AtomicBool::new(false),
+            next_id: AtomicU64::new(0),
+            awaiter: AtomicWaker::new(),
+            awaiter_id: AtomicU64::new(u64::MAX),
             report: AtomicU8::new(0),
             slot: AtomicUsize::new(usize::MAX),
             inner: Mutex::new(HeaderInner::default()),
@@ -256,49 +251,40 @@ impl Header {
         left
     }
 
-    /// Registers a done-callback or awaiter. Returns `Err(entry)` if the task is done
-    /// already (the caller schedules it itself).
+    /// Registers a done-callback. Returns `Err(entry)` if the task is done already
+    /// (the caller schedules it itself).
     pub(crate) fn add_entry(&self, entry: DoneEntry) -> Result<u64, DoneEntry> {
         let mut inner = self.lock();
         self.has_callbacks.store(true, Ordering::SeqCst);
         if self.state.load(Ordering::SeqCst) != PENDING {
             return Err(entry);
         }
-        let id = inner.next_cb;
-        inner.next_cb += 1;
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         inner.callbacks.push(id, entry);
         Ok(id)
     }
 
-    /// Replaces (or, if it is gone, adds) the awaiter entry `id` with `waker`; returns
-    /// the id now in use, or `None` if the task is done.
-    pub(crate) fn set_awaiter(&self, id: Option<u64>, waker: &Waker) -> Option<u64> {
-        let mut inner = self.lock();
-        self.has_callbacks.store(true, Ordering::SeqCst);
-        if self.state.load(Ordering::SeqCst) != PENDING {
-            return None;
+    /// Registers (or refreshes) the awaiter's waker; the caller checks `is_done`
+    /// afterwards, so a finish that raced the registration is never missed.
+    pub(crate) fn set_awaiter(&self, waker: &Waker) {
+        if self.awaiter_id.load(Ordering::Relaxed) == u64::MAX {
+            let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+            self.awaiter_id.store(id, Ordering::Relaxed);
         }
-        if let Some(id) = id {
-            if let Some(DoneEntry::Wake(w)) = inner.callbacks.find_mut(id) {
-                if !w.will_wake(waker) {
-                    *w = waker.clone();
-                }
-                return Some(id);
-            }
-        }
-        let id = inner.next_cb;
-        inner.next_cb += 1;
-        inner.callbacks.push(id, DoneEntry::Wake(waker.clone()));
-        Some(id)
+        self.awaiter.register(waker);
     }
 
-    /// Removes every done-callback (not the awaiters) not yet scheduled.
+    /// Removes every done-callback not yet scheduled.
     pub(crate) fn clear_callbacks(&self) -> usize {
-        self.lock().callbacks.retain_awaiters()
+        let mut inner = self.lock();
+        let n = inner.callbacks.len();
+        inner.callbacks = DoneList::default();
+        n
     }
 
-    /// Marks the task done with `ending` and takes its callbacks. Lock-free when none
-    /// were added and the task returned: `add_entry` raises `has_callbacks` before it
+    /// Marks the task done with `ending` and takes its callbacks (the awaiter is woken
+    /// by the caller, in its place among them). Lock-free when none were added and
+    /// the task returned: `add_entry` raises `has_callbacks` before it
     /// reads `state`, and this writes `state` before it reads `has_callbacks` (all
     /// SeqCst), so at least one side sees the other and no callback is lost; whoever
     /// takes the list second finds it empty, so none runs twice.

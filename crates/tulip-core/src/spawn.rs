@@ -19,6 +19,7 @@ use crate::task::Task;
 use crate::task_future::TaskFuture;
 
 /// Spawns `fut` on `lp` (Send futures, any thread).
+#[inline]
 pub(crate) fn spawn_on<F, T, E>(lp: &EventLoop, fut: F) -> Result<Task<T, E>>
 where
     F: Future<Output = std::result::Result<T, E>> + Send + 'static,

@@ -36,13 +36,9 @@ pub struct Task<T, E = Error> {
     /// The output once `result()` read it out of the task (boxed: most handles are
     /// only awaited, and a small handle is cheaper to move around).
     kept: Option<Box<Result<T, E>>>,
-    /// This handle's entry in the task's awaiter list (`NO_ENTRY`: none yet).
-    awaiter: u64,
     /// The output was handed out (by `await` or `take_result`).
     moved: bool,
 }
-
-const NO_ENTRY: u64 = u64::MAX;
 
 impl<T, E> fmt::Debug for Task<T, E> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -66,7 +62,6 @@ impl<T, E: TaskError> Task<T, E> {
             task,
             inner: Some(inner.fallible()),
             kept: None,
-            awaiter: NO_ENTRY,
             moved: false,
         }
     }
@@ -186,10 +181,9 @@ impl<T, E: TaskError> Future for Task<T, E> {
         }
         let this = &mut *self;
         if !this.moved && this.kept.is_none() && !this.task.done() {
-            // Wait in the task's ordered list of done-callbacks and awaiters.
-            let id = (this.awaiter != NO_ENTRY).then_some(this.awaiter);
-            if let Some(id) = this.task.header.set_awaiter(id, cx.waker()) {
-                this.awaiter = id;
+            // Registered first, checked after: a finish in between is seen here.
+            this.task.header.set_awaiter(cx.waker());
+            if !this.task.done() {
                 return Poll::Pending;
             }
         }

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use crate::error::{Error, Result};
 use crate::event_loop::EventLoop;
 use crate::handle::Callback;
-use crate::header::{DoneEntry, DoneList, TaskRef, CANCELLED, FAILED, RETRIEVED};
+use crate::header::{DoneList, TaskRef, CANCELLED, FAILED, RETRIEVED};
 use crate::outcome::Ending;
 use crate::running::get_running_loop;
 
@@ -118,11 +118,16 @@ impl TaskRef {
     /// callbacks and awaiters registered before it) once the task is done; if it is
     /// done already, schedules it now.
     pub fn add_done_callback<F: FnOnce(&TaskRef) + Send + 'static>(&self, cb: F) {
-        if let Err(entry) = self.header.add_entry(DoneEntry::Call(Box::new(cb))) {
-            let lp = get_running_loop().ok();
-            let mut one = DoneList::default();
-            one.push(0, entry);
-            schedule_entries(self, one, lp.as_ref());
+        if let Err(entry) = self.header.add_entry(Box::new(cb)) {
+            let t = self.clone();
+            match get_running_loop() {
+                Ok(lp) => {
+                    let _ = lp
+                        .backend()
+                        .call_soon(Callback::internal(move || entry(&t)));
+                }
+                Err(_) => entry(&t),
+            }
         }
     }
 
@@ -134,25 +139,34 @@ impl TaskRef {
     }
 }
 
-/// Schedules a finished task's done-callbacks and awaiters on `lp`, in registration
-/// order. A callback goes to the end of the ready queue with `call_soon`; an awaiter
-/// is woken, which puts its next step at the end of the same queue — the very place
-/// asyncio's `call_soon(task.__wakeup)` would run it. Without a loop, callbacks run
-/// inline.
+/// Schedules a finished task's done-callbacks on `lp` and wakes its awaiter, in
+/// registration order. A callback goes to the end of the ready queue with
+/// `call_soon`; the awaiter is woken, which puts its next step at the end of the same
+/// queue — the very place asyncio's `call_soon(task.__wakeup)` would run it. Without
+/// a loop, callbacks run inline.
 pub(crate) fn schedule_entries(task: &TaskRef, mut entries: DoneList, lp: Option<&EventLoop>) {
-    for entry in entries.take() {
-        match entry {
-            DoneEntry::Wake(w) => w.wake(),
-            DoneEntry::Call(cb) => {
-                let t = task.clone();
-                match lp {
-                    Some(lp) => {
-                        // A closed loop refuses it and drops it, as asyncio's would.
-                        let _ = lp.backend().call_soon(Callback::internal(move || cb(&t)));
-                    }
-                    None => cb(&t),
-                }
-            }
+    if entries.is_empty() {
+        // The common case: no done-callback, at most an awaiter.
+        task.header.awaiter.wake();
+        return;
+    }
+    let awaiter_id = task.header.awaiter_id.load(Ordering::Relaxed);
+    let mut woken = false;
+    for (id, cb) in entries.take() {
+        if !woken && id > awaiter_id {
+            task.header.awaiter.wake();
+            woken = true;
         }
+        let t = task.clone();
+        match lp {
+            Some(lp) => {
+                // A closed loop refuses it and drops it, as asyncio's would.
+                let _ = lp.backend().call_soon(Callback::internal(move || cb(&t)));
+            }
+            None => cb(&t),
+        }
+    }
+    if !woken {
+        task.header.awaiter.wake();
     }
 }
