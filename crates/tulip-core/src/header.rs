@@ -288,7 +288,7 @@ impl Header {
     /// reads `state`, and this writes `state` before it reads `has_callbacks` (all
     /// SeqCst), so at least one side sees the other and no callback is lost; whoever
     /// takes the list second finds it empty, so none runs twice.
-    pub(crate) fn finish(&self, ending: Ending) -> DoneList {
+    pub(crate) fn finish(&self, ending: Ending) -> Option<DoneList> {
         self.lower_cancel_flag();
         let state = match &ending {
             Ending::Returned => DONE,
@@ -298,14 +298,14 @@ impl Header {
         if state == DONE {
             self.state.store(state, Ordering::SeqCst);
             if !self.has_callbacks.load(Ordering::SeqCst) {
-                return DoneList::default();
+                return None;
             }
-            return std::mem::take(&mut self.lock().callbacks);
+            return Some(std::mem::take(&mut self.lock().callbacks));
         }
         let mut inner = self.lock();
         inner.ending = Some(ending);
         self.state.store(state, Ordering::SeqCst);
-        std::mem::take(&mut inner.callbacks)
+        Some(std::mem::take(&mut inner.callbacks))
     }
 
     /// How the task ended, once it is done.

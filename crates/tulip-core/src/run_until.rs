@@ -43,7 +43,7 @@ impl EventLoop {
         let header = main_header(self);
         let mut out = None;
         {
-            let tracked = TaskFuture::new(header, self.internal(), fut, true);
+            let tracked = TaskFuture::new(header, self.backend_arc(), fut, true);
             let main = pin!(async {
                 out = Some(tracked.await);
             });

@@ -31,7 +31,7 @@ where
     }
     let header = Header::new(lp.id());
     let backend = lp.backend_arc();
-    let wrapped = TaskFuture::new(header.clone(), lp.internal(), fut, false);
+    let wrapped = TaskFuture::new(header.clone(), lp.backend_arc(), fut, false);
     let (runnable, task) = async_task::spawn(wrapped, move |r| backend.schedule(r));
     Ok(launch(lp, header, runnable, task))
 }
@@ -52,7 +52,7 @@ where
     let header = Header::new(lp.id());
     let backend = lp.backend_arc();
     let home = backend.local_home();
-    let wrapped = TaskFuture::new(header.clone(), lp.internal(), fut, false);
+    let wrapped = TaskFuture::new(header.clone(), lp.backend_arc(), fut, false);
     let (runnable, task) = async_task::spawn_local(wrapped, move |r| {
         if let Err(Error::LoopClosed) = backend.schedule_local_on(home, r) {
             // Dropped by the backend on its own thread.

@@ -16,6 +16,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
+use crate::backend::Backend;
 use crate::coop;
 use crate::current;
 use crate::error::{Cancelled, Error};
@@ -33,7 +34,9 @@ pin_project_lite::pin_project! {
         // The main future of `run_until_complete`: its errors go to the caller, not
         // the exception handler.
         is_main: bool,
-        lp: EventLoop,
+        // The loop's executor (not a counted `EventLoop` handle: smaller, and a task
+        // must not keep its loop open).
+        lp: Arc<dyn Backend>,
         #[pin]
         fut: Option<F>,
     }
@@ -57,7 +60,7 @@ pin_project_lite::pin_project! {
 }
 
 impl<F> TaskFuture<F> {
-    pub(crate) fn new(header: Arc<Header>, lp: EventLoop, fut: F, is_main: bool) -> Self {
+    pub(crate) fn new(header: Arc<Header>, lp: Arc<dyn Backend>, fut: F, is_main: bool) -> Self {
         TaskFuture {
             header: Some(header),
             started: false,
@@ -149,7 +152,7 @@ where
 /// Ends the task cancelled with `c`, dropping its future now.
 fn cancelled_now<F, T, E: TaskError>(
     header: Arc<Header>,
-    lp: &EventLoop,
+    lp: &Arc<dyn Backend>,
     fut: Pin<&mut Option<F>>,
     c: Cancelled,
     is_main: bool,
@@ -162,16 +165,16 @@ fn cancelled_now<F, T, E: TaskError>(
     Err(E::from(Error::Cancelled(c)))
 }
 
-fn finish(header: Arc<Header>, lp: &EventLoop, ending: Ending, is_main: bool) {
+fn finish(header: Arc<Header>, lp: &Arc<dyn Backend>, ending: Ending, is_main: bool) {
     let raised = matches!(ending, Ending::Raised(_));
     let entries = header.finish(ending);
-    lp.backend().common().untrack(&header);
+    lp.common().untrack(&header);
     let task = TaskRef::from_header(header);
     if raised && !is_main {
         let prev = task.header.flag(RAISED);
         if prev & DETACHED != 0 && prev & RETRIEVED == 0 {
-            report_unretrieved_on(&task, lp);
+            report_unretrieved_on(&task, &EventLoop::from_backend_uncounted(lp.clone()));
         }
     }
-    schedule_entries(&task, entries, Some(lp));
+    schedule_entries(&task, entries, Some(&**lp));
 }

@@ -6,8 +6,8 @@ use std::fmt;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
+use crate::backend::Backend;
 use crate::error::{Error, Result};
-use crate::event_loop::EventLoop;
 use crate::handle::Callback;
 use crate::header::{DoneList, TaskRef, CANCELLED, FAILED, RETRIEVED};
 use crate::outcome::Ending;
@@ -144,12 +144,16 @@ impl TaskRef {
 /// `call_soon`; the awaiter is woken, which puts its next step at the end of the same
 /// queue — the very place asyncio's `call_soon(task.__wakeup)` would run it. Without
 /// a loop, callbacks run inline.
-pub(crate) fn schedule_entries(task: &TaskRef, mut entries: DoneList, lp: Option<&EventLoop>) {
-    if entries.is_empty() {
+pub(crate) fn schedule_entries(
+    task: &TaskRef,
+    entries: Option<DoneList>,
+    lp: Option<&dyn Backend>,
+) {
+    let Some(mut entries) = entries.filter(|e| !e.is_empty()) else {
         // The common case: no done-callback, at most an awaiter.
         task.header.awaiter.wake();
         return;
-    }
+    };
     let awaiter_id = task.header.awaiter_id.load(Ordering::Relaxed);
     let mut woken = false;
     for (id, cb) in entries.take() {
@@ -161,7 +165,7 @@ pub(crate) fn schedule_entries(task: &TaskRef, mut entries: DoneList, lp: Option
         match lp {
             Some(lp) => {
                 // A closed loop refuses it and drops it, as asyncio's would.
-                let _ = lp.backend().call_soon(Callback::internal(move || cb(&t)));
+                let _ = lp.call_soon(Callback::internal(move || cb(&t)));
             }
             None => cb(&t),
         }
