@@ -198,20 +198,6 @@ fn gather_local_not_send(new_loop: Factory) {
     }
 }
 
-/// True on the single-threaded executor, where asyncio's step order holds exactly;
-/// with tasks running in parallel, only the set of events is asyncio's.
-fn in_order(new_loop: Factory) -> bool {
-    #[cfg(feature = "local")]
-    if std::ptr::eq(
-        new_loop as *const (),
-        tulip::executors::local::new_event_loop as *const (),
-    ) {
-        return true;
-    }
-    let _ = new_loop;
-    false
-}
-
 /// A child that logs its start, sleeps `secs`, and logs its cancellation.
 async fn child(log: Log, i: u32, secs: u64) -> tulip::Result<u32> {
     log.push(format!("start {i}"));
@@ -276,7 +262,7 @@ fn gather_cancel_while_running(new_loop: Factory) {
         "cancelled 1",
         "gather: Cancelled",
     ];
-    if !in_order(new_loop) {
+    if !common::in_order(new_loop) {
         got.sort();
         let mut want = want.map(String::from).to_vec();
         want.sort();

@@ -117,6 +117,34 @@ impl Sizes {
     }
 }
 
+/// Parks a task that holds `$prim` (taken with `$prim.$take()`) in a long sleep, waits
+/// until it holds it, then parks a second task waiting for it.
+macro_rules! park_holder_and_waiter {
+    ($park:ident, $expected:ident, $prim:ident, $take:ident) => {{
+        let held = Arc::new(AtomicBool::new(false));
+        {
+            let ($prim, held) = ($prim.clone(), held.clone());
+            $park(
+                Box::pin(async move {
+                    let _guard = $prim.$take().await?;
+                    held.store(true, Ordering::SeqCst);
+                    tulip::sleep(Duration::from_secs(3600)).await?;
+                    Ok(())
+                }),
+                &mut $expected,
+            )?;
+        }
+        common::until(|| held.load(Ordering::SeqCst)).await;
+        $park(
+            Box::pin(async move {
+                let _guard = $prim.$take().await?;
+                Ok(())
+            }),
+            &mut $expected,
+        )?;
+    }};
+}
+
 fn seed() -> u64 {
     std::env::var("TULIP_RELIABILITY_SEED")
         .ok()
@@ -1253,53 +1281,14 @@ fn one_loop(new_loop: Factory, close_first: bool, contended: Contended, tokens: 
         )?;
         match contended {
             Contended::No => {}
+            // A task holds the primitive (parked in a long sleep), another waits for it.
             Contended::Lock => {
                 let lock = Arc::new(Lock::new());
-                let held = Arc::new(AtomicBool::new(false));
-                {
-                    let (lock, held) = (lock.clone(), held.clone());
-                    park(
-                        Box::pin(async move {
-                            let _g = lock.acquire().await?;
-                            held.store(true, Ordering::SeqCst);
-                            tulip::sleep(Duration::from_secs(3600)).await?;
-                            Ok(())
-                        }),
-                        &mut expected,
-                    )?;
-                }
-                common::until(|| held.load(Ordering::SeqCst)).await;
-                park(
-                    Box::pin(async move {
-                        let _g = lock.acquire().await?;
-                        Ok(())
-                    }),
-                    &mut expected,
-                )?;
+                park_holder_and_waiter!(park, expected, lock, acquire);
             }
             Contended::Semaphore => {
                 let sem = Arc::new(Semaphore::new(1));
-                let held = Arc::new(AtomicBool::new(false));
-                {
-                    let (sem, held) = (sem.clone(), held.clone());
-                    park(
-                        Box::pin(async move {
-                            let _p = sem.acquire().await?;
-                            held.store(true, Ordering::SeqCst);
-                            tulip::sleep(Duration::from_secs(3600)).await?;
-                            Ok(())
-                        }),
-                        &mut expected,
-                    )?;
-                }
-                common::until(|| held.load(Ordering::SeqCst)).await;
-                park(
-                    Box::pin(async move {
-                        let _p = sem.acquire().await?;
-                        Ok(())
-                    }),
-                    &mut expected,
-                )?;
+                park_holder_and_waiter!(park, expected, sem, acquire);
             }
             Contended::Queue => {
                 for _ in 0..2 {

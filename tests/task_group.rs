@@ -266,7 +266,7 @@ fn failures_of_one_iteration_all_reported(new_loop: Factory) {
     assert_eq!(names, failed, "every failure, in completion order");
     assert!(all_done, "every child is done when the group exits");
     assert_eq!(states[2], "cancelled");
-    if in_order(new_loop) {
+    if common::in_order(new_loop) {
         assert_eq!(got, ["a fails", "b fails", "sibling cancelled"]);
         assert_eq!(states, ["raised", "raised", "cancelled"]);
     }
@@ -288,19 +288,6 @@ fn cancelled_child_is_no_error(new_loop: Factory) {
     assert!(cancelled.cancelled());
     let ok = lp.run_until_complete(ok).unwrap();
     assert_eq!(ok, "ok");
-}
-
-/// True on the single-threaded executor, where asyncio's step order holds exactly.
-fn in_order(new_loop: Factory) -> bool {
-    #[cfg(feature = "local")]
-    if std::ptr::eq(
-        new_loop as *const (),
-        tulip::executors::local::new_event_loop as *const (),
-    ) {
-        return true;
-    }
-    let _ = new_loop;
-    false
 }
 
 per_executor!(

@@ -9,6 +9,23 @@ use std::time::Duration;
 use common::{Factory, Log};
 use tulip::Error;
 
+/// Spawns `body` as a task and waits until it has started (so a cancel that follows
+/// finds it inside `body`, as asyncio's `await asyncio.sleep(0)` would).
+async fn started_task<F, T>(body: F) -> Result<tulip::Task<T>, Error>
+where
+    F: std::future::Future<Output = Result<T, Error>> + Send + 'static,
+    T: Send + 'static,
+{
+    let started = tulip::Promise::<()>::new();
+    let s = started.clone();
+    let t = tulip::create_task(async move {
+        s.set_result(())?;
+        body.await
+    })?;
+    started.await?;
+    Ok(t)
+}
+
 async fn sleeper() -> Result<&'static str, Error> {
     tulip::sleep(Duration::from_secs(10)).await?;
     Ok("never")
@@ -20,13 +37,7 @@ fn propagated_cancel_ends_cancelled(new_loop: Factory) {
     let trace = lp
         .run_until_complete(async {
             let mut trace = Vec::new();
-            let started = tulip::Promise::<()>::new();
-            let s = started.clone();
-            let mut t = tulip::create_task(async move {
-                s.set_result(())?;
-                sleeper().await
-            })?;
-            started.await?;
+            let mut t = started_task(sleeper()).await?;
             t.cancel_with("stop it");
             match (&mut t).await {
                 Err(Error::Cancelled(c)) => trace.push(format!("await: Cancelled {:?}", c.msg)),
@@ -128,13 +139,7 @@ fn cancelling_and_uncancel(new_loop: Factory) {
     let trace = lp
         .run_until_complete(async {
             let mut trace = Vec::new();
-            let started = tulip::Promise::<()>::new();
-            let s = started.clone();
-            let t = tulip::create_task(async move {
-                s.set_result(())?;
-                sleeper().await
-            })?;
-            started.await?;
+            let t = started_task(sleeper()).await?;
             t.cancel();
             t.cancel();
             trace.push(format!("cancelling={}", t.cancelling()));

@@ -74,3 +74,17 @@ pub async fn until(cond: impl Fn() -> bool) {
         tulip::sleep(Duration::from_millis(1)).await.unwrap();
     }
 }
+
+/// True on the single-threaded executor, where asyncio's step order holds exactly;
+/// with tasks running in parallel, only the set of events is asyncio's.
+pub fn in_order(new_loop: Factory) -> bool {
+    #[cfg(feature = "local")]
+    if std::ptr::eq(
+        new_loop as *const (),
+        tulip::executors::local::new_event_loop as *const (),
+    ) {
+        return true;
+    }
+    let _ = new_loop;
+    false
+}
