@@ -263,7 +263,15 @@ fn failures_of_one_iteration_all_reported(new_loop: Factory) {
         .filter_map(|e| e.strip_suffix(" fails"))
         .map(|n| format!("invalid state: {n}"))
         .collect();
-    assert_eq!(names, failed, "every failure, in completion order");
+    if common::in_order(new_loop) {
+        assert_eq!(names, failed, "every failure, in completion order");
+    } else {
+        // In parallel, a child can log its failure before another that completes first.
+        let (mut names, mut failed) = (names, failed);
+        names.sort();
+        failed.sort();
+        assert_eq!(names, failed, "every failure");
+    }
     assert!(all_done, "every child is done when the group exits");
     assert_eq!(states[2], "cancelled");
     if common::in_order(new_loop) {

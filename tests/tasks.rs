@@ -175,7 +175,10 @@ fn names_ids_and_current_task(new_loop: Factory) {
         t.set_name("worker");
         let (seen_id, seen_name) = t.await?;
         assert_eq!(seen_id, id);
-        assert_eq!(seen_name, "worker");
+        // On the threaded loop the task may have run before `set_name`.
+        if common::in_order(new_loop) {
+            assert_eq!(seen_name, "worker");
+        }
         let a = tulip::create_task(async { Ok::<_, Error>(()) })?;
         let b = tulip::create_task(async { Ok::<_, Error>(()) })?;
         assert!(a.id() < b.id(), "ids increase in creation order");
