@@ -205,6 +205,20 @@ fn threads_settled(expected: &[String]) -> Vec<String> {
     }
 }
 
+/// The threads once no threaded loop's worker is listed (at most 10 s).
+fn threads_without_workers() -> Vec<String> {
+    let start = Instant::now();
+    loop {
+        let now = threads();
+        if !now.iter().any(|t| t.starts_with("tulip-worker"))
+            || start.elapsed() > Duration::from_secs(10)
+        {
+            return now;
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
+
 /// Resident memory (VmRSS), in KiB.
 fn rss_kib() -> u64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap();
@@ -255,7 +269,11 @@ impl Snapshot {
 /// so RSS does not return to the very start). A leak grows with the work done: the
 /// second, identical pass would add the same amount again.
 fn two_passes(what: &str, sizes: &Sizes, pass: impl Fn()) {
-    let start = Snapshot::take();
+    let mut start = Snapshot::take();
+    // No loop is alive here (scenarios run one at a time and close theirs), but the
+    // previous scenario's workers may still be listed while they finish exiting: wait
+    // for them, or they would be "expected" forever.
+    start.threads = threads_without_workers();
     let t0 = Instant::now();
     pass();
     let mut mid = Snapshot::take();
