@@ -73,10 +73,6 @@ impl Error {
     }
 }
 
-fn described(e: &dyn fmt::Display) -> Error {
-    Error::described(e)
-}
-
 impl TaskError for Box<dyn std::error::Error + Send + Sync> {
     fn as_tulip(&self) -> Option<&Error> {
         self.downcast_ref::<Error>()
@@ -85,7 +81,7 @@ impl TaskError for Box<dyn std::error::Error + Send + Sync> {
     fn to_shared(&self) -> Error {
         match self.as_tulip() {
             Some(e) => e.clone(),
-            None => described(self),
+            None => Error::described(self),
         }
     }
 }
@@ -99,7 +95,7 @@ impl TaskError for anyhow::Error {
     fn to_shared(&self) -> Error {
         match self.as_tulip() {
             Some(e) => e.clone(),
-            None => described(&format!("{self:#}")),
+            None => Error::described(&format!("{self:#}")),
         }
     }
 }

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use crate::backend::Backend;
 use crate::error::{Error, Result};
 use crate::handle::Callback;
-use crate::header::{DoneList, TaskRef, CANCELLED, FAILED, RETRIEVED};
+use crate::header::{DoneEntry, DoneList, TaskRef, CANCELLED, FAILED, RETRIEVED};
 use crate::outcome::Ending;
 use crate::running::get_running_loop;
 
@@ -119,15 +119,8 @@ impl TaskRef {
     /// done already, schedules it now.
     pub fn add_done_callback<F: FnOnce(&TaskRef) + Send + 'static>(&self, cb: F) {
         if let Err(entry) = self.header.add_entry(Box::new(cb)) {
-            let t = self.clone();
-            match get_running_loop() {
-                Ok(lp) => {
-                    let _ = lp
-                        .backend()
-                        .call_soon(Callback::internal(move || entry(&t)));
-                }
-                Err(_) => entry(&t),
-            }
+            let lp = get_running_loop().ok();
+            run_done_callback(self, entry, lp.as_ref().map(|lp| lp.backend()));
         }
     }
 
@@ -161,16 +154,21 @@ pub(crate) fn schedule_entries(
             task.header.awaiter.wake();
             woken = true;
         }
-        let t = task.clone();
-        match lp {
-            Some(lp) => {
-                // A closed loop refuses it and drops it, as asyncio's would.
-                let _ = lp.call_soon(Callback::internal(move || cb(&t)));
-            }
-            None => cb(&t),
-        }
+        run_done_callback(task, cb, lp);
     }
     if !woken {
         task.header.awaiter.wake();
+    }
+}
+
+/// Schedules one done-callback on `lp` with `call_soon` (a closed loop refuses and
+/// drops it, as asyncio's would); without a loop, runs it inline.
+fn run_done_callback(task: &TaskRef, cb: DoneEntry, lp: Option<&dyn Backend>) {
+    let t = task.clone();
+    match lp {
+        Some(lp) => {
+            let _ = lp.call_soon(Callback::internal(move || cb(&t)));
+        }
+        None => cb(&t),
     }
 }
