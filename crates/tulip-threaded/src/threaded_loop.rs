@@ -50,7 +50,7 @@ use crossbeam_deque::{Injector, Stealer, Worker};
 use tulip_core::{
     Backend, Callback, Error, EventLoop, LoopCommon, MainFuture, MainSlot, Result, Runnable,
 };
-use tulip_reactor::Reactor;
+use tulip_reactor::{Reactor, ReactorKind};
 
 use crate::idle::Idle;
 use crate::sync::{fence, lock, try_lock, AtomicBool, AtomicU64, Condvar, Mutex, Ordering};
@@ -147,8 +147,12 @@ pub fn new_event_loop() -> Result<EventLoop> {
 }
 
 impl ThreadedLoop {
-    pub(crate) fn build(workers: usize, name: String) -> Result<Arc<ThreadedLoop>> {
-        let reactor = Arc::new(Reactor::new()?);
+    pub(crate) fn build(
+        workers: usize,
+        name: String,
+        kind: ReactorKind,
+    ) -> Result<Arc<ThreadedLoop>> {
+        let reactor = Arc::new(Reactor::with_kind(kind)?);
         let deques: Vec<Worker<Runnable>> = (0..workers).map(|_| Worker::new_fifo()).collect();
         Ok(Arc::new_cyclic(|this| ThreadedLoop {
             shared: Arc::new(Shared {
@@ -201,7 +205,20 @@ impl Shared {
 
     fn push_lane(&self, item: Item) {
         if self.calls.push(item).is_ok() {
+            self.drain_if_closed_meanwhile();
             self.wake_driver();
+        }
+    }
+
+    /// After a push from a thread that saw the loop open: if `close` ran meanwhile,
+    /// its drain may have come before the push, so drain again, or the item would
+    /// stay in a queue nobody reads (its task never dropped, whatever it owns kept).
+    /// Wakers run on any thread (async-io's reactor thread, `to_thread` workers),
+    /// so this race is real. Pairs with the fence in `close`.
+    fn drain_if_closed_meanwhile(&self) {
+        fence(Ordering::SeqCst);
+        if self.is_closed() {
+            self.drain();
         }
     }
 
@@ -220,6 +237,7 @@ impl Shared {
         });
         if let Some(r) = slot {
             self.injector.push(r);
+            self.drain_if_closed_meanwhile();
         }
         self.idle.unpark_one();
     }
@@ -383,7 +401,7 @@ impl ThreadedLoop {
     /// One iteration of the driver (see the module docs).
     fn run_once(&self, main: &mut MainSlot<'_, '_>) {
         let sh = &*self.shared;
-        if self.timeout() != Some(Duration::ZERO) || sh.reactor.registered() > 0 {
+        if self.timeout() != Some(Duration::ZERO) || sh.reactor.has_io() {
             sh.driver_sleeping.store(true, Ordering::SeqCst);
             fence(Ordering::SeqCst);
             let timeout = self.timeout();
@@ -426,6 +444,11 @@ impl ThreadedLoop {
 
     fn drive(&self, main: &mut MainSlot<'_, '_>) -> Result<()> {
         let _run = self.start()?;
+        self.shared.reactor.clone().drive(|| self.iterate(main))
+    }
+
+    /// The driver's iterations, until the main future is done or `stop()`.
+    fn iterate(&self, main: &mut MainSlot<'_, '_>) -> Result<()> {
         loop {
             self.run_once(main);
             if main.is_done() {
@@ -506,7 +529,16 @@ impl Backend for ThreadedLoop {
             return Err(Error::LoopClosed);
         }
         let ticks = sh.clock.ticks(when);
-        lock(&sh.timers).insert(ticks, cb, &sh.next_due);
+        let mut timers = lock(&sh.timers);
+        // Checked again under the lock `drain` clears the heap under: a timer added
+        // by a thread that raced `close` is refused, never kept in a dead heap.
+        if sh.is_closed() {
+            drop(timers);
+            drop(cb);
+            return Err(Error::LoopClosed);
+        }
+        timers.insert(ticks, cb, &sh.next_due);
+        drop(timers);
         sh.wake_driver();
         Ok(())
     }
@@ -540,6 +572,9 @@ impl Backend for ThreadedLoop {
         if sh.closed.swap(true, Ordering::AcqRel) {
             return Ok(());
         }
+        // Pairs with `drain_if_closed_meanwhile`: a push either sees `closed` or is
+        // seen by the drain below.
+        fence(Ordering::SeqCst);
         sh.shutdown_workers();
         sh.drain();
         Ok(())
