@@ -39,6 +39,9 @@ pub use tulip_net as net;
 #[cfg(feature = "net")]
 pub use tulip_web as web;
 
+/// Which reactor a loop parks in (executor builders take it).
+pub use tulip_reactor::ReactorKind;
+
 /// The executors compiled in, to pick one explicitly.
 pub mod executors {
     #[cfg(feature = "local")]

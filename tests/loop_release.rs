@@ -17,6 +17,7 @@ use tulip::Error;
 static SERIAL: Mutex<()> = Mutex::new(());
 
 fn serial() -> MutexGuard<'static, ()> {
+    common::warm_up_process_globals();
     SERIAL.lock().unwrap_or_else(|e| e.into_inner())
 }
 

@@ -31,7 +31,74 @@ macro_rules! per_executor {
                 }
             )*
         }
+        #[cfg(all(feature = "local", feature = "async-io"))]
+        mod local_async_io {
+            $(
+                #[test]
+                fn $scenario() {
+                    super::$scenario($crate::common::local_async_io);
+                }
+            )*
+        }
+        #[cfg(all(feature = "threaded", feature = "async-io"))]
+        mod threaded_async_io {
+            $(
+                #[test]
+                fn $scenario() {
+                    super::$scenario($crate::common::threaded_async_io);
+                }
+            )*
+        }
     };
+}
+
+/// The local executor parked in async-io's reactor.
+#[cfg(all(feature = "local", feature = "async-io"))]
+pub fn local_async_io() -> tulip::Result<tulip::EventLoop> {
+    tulip::executors::local::Builder::new()
+        .reactor(tulip::ReactorKind::AsyncIo)
+        .build()
+}
+
+/// The threaded executor parked in async-io's reactor.
+#[cfg(all(feature = "threaded", feature = "async-io"))]
+pub fn threaded_async_io() -> tulip::Result<tulip::EventLoop> {
+    tulip::executors::threaded::Builder::new()
+        .reactor(tulip::ReactorKind::AsyncIo)
+        .build()
+}
+
+/// Makes what a process makes once, on first use, before a test counts descriptors
+/// or threads: with the `async-io` feature, async-io's reactor (its poller's
+/// descriptors and its fallback `async-io` thread) is process-wide and lazily built.
+pub fn warm_up_process_globals() {
+    #[cfg(feature = "async-io")]
+    {
+        static ONCE: std::sync::Once = std::sync::Once::new();
+        ONCE.call_once(|| {
+            let r = std::sync::Arc::new(
+                tulip_reactor::Reactor::with_kind(tulip::ReactorKind::AsyncIo)
+                    .expect("async-io reactor"),
+            );
+            let (a, _b) = std::os::unix::net::UnixStream::pair().expect("socketpair");
+            let reg = r.register(a).expect("register");
+            r.drive(|| r.wait(Some(Duration::from_millis(1))))
+                .expect("park");
+            drop(reg);
+            // The thread names itself once it runs: wait for that (bounded), or a
+            // count taken now would list it under its parent's name.
+            let named = || {
+                std::fs::read_dir("/proc/self/task").is_ok_and(|d| {
+                    d.filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("comm")).ok())
+                        .any(|c| c.trim_end() == "async-io")
+                })
+            };
+            let start = std::time::Instant::now();
+            while !named() && start.elapsed() < Duration::from_secs(5) {
+                std::thread::sleep(Duration::from_millis(1));
+            }
+        });
+    }
 }
 
 /// Runs `f` and fails the test if it takes longer than `limit` (a coarse bound that

@@ -22,6 +22,8 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod builder;
 mod local_loop;
 
+pub use builder::Builder;
 pub use local_loop::{new_event_loop, LocalLoop};

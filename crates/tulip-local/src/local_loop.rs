@@ -14,7 +14,8 @@
 //! - this file's `run_once` is the only place callbacks and task steps run;
 //! - `sleeping` is raised before the injector is checked one last time and the poller
 //!   is entered, and foreign pushers notify the poller when they see it raised, so no
-//!   wake-up is lost.
+//!   wake-up is lost; with async-io's reactor, whose park calls wakers on this thread
+//!   and ends only when notified, pushes on this thread notify too.
 
 use std::cell::RefCell;
 use std::collections::VecDeque;
@@ -27,7 +28,7 @@ use std::time::{Duration, Instant};
 use tulip_core::{
     Backend, Callback, Error, EventLoop, LoopCommon, MainFuture, MainSlot, Result, Runnable,
 };
-use tulip_reactor::{Reactor, TimerQueue};
+use tulip_reactor::{Reactor, ReactorKind, TimerQueue};
 
 /// One entry of the ready queue. Callbacks are boxed so that an entry is two words:
 /// with a thousand tasks ready, the queue then fits in the L1 cache (measured: half
@@ -59,6 +60,10 @@ struct Shared {
     timers_in: Mutex<Vec<(Instant, Callback)>>,
     saved: Mutex<Option<State>>,
     sleeping: AtomicBool,
+    /// The reactor calls wakers on this thread *inside* a park that only a notify
+    /// ends (async-io's): a push made then must notify. tulip's poller returns from
+    /// its wait after dispatching, so there a notify would only cost a syscall.
+    wakes_inside_park: bool,
     stopping: AtomicBool,
     running: AtomicBool,
     closed: AtomicBool,
@@ -88,16 +93,25 @@ impl LocalLoop {
     /// # Errors
     /// The OS refused to create the poller.
     pub fn new() -> Result<LocalLoop> {
+        LocalLoop::with_reactor(ReactorKind::default())
+    }
+
+    /// A new loop that parks in the given kind of reactor.
+    ///
+    /// # Errors
+    /// The OS refused to create the poller.
+    pub fn with_reactor(kind: ReactorKind) -> Result<LocalLoop> {
         Ok(LocalLoop {
             shared: Arc::new(Shared {
                 common: LoopCommon::new(),
-                reactor: Arc::new(Reactor::new()?),
+                reactor: Arc::new(Reactor::with_kind(kind)?),
                 owner: OnceLock::new(),
                 injector: Mutex::new(Vec::new()),
                 injected: AtomicBool::new(false),
                 timers_in: Mutex::new(Vec::new()),
                 saved: Mutex::new(Some(State::default())),
                 sleeping: AtomicBool::new(false),
+                wakes_inside_park: kind != ReactorKind::Polling,
                 stopping: AtomicBool::new(false),
                 running: AtomicBool::new(false),
                 closed: AtomicBool::new(false),
@@ -156,8 +170,20 @@ impl Shared {
             }
         });
         match slot {
-            None => Ok(()),
+            None => {
+                self.wake_own_park();
+                Ok(())
+            }
             Some(item) => self.push_foreign(item),
+        }
+    }
+
+    /// After a push on the loop's own thread: if that push came from a waker the
+    /// reactor called inside its park, end the park.
+    #[inline]
+    fn wake_own_park(&self) {
+        if self.wakes_inside_park && self.sleeping.load(Ordering::SeqCst) {
+            let _ = self.reactor.notify();
         }
     }
 
@@ -260,7 +286,7 @@ impl LocalLoop {
         let tick = self.ticks.load(Ordering::Relaxed).wrapping_add(1);
         self.ticks.store(tick, Ordering::Relaxed);
         let must_poll = timeout != Some(Duration::ZERO)
-            || (tick % IO_POLL_INTERVAL == 0 && sh.reactor.registered() > 0);
+            || (tick % IO_POLL_INTERVAL == 0 && sh.reactor.has_io());
         if must_poll {
             sh.sleeping.store(true, Ordering::SeqCst);
             let timeout = if sh.injected.load(Ordering::SeqCst) {
@@ -339,6 +365,9 @@ impl Backend for LocalLoop {
                 st.timers.insert(when, cb);
             }
         });
+        if slot.is_none() {
+            sh.wake_own_park();
+        }
         if let Some(cb) = slot {
             let mut timers_in = sh.timers_in.lock().unwrap_or_else(|e| e.into_inner());
             if sh.closed.load(Ordering::Acquire) {
@@ -369,7 +398,7 @@ impl Backend for LocalLoop {
                 let _ = shared.enqueue(Item::Main);
             }
         });
-        loop {
+        self.shared.reactor.drive(|| loop {
             self.run_once(&guard.state, &mut slot);
             if slot.is_done() {
                 return Ok(());
@@ -377,18 +406,18 @@ impl Backend for LocalLoop {
             if self.shared.take_stop() {
                 return Err(Error::StoppedBeforeComplete);
             }
-        }
+        })
     }
 
     fn run_forever(&self) -> Result<()> {
         let guard = self.start()?;
         let mut slot = MainSlot::new(None, || {});
-        loop {
+        self.shared.reactor.drive(|| loop {
             self.run_once(&guard.state, &mut slot);
             if self.shared.take_stop() {
                 return Ok(());
             }
-        }
+        })
     }
 
     fn stop(&self) {

@@ -21,10 +21,12 @@
 #![deny(clippy::undocumented_unsafe_blocks)]
 #![warn(missing_docs)]
 
+#[cfg(feature = "async-io")]
+mod aio;
 mod reactor;
 mod source;
 mod timers;
 
-pub use reactor::{Reactor, Registered};
+pub use reactor::{Reactor, ReactorKind, Registered};
 pub use source::{Direction, Source};
 pub use timers::{TimerId, TimerQueue};

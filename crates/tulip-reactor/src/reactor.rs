@@ -15,27 +15,86 @@ use slab::Slab;
 
 use crate::source::Source;
 
+/// Which reactor a loop parks in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ReactorKind {
+    /// tulip's own poller (the `polling` crate), one per loop: the default.
+    #[default]
+    Polling,
+    /// async-io's process-wide reactor, driven by the loop's own thread as
+    /// `async_io::block_on` drives it, so async-io based crates (`Async<T>`,
+    /// `async_io::Timer`, `async-process`, ...) share it with tulip's sockets
+    /// (feature `async-io`).
+    #[cfg(feature = "async-io")]
+    AsyncIo,
+}
+
 /// I/O readiness for one event loop.
 #[derive(Debug)]
 pub struct Reactor {
-    poller: Poller,
-    sources: Mutex<Slab<Arc<Source>>>,
-    events: Mutex<Events>,
+    mode: Mode,
     registered: AtomicUsize,
 }
 
+#[derive(Debug)]
+enum Mode {
+    Polling {
+        poller: Poller,
+        sources: Mutex<Slab<Arc<Source>>>,
+        events: Mutex<Events>,
+    },
+    #[cfg(feature = "async-io")]
+    AsyncIo(crate::aio::Notifier),
+}
+
 impl Reactor {
-    /// A reactor with a fresh poller.
+    /// A reactor with a fresh poller ([`ReactorKind::Polling`]).
     ///
     /// # Errors
     /// The OS refused to create the poller (out of file descriptors, say).
     pub fn new() -> io::Result<Reactor> {
+        Reactor::with_kind(ReactorKind::Polling)
+    }
+
+    /// A reactor of the given kind.
+    ///
+    /// # Errors
+    /// The OS refused to create the poller (out of file descriptors, say).
+    pub fn with_kind(kind: ReactorKind) -> io::Result<Reactor> {
+        let mode = match kind {
+            ReactorKind::Polling => Mode::Polling {
+                poller: Poller::new()?,
+                sources: Mutex::new(Slab::new()),
+                events: Mutex::new(Events::new()),
+            },
+            #[cfg(feature = "async-io")]
+            ReactorKind::AsyncIo => Mode::AsyncIo(Default::default()),
+        };
         Ok(Reactor {
-            poller: Poller::new()?,
-            sources: Mutex::new(Slab::new()),
-            events: Mutex::new(Events::new()),
+            mode,
             registered: AtomicUsize::new(0),
         })
+    }
+
+    /// Which reactor this is.
+    pub fn kind(&self) -> ReactorKind {
+        match self.mode {
+            Mode::Polling { .. } => ReactorKind::Polling,
+            #[cfg(feature = "async-io")]
+            Mode::AsyncIo(_) => ReactorKind::AsyncIo,
+        }
+    }
+
+    /// Runs `f` — a whole run of the loop that waits in this reactor — in the context
+    /// the reactor needs: nothing for [`ReactorKind::Polling`]; inside
+    /// `async_io::block_on` for [`ReactorKind::AsyncIo`], so that async-io's fallback
+    /// thread stays idle while the loop's thread drives the reactor.
+    pub fn drive<R>(&self, f: impl FnOnce() -> R) -> R {
+        match self.mode {
+            Mode::Polling { .. } => f(),
+            #[cfg(feature = "async-io")]
+            Mode::AsyncIo(_) => crate::aio::drive(f),
+        }
     }
 
     /// Wakes a thread blocked in [`wait`](Self::wait) (or makes the next wait return
@@ -44,30 +103,69 @@ impl Reactor {
     /// # Errors
     /// The poller's notification write failed.
     pub fn notify(&self) -> io::Result<()> {
-        self.poller.notify()
+        match &self.mode {
+            Mode::Polling { poller, .. } => poller.notify(),
+            #[cfg(feature = "async-io")]
+            Mode::AsyncIo(n) => {
+                n.notify();
+                Ok(())
+            }
+        }
     }
 
-    /// Number of sources currently registered.
+    /// Whether the loop should look at I/O now and then even with work ready: true if
+    /// sources are registered here; always true in async-io mode, where other crates
+    /// register sources tulip cannot count.
+    pub fn has_io(&self) -> bool {
+        match self.mode {
+            Mode::Polling { .. } => self.registered() > 0,
+            #[cfg(feature = "async-io")]
+            Mode::AsyncIo(_) => true,
+        }
+    }
+
+    /// Number of sources currently registered through this reactor.
     pub fn registered(&self) -> usize {
         self.registered.load(Ordering::Relaxed)
     }
 
     /// Blocks until a source becomes ready, [`notify`](Self::notify) is called, or
     /// `timeout` passes (`None`: no limit; `Some(ZERO)`: just look). Wakes the wakers of
-    /// the sources that became ready; returns how many events it handled.
+    /// the sources that became ready; returns how many events it handled (in
+    /// async-io mode, where readiness is delivered to wakers directly, always 0).
     ///
     /// # Errors
     /// The poller's wait failed (other than by interruption, which counts as a wake).
     pub fn wait(&self, timeout: Option<Duration>) -> io::Result<usize> {
-        let mut events = self.events.lock().unwrap_or_else(|e| e.into_inner());
+        match &self.mode {
+            Mode::Polling {
+                poller,
+                sources,
+                events,
+            } => Self::wait_polling(poller, sources, events, timeout),
+            #[cfg(feature = "async-io")]
+            Mode::AsyncIo(n) => {
+                n.park(timeout);
+                Ok(0)
+            }
+        }
+    }
+
+    fn wait_polling(
+        poller: &Poller,
+        sources: &Mutex<Slab<Arc<Source>>>,
+        events: &Mutex<Events>,
+        timeout: Option<Duration>,
+    ) -> io::Result<usize> {
+        let mut events = events.lock().unwrap_or_else(|e| e.into_inner());
         events.clear();
-        match self.poller.wait(&mut events, timeout) {
+        match poller.wait(&mut events, timeout) {
             Ok(_) => {}
             Err(e) if e.kind() == io::ErrorKind::Interrupted => return Ok(0),
             Err(e) => return Err(e),
         }
         let mut handled = 0;
-        let sources = self.sources.lock().unwrap_or_else(|e| e.into_inner());
+        let sources = sources.lock().unwrap_or_else(|e| e.into_inner());
         for ev in events.iter() {
             if let Some(src) = sources.get(ev.key) {
                 src.raise(ev.readable, ev.writable);
@@ -83,27 +181,36 @@ impl Reactor {
     /// # Errors
     /// The poller refused the descriptor.
     pub fn register<T: AsFd>(self: &Arc<Self>, io: T) -> io::Result<Registered<T>> {
-        let source = {
-            let mut sources = self.sources.lock().unwrap_or_else(|e| e.into_inner());
-            let entry = sources.vacant_entry();
-            let source = Arc::new(Source::new(entry.key()));
-            entry.insert(source.clone());
-            source
+        let source = match &self.mode {
+            Mode::Polling {
+                poller, sources, ..
+            } => {
+                let source = {
+                    let mut sources = sources.lock().unwrap_or_else(|e| e.into_inner());
+                    let entry = sources.vacant_entry();
+                    let source = Arc::new(Source::new(entry.key()));
+                    entry.insert(source.clone());
+                    source
+                };
+                let mode = if poller.supports_edge() {
+                    PollMode::Edge
+                } else {
+                    PollMode::Level
+                };
+                let fd = io.as_fd().as_raw_fd();
+                // SAFETY: `Registered` owns `io` and deletes `fd` from the poller in its
+                // `Drop` (or in `into_inner`) before `io` can be closed, so the poller
+                // never holds a descriptor that has been closed.
+                let added = unsafe { poller.add_with_mode(fd, Event::all(source.key), mode) };
+                if let Err(e) = added {
+                    Self::remove(sources, source.key);
+                    return Err(e);
+                }
+                source
+            }
+            #[cfg(feature = "async-io")]
+            Mode::AsyncIo(_) => Source::with_aio(crate::aio::AioSource::register(io.as_fd())?),
         };
-        let mode = if self.poller.supports_edge() {
-            PollMode::Edge
-        } else {
-            PollMode::Level
-        };
-        let fd = io.as_fd().as_raw_fd();
-        // SAFETY: `Registered` owns `io` and deletes `fd` from the poller in its `Drop`
-        // (or in `into_inner`) before `io` can be closed, so the poller never holds a
-        // descriptor that has been closed.
-        let added = unsafe { self.poller.add_with_mode(fd, Event::all(source.key), mode) };
-        if let Err(e) = added {
-            self.remove(source.key);
-            return Err(e);
-        }
         self.registered.fetch_add(1, Ordering::Relaxed);
         Ok(Registered {
             io: Some(io),
@@ -112,17 +219,28 @@ impl Reactor {
         })
     }
 
-    fn remove(&self, key: usize) {
-        let mut sources = self.sources.lock().unwrap_or_else(|e| e.into_inner());
+    fn remove(sources: &Mutex<Slab<Arc<Source>>>, key: usize) {
+        let mut sources = sources.lock().unwrap_or_else(|e| e.into_inner());
         if sources.contains(key) {
             sources.remove(key).raise_all();
         }
     }
 
-    fn deregister(&self, fd: BorrowedFd<'_>, key: usize) {
-        let _ = self.poller.delete(fd);
+    fn deregister(&self, fd: BorrowedFd<'_>, source: &Source) {
+        match &self.mode {
+            Mode::Polling {
+                poller, sources, ..
+            } => {
+                let _ = poller.delete(fd);
+                Self::remove(sources, source.key);
+            }
+            #[cfg(feature = "async-io")]
+            Mode::AsyncIo(_) => {
+                let _ = fd;
+                source.detach();
+            }
+        }
         self.registered.fetch_sub(1, Ordering::Relaxed);
-        self.remove(key);
     }
 }
 
@@ -165,7 +283,7 @@ impl<T: AsFd> Registered<T> {
             .io
             .take()
             .expect("io is present until drop or into_inner");
-        self.reactor.deregister(io.as_fd(), self.source.key);
+        self.reactor.deregister(io.as_fd(), &self.source);
         io
     }
 }
@@ -173,7 +291,7 @@ impl<T: AsFd> Registered<T> {
 impl<T: AsFd> Drop for Registered<T> {
     fn drop(&mut self) {
         if let Some(io) = self.io.take() {
-            self.reactor.deregister(io.as_fd(), self.source.key);
+            self.reactor.deregister(io.as_fd(), &self.source);
         }
     }
 }
@@ -266,5 +384,122 @@ mod tests {
         reactor.wait(Some(Duration::from_secs(10))).unwrap();
         assert!(start.elapsed() < Duration::from_secs(5));
         t.join().unwrap();
+    }
+
+
+    /// Async-io mode: readiness reaches the waker the source was polled with, and a
+    /// waker that notifies the reactor (as a loop's task waker does) ends the park.
+    #[cfg(feature = "async-io")]
+    mod async_io_mode {
+        use super::*;
+
+        struct NotifyFlag {
+            flag: std::sync::atomic::AtomicBool,
+            reactor: std::sync::Weak<Reactor>,
+        }
+        impl Wake for NotifyFlag {
+            fn wake(self: Arc<Self>) {
+                self.flag.store(true, Ordering::SeqCst);
+                if let Some(r) = self.reactor.upgrade() {
+                    r.notify().unwrap();
+                }
+            }
+        }
+
+        fn reactor() -> Arc<Reactor> {
+            let r = Arc::new(Reactor::with_kind(ReactorKind::AsyncIo).unwrap());
+            assert_eq!(r.kind(), ReactorKind::AsyncIo);
+            assert!(r.has_io());
+            r
+        }
+
+        #[test]
+        fn readable_wakes_the_waker_and_ends_the_park() {
+            let reactor = reactor();
+            let (a, mut b) = UnixStream::pair().unwrap();
+            a.set_nonblocking(true).unwrap();
+            let mut reg = reactor.register(a).unwrap();
+            assert_eq!(reactor.registered(), 1);
+            let flag = Arc::new(NotifyFlag {
+                flag: false.into(),
+                reactor: Arc::downgrade(&reactor),
+            });
+            let waker = Waker::from(flag.clone());
+            let mut cx = Context::from_waker(&waker);
+            let tick = match reg.source().poll_readable(&mut cx) {
+                Poll::Ready(t) => t,
+                Poll::Pending => panic!("new source starts ready"),
+            };
+            let mut buf = [0u8; 8];
+            assert_eq!(
+                reg.get_mut().read(&mut buf).unwrap_err().kind(),
+                io::ErrorKind::WouldBlock
+            );
+            reg.source().clear_ready(crate::Direction::Read, tick);
+            assert!(reg.source().poll_readable(&mut cx).is_pending());
+            b.write_all(b"hi").unwrap();
+            let start = std::time::Instant::now();
+            reactor.drive(|| reactor.wait(Some(Duration::from_secs(30))).unwrap());
+            assert!(start.elapsed() < Duration::from_secs(20), "park not ended");
+            assert!(flag.flag.load(Ordering::SeqCst));
+            match reg.source().poll_readable(&mut cx) {
+                Poll::Ready(t) => assert_ne!(t, tick, "readiness carries a new tick"),
+                Poll::Pending => panic!("readable after the write"),
+            }
+            assert_eq!(reg.get_mut().read(&mut buf).unwrap(), 2);
+            let a = reg.into_inner();
+            assert_eq!(reactor.registered(), 0);
+            drop(a);
+        }
+
+        #[test]
+        fn notify_from_another_thread_ends_a_park() {
+            let reactor = reactor();
+            let r2 = reactor.clone();
+            let t = std::thread::spawn(move || {
+                std::thread::sleep(Duration::from_millis(20));
+                r2.notify().unwrap();
+            });
+            let start = std::time::Instant::now();
+            reactor.wait(Some(Duration::from_secs(30))).unwrap();
+            assert!(start.elapsed() < Duration::from_secs(20));
+            t.join().unwrap();
+        }
+
+        #[test]
+        fn notify_before_the_park_makes_it_return_at_once() {
+            let reactor = reactor();
+            reactor.notify().unwrap();
+            let start = std::time::Instant::now();
+            reactor.wait(None).unwrap();
+            assert!(start.elapsed() < Duration::from_secs(20));
+        }
+
+        #[test]
+        fn zero_timeout_and_short_timeout_return() {
+            let reactor = reactor();
+            reactor.wait(Some(Duration::ZERO)).unwrap();
+            let start = std::time::Instant::now();
+            reactor.wait(Some(Duration::from_millis(10))).unwrap();
+            assert!(start.elapsed() >= Duration::from_millis(10));
+        }
+
+        #[test]
+        fn dropping_the_registration_wakes_waiters() {
+            let reactor = reactor();
+            let (a, _b) = UnixStream::pair().unwrap();
+            a.set_nonblocking(true).unwrap();
+            let reg = reactor.register(a).unwrap();
+            let src = reg.source().clone();
+            let tick = src.ready_tick(crate::Direction::Read).expect("starts ready");
+            src.clear_ready(crate::Direction::Read, tick);
+            let flag = Arc::new(Flag(false.into()));
+            let waker = Waker::from(flag.clone());
+            let mut cx = Context::from_waker(&waker);
+            assert!(src.poll_readable(&mut cx).is_pending());
+            drop(reg);
+            assert_eq!(reactor.registered(), 0);
+            assert!(flag.0.load(Ordering::SeqCst), "a waiter learns of the close");
+        }
     }
 }

@@ -34,6 +34,15 @@ impl Half {
         }
     }
 
+    /// Marks the half ready with a new tick (no wake-up).
+    fn set_ready(&self) {
+        let _ = self
+            .state
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |s| {
+                Some((((s >> 1) + 1) << 1) | 1)
+            });
+    }
+
     fn raise(&self) {
         let _ = self
             .state
@@ -53,6 +62,9 @@ pub struct Source {
     pub(crate) key: usize,
     read: Half,
     write: Half,
+    /// In async-io mode, the registration with async-io's reactor.
+    #[cfg(feature = "async-io")]
+    aio: Option<crate::aio::AioSource>,
 }
 
 impl Source {
@@ -61,7 +73,29 @@ impl Source {
             key,
             read: Half::new(),
             write: Half::new(),
+            #[cfg(feature = "async-io")]
+            aio: None,
         }
+    }
+
+    /// A source whose readiness comes from async-io's reactor (`io`).
+    #[cfg(feature = "async-io")]
+    pub(crate) fn with_aio(io: async_io::Async<crate::aio::FdRef>) -> std::sync::Arc<Self> {
+        std::sync::Arc::new_cyclic(|me| Source {
+            key: 0,
+            read: Half::new(),
+            write: Half::new(),
+            aio: Some(crate::aio::AioSource::new(io, me)),
+        })
+    }
+
+    /// Leaves async-io's reactor and wakes whoever waits (deregistration).
+    #[cfg(feature = "async-io")]
+    pub(crate) fn detach(&self) {
+        if let Some(aio) = &self.aio {
+            aio.detach();
+        }
+        self.raise_all();
     }
 
     fn half(&self, dir: Direction) -> &Half {
@@ -84,6 +118,14 @@ impl Source {
             match slot.as_ref() {
                 Some(w) if w.will_wake(cx.waker()) => {}
                 _ => *slot = Some(cx.waker().clone()),
+            }
+        }
+        #[cfg(feature = "async-io")]
+        if let Some(aio) = &self.aio {
+            // async-io's interest is one-shot: arm it (with the source's own waker,
+            // which raises this half) each time the half is found not ready.
+            if aio.poll(dir).is_ready() {
+                half.set_ready();
             }
         }
         let s = half.state.load(Ordering::Acquire);

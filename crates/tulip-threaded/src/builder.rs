@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use tulip_core::{EventLoop, Result};
+use tulip_reactor::ReactorKind;
 
 use crate::threaded_loop::ThreadedLoop;
 
@@ -28,6 +29,7 @@ use crate::threaded_loop::ThreadedLoop;
 pub struct Builder {
     workers: usize,
     name: String,
+    reactor: ReactorKind,
 }
 
 impl Default for Builder {
@@ -42,6 +44,7 @@ impl Builder {
         Builder {
             workers: std::thread::available_parallelism().map_or(1, |n| n.get()),
             name: "tulip-worker".into(),
+            reactor: ReactorKind::default(),
         }
     }
 
@@ -57,12 +60,19 @@ impl Builder {
         self
     }
 
+    /// Sets which reactor the loop parks in: tulip's own poller (the default) or,
+    /// with the `async-io` feature, async-io's, shared with the smol ecosystem.
+    pub fn reactor(mut self, kind: ReactorKind) -> Builder {
+        self.reactor = kind;
+        self
+    }
+
     /// The loop. Its workers start at its first run.
     ///
     /// # Errors
     /// The OS refused to create the poller.
     pub fn build(self) -> Result<EventLoop> {
-        let lp: Arc<ThreadedLoop> = ThreadedLoop::build(self.workers, self.name)?;
+        let lp: Arc<ThreadedLoop> = ThreadedLoop::build(self.workers, self.name, self.reactor)?;
         Ok(EventLoop::from_backend(lp))
     }
 }
