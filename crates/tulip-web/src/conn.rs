@@ -1,0 +1,273 @@
+//! One accepted connection: hyper serves it (HTTP/1, or HTTP/2 when the client opens
+//! with the HTTP/2 preface); tulip-web adds what hyper leaves to the server around
+//! it.
+//!
+//! - The service turns hyper's request into a [`Request`], runs the application, and
+//!   turns the [`Response`] back; a request carrying both `Transfer-Encoding` and
+//!   `Content-Length` is refused (400, connection closed) before any handler runs,
+//!   as RFC 9112 §6.1 allows, since the two framings disagree about where the next
+//!   request starts.
+//! - [`Activity`] counts the requests in progress (from the service call until hyper
+//!   drops the response body, that is, has written it) and when the count last
+//!   changed. The connection's watcher asks hyper for a graceful shutdown once the
+//!   connection has been idle for `keepalive_timeout`, or when the server closes;
+//!   hyper then finishes any response in progress and closes.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::pin::{pin, Pin};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use futures::future::{select, Either};
+use futures::channel::oneshot;
+use http::header::{CONTENT_LENGTH, SERVER, TRANSFER_ENCODING};
+use http::{HeaderValue, StatusCode};
+use http_body::{Body, Frame, SizeHint};
+use http_body_util::Full;
+use hyper_util::server::conn::auto;
+use tulip_hyper::{TulipExecutor, TulipIo};
+use tulip_net::TcpStream;
+
+use crate::app::AppHandler;
+use crate::limits::{Limits, MIN_HEAD_SIZE};
+use crate::request::{BodyLimits, Request};
+use crate::response::{error_response, Response};
+
+/// Completes when the server closes.
+pub(crate) type ShutdownSignal = futures::future::Shared<oneshot::Receiver<()>>;
+
+/// What every connection of one server shares.
+pub(crate) struct Shared {
+    pub(crate) handler: AppHandler,
+    pub(crate) limits: Limits,
+    pub(crate) tcp_nodelay: bool,
+    pub(crate) access_log: bool,
+    builder: auto::Builder<TulipExecutor>,
+}
+
+impl Shared {
+    pub(crate) fn new(
+        handler: AppHandler,
+        limits: Limits,
+        tcp_nodelay: bool,
+        access_log: bool,
+    ) -> Shared {
+        let mut builder = tulip_hyper::server::auto();
+        let head = limits.max_head_size.max(MIN_HEAD_SIZE);
+        builder
+            .http1()
+            .max_buf_size(head)
+            .max_headers(limits.max_headers)
+            .header_read_timeout(limits.header_read_timeout);
+        builder
+            .http2()
+            .max_header_list_size(u32::try_from(head).unwrap_or(u32::MAX));
+        Shared {
+            handler,
+            limits,
+            tcp_nodelay,
+            access_log,
+            builder,
+        }
+    }
+
+    fn body_limits(&self) -> BodyLimits {
+        BodyLimits {
+            max_size: self.limits.client_max_size,
+            read_timeout: self.limits.body_read_timeout,
+        }
+    }
+}
+
+/// Requests in progress on one connection, and when that count last changed.
+struct Activity {
+    busy: AtomicUsize,
+    since: Mutex<Instant>,
+}
+
+impl Activity {
+    fn new() -> Activity {
+        Activity {
+            busy: AtomicUsize::new(0),
+            since: Mutex::new(Instant::now()),
+        }
+    }
+
+    fn touch(&self) {
+        *self.since.lock().unwrap_or_else(|e| e.into_inner()) = Instant::now();
+    }
+
+    /// When the connection became idle; `None` while a request is in progress.
+    fn idle_since(&self) -> Option<Instant> {
+        let since = *self.since.lock().unwrap_or_else(|e| e.into_inner());
+        (self.busy.load(Ordering::Acquire) == 0).then_some(since)
+    }
+}
+
+/// One request in progress; dropping it (with the response body) ends it.
+struct Busy(Arc<Activity>);
+
+impl Busy {
+    fn start(activity: &Arc<Activity>) -> Busy {
+        activity.busy.fetch_add(1, Ordering::AcqRel);
+        activity.touch();
+        Busy(activity.clone())
+    }
+}
+
+impl Drop for Busy {
+    fn drop(&mut self) {
+        self.0.touch();
+        self.0.busy.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// A response body that keeps its request counted as in progress until hyper has
+/// written it and let it go.
+pub(crate) struct ResponseBody {
+    inner: Full<Bytes>,
+    _busy: Busy,
+}
+
+impl Body for ResponseBody {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+        Pin::new(&mut self.get_mut().inner).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+/// Serves one connection until it closes, the client idles past the keep-alive
+/// timeout, or the server closes.
+pub(crate) async fn serve_connection(
+    shared: Arc<Shared>,
+    stream: TcpStream,
+    peer: SocketAddr,
+    shutdown: ShutdownSignal,
+) {
+    if shared.tcp_nodelay {
+        if let Err(e) = stream.set_nodelay(true) {
+            tracing::debug!(target: "tulip_web::server", %peer, error = %e, "TCP_NODELAY refused");
+        }
+    }
+    let activity = Arc::new(Activity::new());
+    let service = {
+        let (shared, activity) = (shared.clone(), activity.clone());
+        hyper::service::service_fn(move |req| {
+            let busy = Busy::start(&activity);
+            let shared = shared.clone();
+            async move { Ok::<_, Infallible>(respond(&shared, req, peer, busy).await) }
+        })
+    };
+    let conn = shared
+        .builder
+        .serve_connection(TulipIo::new(stream), service);
+    let mut conn = pin!(conn);
+    let watcher = pin!(idle_or_closing(
+        activity,
+        shared.limits.keepalive_timeout,
+        shutdown
+    ));
+    let outcome = match select(conn.as_mut(), watcher).await {
+        Either::Left((outcome, _)) => outcome,
+        Either::Right(((), _)) => {
+            conn.as_mut().graceful_shutdown();
+            conn.await
+        }
+    };
+    if let Err(e) = outcome {
+        tracing::debug!(target: "tulip_web::server", %peer, error = %e, "connection ended");
+    }
+}
+
+/// Completes when the connection has been idle for `keepalive`, or the server closes.
+async fn idle_or_closing(activity: Arc<Activity>, keepalive: Duration, shutdown: ShutdownSignal) {
+    let idle = pin!(async move {
+        loop {
+            let wait = match activity.idle_since() {
+                None => keepalive,
+                Some(t) => match keepalive.checked_sub(t.elapsed()) {
+                    Some(left) if !left.is_zero() => left,
+                    _ => return,
+                },
+            };
+            if tulip_core::sleep(wait).await.is_err() {
+                return;
+            }
+        }
+    });
+    select(idle, shutdown).await;
+}
+
+/// The answer to one request.
+async fn respond(
+    shared: &Shared,
+    req: http::Request<hyper::body::Incoming>,
+    peer: SocketAddr,
+    busy: Busy,
+) -> http::Response<ResponseBody> {
+    let started = Instant::now();
+    let (method, uri, version) = (req.method().clone(), req.uri().clone(), req.version());
+    let resp = if framed_twice(&req) {
+        error_response(StatusCode::BAD_REQUEST)
+    } else {
+        let request = Request::from_hyper(req, shared.body_limits(), Some(peer));
+        shared.handler.call(request).await
+    };
+    if shared.access_log {
+        tracing::info!(
+            target: "tulip_web::access",
+            %peer,
+            %method,
+            %uri,
+            ?version,
+            status = resp.status.as_u16(),
+            bytes = resp.body.len(),
+            elapsed_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
+        );
+    }
+    into_hyper(resp, busy)
+}
+
+/// Both `Transfer-Encoding` and `Content-Length`: a request smuggling attempt.
+fn framed_twice<B>(req: &http::Request<B>) -> bool {
+    let h = req.headers();
+    h.contains_key(TRANSFER_ENCODING) && h.contains_key(CONTENT_LENGTH)
+}
+
+fn into_hyper(resp: Response, busy: Busy) -> http::Response<ResponseBody> {
+    let Response {
+        status,
+        mut headers,
+        body,
+    } = resp;
+    headers
+        .entry(SERVER)
+        .or_insert(HeaderValue::from_static("tulip-web"));
+    // hyper frames the body from its known length.
+    headers.remove(CONTENT_LENGTH);
+    headers.remove(TRANSFER_ENCODING);
+    let mut out = http::Response::new(ResponseBody {
+        inner: Full::new(body),
+        _busy: busy,
+    });
+    *out.status_mut() = status;
+    *out.headers_mut() = headers;
+    out
+}
