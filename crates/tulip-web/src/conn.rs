@@ -166,13 +166,14 @@ pub(crate) async fn serve_connection(
             tracing::debug!(target: "tulip_web::server", %peer, error = %e, "TCP_NODELAY refused");
         }
     }
+    let nodelay = stream.nodelay().ok();
     let activity = Arc::new(Activity::new());
     let service = {
         let (shared, activity) = (shared.clone(), activity.clone());
         hyper::service::service_fn(move |req| {
             let busy = Busy::start(&activity);
             let shared = shared.clone();
-            async move { Ok::<_, Infallible>(respond(&shared, req, peer, busy).await) }
+            async move { Ok::<_, Infallible>(respond(&shared, req, (peer, nodelay), busy).await) }
         })
     };
     let conn = shared
@@ -219,7 +220,7 @@ async fn idle_or_closing(activity: Arc<Activity>, keepalive: Duration, shutdown:
 async fn respond(
     shared: &Shared,
     req: http::Request<hyper::body::Incoming>,
-    peer: SocketAddr,
+    (peer, nodelay): (SocketAddr, Option<bool>),
     busy: Busy,
 ) -> http::Response<ResponseBody> {
     let started = Instant::now();
@@ -227,7 +228,7 @@ async fn respond(
     let resp = if framed_twice(&req) {
         error_response(StatusCode::BAD_REQUEST)
     } else {
-        let request = Request::from_hyper(req, shared.body_limits(), Some(peer));
+        let request = Request::from_hyper(req, shared.body_limits(), Some(peer), nodelay);
         shared.handler.call(request).await
     };
     if shared.access_log {

@@ -48,6 +48,7 @@ pub struct Request {
     body: Body,
     limits: BodyLimits,
     remote: Option<SocketAddr>,
+    nodelay: Option<bool>,
     /// The values of the route's `{name}` segments (aiohttp's `request.match_info`).
     pub match_info: HashMap<String, String>,
 }
@@ -94,6 +95,7 @@ impl Request {
                 read_timeout: Duration::MAX,
             },
             remote: None,
+            nodelay: None,
             match_info: HashMap::new(),
         }
     }
@@ -102,6 +104,7 @@ impl Request {
         req: http::Request<hyper::body::Incoming>,
         limits: BodyLimits,
         remote: Option<SocketAddr>,
+        nodelay: Option<bool>,
     ) -> Request {
         let (head, body) = req.into_parts();
         let mut r = Request::from_parts(
@@ -113,6 +116,7 @@ impl Request {
         );
         r.limits = limits;
         r.remote = remote;
+        r.nodelay = nodelay;
         r
     }
 
@@ -167,6 +171,12 @@ impl Request {
     /// The peer's address (aiohttp's `request.remote`), when served over TCP.
     pub fn remote(&self) -> Option<SocketAddr> {
         self.remote
+    }
+
+    /// Whether the connection's socket has `TCP_NODELAY` set, as the socket reported
+    /// when the connection started (`None` when not served over TCP).
+    pub fn tcp_nodelay(&self) -> Option<bool> {
+        self.nodelay
     }
 
     /// The declared `Content-Length`, if any.
