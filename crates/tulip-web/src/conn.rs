@@ -3,10 +3,15 @@
 //! it.
 //!
 //! - The service turns hyper's request into a [`Request`], runs the application, and
-//!   turns the [`Response`] back; a request carrying both `Transfer-Encoding` and
-//!   `Content-Length` is refused (400, connection closed) before any handler runs,
-//!   as RFC 9112 §6.1 allows, since the two framings disagree about where the next
-//!   request starts.
+//!   turns the [`Response`] back. hyper already refuses the framings a smuggler
+//!   uses (two different `Content-Length`s, a `Transfer-Encoding` that does not end
+//!   in `chunked`, bad lengths and chunk sizes). Before any handler runs, tulip-web
+//!   also refuses (400, connection closed) a `Transfer-Encoding` other than one
+//!   plain `chunked` (tulip-web decodes no other transfer coding; `gzip, chunked`
+//!   would reach the handler still compressed) and `Transfer-Encoding` together
+//!   with `Content-Length` should hyper ever pass both (RFC 9112 §6.1). When
+//!   `Content-Length` comes with `Transfer-Encoding: chunked`, hyper frames by the
+//!   chunks, drops the length and closes after the response, as §6.1 also allows.
 //! - [`Activity`] counts the requests in progress (from the service call until hyper
 //!   drops the response body, that is, has written it) and when the count last
 //!   changed. The connection's watcher asks hyper for a graceful shutdown once the
@@ -225,7 +230,7 @@ async fn respond(
 ) -> http::Response<ResponseBody> {
     let started = Instant::now();
     let (method, uri, version) = (req.method().clone(), req.uri().clone(), req.version());
-    let resp = if framed_twice(&req) {
+    let resp = if unsupported_framing(&req) {
         error_response(StatusCode::BAD_REQUEST)
     } else {
         let request = Request::from_hyper(req, shared.body_limits(), Some(peer), nodelay);
@@ -246,10 +251,18 @@ async fn respond(
     into_hyper(resp, busy)
 }
 
-/// Both `Transfer-Encoding` and `Content-Length`: a request smuggling attempt.
-fn framed_twice<B>(req: &http::Request<B>) -> bool {
+/// A transfer coding other than one plain `chunked`, or two framings at once.
+fn unsupported_framing<B>(req: &http::Request<B>) -> bool {
     let h = req.headers();
-    h.contains_key(TRANSFER_ENCODING) && h.contains_key(CONTENT_LENGTH)
+    let mut te = h.get_all(TRANSFER_ENCODING).iter();
+    match (te.next(), te.next()) {
+        (None, _) => false,
+        (Some(v), None) => {
+            !v.as_bytes().trim_ascii().eq_ignore_ascii_case(b"chunked")
+                || h.contains_key(CONTENT_LENGTH)
+        }
+        (Some(_), Some(_)) => true,
+    }
 }
 
 fn into_hyper(resp: Response, busy: Busy) -> http::Response<ResponseBody> {
