@@ -90,11 +90,7 @@ fn smuggling_is_refused_and_the_hidden_request_never_runs(new_loop: Factory) {
         let srv = app.serve("127.0.0.1:0").await.unwrap();
         for (name, attack, status_line) in smuggling_attacks() {
             let r = raw(srv.local_addr(), attack.as_bytes()).await;
-            assert!(
-                r.text.starts_with(status_line),
-                "{name}: {}",
-                r.text
-            );
+            assert!(r.text.starts_with(status_line), "{name}: {}", r.text);
             assert_eq!(r.responses(), 1, "{name}: {}", r.text);
             assert!(r.closed, "{name}: the connection stayed open");
             assert_eq!(hits.smuggled(), 0, "{name}: the hidden request ran");
@@ -135,7 +131,10 @@ fn length_with_chunked_is_framed_by_chunks_and_closed(new_loop: Factory) {
 /// Malformed heads: 400 and closed, quickly (no waiting for 16 KiB or a timeout).
 fn malformed_heads_are_400(new_loop: Factory) {
     run(new_loop, async {
-        let srv = test_app(&Hits::default()).serve("127.0.0.1:0").await.unwrap();
+        let srv = test_app(&Hits::default())
+            .serve("127.0.0.1:0")
+            .await
+            .unwrap();
         for bad in [
             &b"THIS IS NOT HTTP\r\n\r\n"[..],
             b"GET /x HTTP/1.1\r\nBad Header\r\n\r\n",
@@ -170,7 +169,8 @@ fn oversized_heads_are_431_and_bodies_413(new_loop: Factory) {
         head.extend_from_slice(b"\r\n");
         let r = raw(srv.local_addr(), &head).await;
         assert!(
-            r.text.starts_with("HTTP/1.1 431 Request Header Fields Too Large\r\n"),
+            r.text
+                .starts_with("HTTP/1.1 431 Request Header Fields Too Large\r\n"),
             "{}",
             r.text
         );
@@ -180,14 +180,22 @@ fn oversized_heads_are_431_and_bodies_413(new_loop: Factory) {
             "x".repeat(4096)
         );
         let r = raw(srv.local_addr(), declared.as_bytes()).await;
-        assert!(r.text.starts_with("HTTP/1.1 413 Payload Too Large\r\n"), "{}", r.text);
+        assert!(
+            r.text.starts_with("HTTP/1.1 413 Payload Too Large\r\n"),
+            "{}",
+            r.text
+        );
         assert!(r.closed);
         let chunk = "y".repeat(800);
         let chunked = format!(
             "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n320\r\n{chunk}\r\n320\r\n{chunk}\r\n0\r\n\r\n"
         );
         let r = raw(srv.local_addr(), chunked.as_bytes()).await;
-        assert!(r.text.starts_with("HTTP/1.1 413 Payload Too Large\r\n"), "{}", r.text);
+        assert!(
+            r.text.starts_with("HTTP/1.1 413 Payload Too Large\r\n"),
+            "{}",
+            r.text
+        );
         assert!(r.closed);
         srv.close();
         srv.wait_closed().await.unwrap();
@@ -208,8 +216,16 @@ fn promised_body_not_sent_is_closed_after_the_body_timeout(new_loop: Factory) {
             b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 1048576\r\n\r\nonly this",
         )
         .await;
-        assert!(start.elapsed() >= limit, "closed after {:?}", start.elapsed());
-        assert!(r.text.starts_with("HTTP/1.1 408 Request Timeout\r\n"), "{}", r.text);
+        assert!(
+            start.elapsed() >= limit,
+            "closed after {:?}",
+            start.elapsed()
+        );
+        assert!(
+            r.text.starts_with("HTTP/1.1 408 Request Timeout\r\n"),
+            "{}",
+            r.text
+        );
         assert!(r.closed);
         srv.close();
         srv.wait_closed().await.unwrap();
@@ -226,9 +242,17 @@ fn slow_heads_and_idle_connections_are_closed(new_loop: Factory) {
         app.limits.keepalive_timeout = Duration::from_millis(200);
         let srv = app.serve("127.0.0.1:0").await.unwrap();
         let start = Instant::now();
-        let r = raw(srv.local_addr(), b"GET /slow/0 HTTP/1.1\r\nHost: x\r\nX-Slow: ").await;
+        let r = raw(
+            srv.local_addr(),
+            b"GET /slow/0 HTTP/1.1\r\nHost: x\r\nX-Slow: ",
+        )
+        .await;
         assert!(r.closed);
-        assert!(start.elapsed() >= Duration::from_millis(200), "{:?}", start.elapsed());
+        assert!(
+            start.elapsed() >= Duration::from_millis(200),
+            "{:?}",
+            start.elapsed()
+        );
         assert_eq!(hits.served.load(Ordering::SeqCst), 0);
         // Silent from the start (before hyper knows HTTP/1 from HTTP/2).
         let r = raw(srv.local_addr(), b"").await;
@@ -238,7 +262,11 @@ fn slow_heads_and_idle_connections_are_closed(new_loop: Factory) {
         let r = raw(srv.local_addr(), b"GET /slow/0 HTTP/1.1\r\nHost: x\r\n\r\n").await;
         assert!(r.text.ends_with("slept 0"), "{}", r.text);
         assert!(r.closed);
-        assert!(start.elapsed() >= Duration::from_millis(200), "{:?}", start.elapsed());
+        assert!(
+            start.elapsed() >= Duration::from_millis(200),
+            "{:?}",
+            start.elapsed()
+        );
         srv.close();
         srv.wait_closed().await.unwrap();
     });
@@ -264,12 +292,20 @@ fn connections_are_bounded(new_loop: Factory) {
         }
         assert_eq!(srv.connections(), 2);
         let third = tulip::create_task(async move {
-            let r = raw(addr, b"GET /slow/0 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").await;
+            let r = raw(
+                addr,
+                b"GET /slow/0 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+            )
+            .await;
             Ok::<_, tulip::Error>(r)
         })
         .unwrap();
         tulip::sleep(Duration::from_millis(300)).await.unwrap();
-        assert_eq!(hits.served.load(Ordering::SeqCst), 2, "a third connection was served");
+        assert_eq!(
+            hits.served.load(Ordering::SeqCst),
+            2,
+            "a third connection was served"
+        );
         assert!(srv.connections() <= 2);
         let (_r, w) = held.pop().unwrap();
         w.close();
@@ -306,12 +342,20 @@ fn tcp_nodelay_is_on_by_default(new_loop: Factory) {
 /// `wait_closed` does not wait for the keep-alive timeout.
 fn close_ends_idle_keep_alive_connections(new_loop: Factory) {
     run(new_loop, async {
-        let srv = test_app(&Hits::default()).serve("127.0.0.1:0").await.unwrap();
+        let srv = test_app(&Hits::default())
+            .serve("127.0.0.1:0")
+            .await
+            .unwrap();
         let r = tulip::create_task({
             let addr = srv.local_addr();
             async move {
                 Ok::<_, tulip::Error>(
-                    raw_for(addr, b"GET /slow/0 HTTP/1.1\r\nHost: x\r\n\r\n", Duration::from_secs(20)).await,
+                    raw_for(
+                        addr,
+                        b"GET /slow/0 HTTP/1.1\r\nHost: x\r\n\r\n",
+                        Duration::from_secs(20),
+                    )
+                    .await,
                 )
             }
         })

@@ -52,9 +52,7 @@ fn thousand_stalled_bodies_stay_small(new_loop: Factory) {
         let srv = app.serve("127.0.0.1:0").await.unwrap();
         let addr = srv.local_addr();
         let before = rss();
-        let head = format!(
-            "POST /count HTTP/1.1\r\nHost: x\r\nContent-Length: {PROMISED}\r\n\r\n"
-        );
+        let head = format!("POST /count HTTP/1.1\r\nHost: x\r\nContent-Length: {PROMISED}\r\n\r\n");
         let part = vec![b'z'; SENT];
         let mut clients = Vec::with_capacity(CLIENTS);
         // Unbuffered sockets: the client side adds next to nothing to the figure.
@@ -71,8 +69,13 @@ fn thousand_stalled_bodies_stay_small(new_loop: Factory) {
         println!("{CLIENTS} stalled bodies: RSS grew {} KiB", grown / 1024);
         assert!(grown < GROWTH_BOUND, "RSS grew {grown} bytes");
         for mut s in clients {
-            let reply = bounded(EXCHANGE_BOUND, read_to_end(&mut s)).await.expect("closed");
-            assert!(reply.starts_with("HTTP/1.1 408 Request Timeout\r\n"), "{reply}");
+            let reply = bounded(EXCHANGE_BOUND, read_to_end(&mut s))
+                .await
+                .expect("closed");
+            assert!(
+                reply.starts_with("HTTP/1.1 408 Request Timeout\r\n"),
+                "{reply}"
+            );
         }
         srv.close();
         srv.wait_closed().await.unwrap();

@@ -43,7 +43,10 @@ fn curl_against_the_server(new_loop: Factory) {
         return;
     }
     run(new_loop, async {
-        let srv = test_app(&Hits::default()).serve("127.0.0.1:0").await.unwrap();
+        let srv = test_app(&Hits::default())
+            .serve("127.0.0.1:0")
+            .await
+            .unwrap();
         let base = format!("http://{}", srv.local_addr());
         let got = curl(format!("{base}/hello/curl"), &["-i"]).await;
         assert!(got.starts_with("HTTP/1.1 200 OK\r\n"), "{got}");
@@ -63,7 +66,11 @@ fn curl_against_the_server(new_loop: Factory) {
         assert_eq!(chunked, "POST chunked by curl");
         let h2 = curl(
             format!("{base}/hello/h2"),
-            &["--http2-prior-knowledge", "-w", "\n%{http_version} %{http_code}"],
+            &[
+                "--http2-prior-knowledge",
+                "-w",
+                "\n%{http_version} %{http_code}",
+            ],
         )
         .await;
         assert_eq!(h2, "<h1>hello, h2!</h1>\n2 200");
@@ -84,12 +91,22 @@ fn python_http_client_against_the_server(new_loop: Factory) {
         return;
     }
     run(new_loop, async {
-        let srv = test_app(&Hits::default()).serve("127.0.0.1:0").await.unwrap();
-        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/asyncio_ref/web_http_client.py");
+        let srv = test_app(&Hits::default())
+            .serve("127.0.0.1:0")
+            .await
+            .unwrap();
+        let script = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/asyncio_ref/web_http_client.py"
+        );
         let addr = srv.local_addr();
         let out = spawn(
             "python3",
-            vec![script.into(), addr.ip().to_string(), addr.port().to_string()],
+            vec![
+                script.into(),
+                addr.ip().to_string(),
+                addr.port().to_string(),
+            ],
         )
         .await;
         let text = String::from_utf8(out.stdout).unwrap();
@@ -107,4 +124,7 @@ fn python_http_client_against_the_server(new_loop: Factory) {
     });
 }
 
-per_executor!(curl_against_the_server, python_http_client_against_the_server);
+per_executor!(
+    curl_against_the_server,
+    python_http_client_against_the_server
+);

@@ -27,10 +27,10 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use futures::future::{select, Either};
 use futures::channel::oneshot;
-use http::header::{CONTENT_LENGTH, SERVER, TRANSFER_ENCODING};
-use http::{HeaderValue, StatusCode};
+use futures::future::{select, Either};
+use http::header::{CONTENT_LENGTH, TRANSFER_ENCODING};
+use http::StatusCode;
 use http_body::{Body, Frame, SizeHint};
 use http_body_util::Full;
 use hyper_util::server::conn::auto;
@@ -38,7 +38,7 @@ use tulip_hyper::{TulipExecutor, TulipIo};
 use tulip_net::TcpStream;
 
 use crate::app::AppHandler;
-use crate::limits::{Limits, MIN_HEAD_SIZE};
+use crate::limits::{Limits, HYPER_MAX_HEADERS, MIN_HEAD_SIZE};
 use crate::request::{BodyLimits, Request};
 use crate::response::{error_response, Response};
 
@@ -66,8 +66,13 @@ impl Shared {
         builder
             .http1()
             .max_buf_size(head)
-            .max_headers(limits.max_headers)
             .header_read_timeout(limits.header_read_timeout);
+        // Set only when it differs from hyper's default: with a count set, hyper
+        // builds its header tables on the heap for every request instead of on the
+        // stack (about 3% of the hello benchmark's CPU).
+        if limits.max_headers != HYPER_MAX_HEADERS {
+            builder.http1().max_headers(limits.max_headers);
+        }
         builder
             .http2()
             .max_header_list_size(u32::try_from(head).unwrap_or(u32::MAX));
@@ -119,15 +124,16 @@ struct Busy(Arc<Activity>);
 impl Busy {
     fn start(activity: &Arc<Activity>) -> Busy {
         activity.busy.fetch_add(1, Ordering::AcqRel);
-        activity.touch();
         Busy(activity.clone())
     }
 }
 
 impl Drop for Busy {
     fn drop(&mut self) {
-        self.0.touch();
-        self.0.busy.fetch_sub(1, Ordering::AcqRel);
+        // Only the last request out marks when the connection went idle.
+        if self.0.busy.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.0.touch();
+        }
     }
 }
 
@@ -228,15 +234,21 @@ async fn respond(
     (peer, nodelay): (SocketAddr, Option<bool>),
     busy: Busy,
 ) -> http::Response<ResponseBody> {
-    let started = Instant::now();
-    let (method, uri, version) = (req.method().clone(), req.uri().clone(), req.version());
+    let logged = shared.access_log.then(|| {
+        (
+            Instant::now(),
+            req.method().clone(),
+            req.uri().clone(),
+            req.version(),
+        )
+    });
     let resp = if unsupported_framing(&req) {
         error_response(StatusCode::BAD_REQUEST)
     } else {
         let request = Request::from_hyper(req, shared.body_limits(), Some(peer), nodelay);
         shared.handler.call(request).await
     };
-    if shared.access_log {
+    if let Some((started, method, uri, version)) = logged {
         tracing::info!(
             target: "tulip_web::access",
             %peer,
@@ -271,12 +283,9 @@ fn into_hyper(resp: Response, busy: Busy) -> http::Response<ResponseBody> {
         mut headers,
         body,
     } = resp;
-    headers
-        .entry(SERVER)
-        .or_insert(HeaderValue::from_static("tulip-web"));
-    // hyper frames the body from its known length.
+    // hyper frames the body from its known length; a stale length set by hand
+    // must not override it.
     headers.remove(CONTENT_LENGTH);
-    headers.remove(TRANSFER_ENCODING);
     let mut out = http::Response::new(ResponseBody {
         inner: Full::new(body),
         _busy: busy,

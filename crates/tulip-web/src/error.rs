@@ -13,7 +13,7 @@ pub enum Error {
     Net(#[from] tulip_net::Error),
     /// An HTTP answer raised by a handler: it becomes that response.
     #[error(transparent)]
-    Http(#[from] HttpException),
+    Http(Box<HttpException>),
     /// hyper refused the peer's HTTP (malformed, closed mid-message, …).
     #[error("http: {0}")]
     Hyper(#[from] hyper::Error),
@@ -55,6 +55,12 @@ impl Error {
             name: name.to_string(),
             reason,
         }
+    }
+}
+
+impl From<HttpException> for Error {
+    fn from(e: HttpException) -> Self {
+        Error::Http(Box::new(e))
     }
 }
 
@@ -213,7 +219,9 @@ impl HttpException {
 
     /// The body text answered.
     pub fn body_text(&self) -> String {
-        self.text.clone().unwrap_or_else(|| status_text(self.status))
+        self.text
+            .clone()
+            .unwrap_or_else(|| status_text(self.status))
     }
 }
 

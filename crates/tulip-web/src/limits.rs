@@ -9,6 +9,9 @@ use std::time::Duration;
 /// hyper's smallest read buffer: a head limit below it is raised to it.
 pub const MIN_HEAD_SIZE: usize = 8 * 1024;
 
+/// hyper's own limit on header fields in a request head.
+pub(crate) const HYPER_MAX_HEADERS: usize = 100;
+
 /// The server's limits (all configurable; see each field for its default).
 ///
 /// # Examples
@@ -54,7 +57,7 @@ impl Default for Limits {
     fn default() -> Self {
         Limits {
             max_head_size: MIN_HEAD_SIZE,
-            max_headers: 100,
+            max_headers: HYPER_MAX_HEADERS,
             client_max_size: 1024 * 1024,
             header_read_timeout: Duration::from_secs(30),
             body_read_timeout: Duration::from_secs(30),

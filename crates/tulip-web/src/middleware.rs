@@ -5,11 +5,11 @@
 use std::future::Future;
 use std::sync::Arc;
 
+use crate::error::HttpException;
 use crate::request::Request;
+use crate::response::IntoResponse;
 use crate::response::Response;
 use crate::router::{BoxResponse, Dispatch, Router};
-use crate::error::HttpException;
-use crate::response::IntoResponse;
 
 /// A middleware, type-erased.
 pub(crate) type Middleware = Arc<dyn Fn(Request, Next) -> BoxResponse + Send + Sync>;
@@ -59,7 +59,7 @@ impl Next {
 }
 
 /// Runs the router on `req`: its handler, or 404 / 405.
-async fn route(router: &Router, mut req: Request) -> Response {
+pub(crate) async fn route(router: &Router, mut req: Request) -> Response {
     match router.dispatch(req.method(), req.path()) {
         Dispatch::Found(h, info) => {
             req.match_info = info;

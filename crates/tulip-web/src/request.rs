@@ -14,6 +14,7 @@ use http::{HeaderMap, Method, Uri, Version};
 use http_body_util::BodyExt;
 
 use crate::error::{Error, HttpException};
+use crate::match_info::MatchInfo;
 
 /// How much body a request may carry and how long the server waits for each piece.
 #[derive(Debug, Clone, Copy)]
@@ -50,7 +51,7 @@ pub struct Request {
     remote: Option<SocketAddr>,
     nodelay: Option<bool>,
     /// The values of the route's `{name}` segments (aiohttp's `request.match_info`).
-    pub match_info: HashMap<String, String>,
+    pub match_info: MatchInfo,
 }
 
 impl std::fmt::Debug for Request {
@@ -96,7 +97,7 @@ impl Request {
             },
             remote: None,
             nodelay: None,
-            match_info: HashMap::new(),
+            match_info: MatchInfo::default(),
         }
     }
 
@@ -107,13 +108,7 @@ impl Request {
         nodelay: Option<bool>,
     ) -> Request {
         let (head, body) = req.into_parts();
-        let mut r = Request::from_parts(
-            head,
-            Body::Incoming {
-                body,
-                received: 0,
-            },
-        );
+        let mut r = Request::from_parts(head, Body::Incoming { body, received: 0 });
         r.limits = limits;
         r.remote = remote;
         r.nodelay = nodelay;

@@ -186,7 +186,7 @@ impl IntoResponse for HttpException {
 impl IntoResponse for Error {
     fn into_response(self) -> Response {
         match self {
-            Error::Http(e) => e.into_response(),
+            Error::Http(e) => (*e).into_response(),
             other => {
                 let status = other.status();
                 if status.is_server_error() {

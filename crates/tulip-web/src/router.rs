@@ -6,13 +6,13 @@
 //! that matches nothing is a 404. `HEAD` is served by `GET` routes (hyper sends no
 //! body for it). Path segments are matched after percent-decoding each one.
 
-use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
 use http::Method;
 
+use crate::match_info::MatchInfo;
 use crate::request::{percent_decode, Request};
 use crate::response::{IntoResponse, Response};
 
@@ -48,26 +48,28 @@ fn parse_pattern(path: &str) -> Vec<Segment> {
         .collect()
 }
 
-fn match_pattern(pattern: &[Segment], path: &str) -> Option<HashMap<String, String>> {
-    if !path.starts_with('/') {
-        return None;
-    }
-    let parts: Vec<&str> = path.split('/').skip(1).collect();
-    if parts.len() != pattern.len() {
-        return None;
-    }
-    let mut info = HashMap::new();
-    for (seg, part) in pattern.iter().zip(parts) {
-        let part = percent_decode(part);
+fn match_pattern(pattern: &[Segment], path: &str) -> Option<MatchInfo> {
+    let rest = path.strip_prefix('/')?;
+    let mut parts = rest.split('/');
+    let mut info = MatchInfo::default();
+    for seg in pattern {
+        let part = parts.next()?;
+        let decoded;
+        let part = if part.contains('%') {
+            decoded = percent_decode(part);
+            decoded.as_str()
+        } else {
+            part
+        };
         match seg {
-            Segment::Literal(l) if *l == part => {}
+            Segment::Literal(l) if l == part => {}
             Segment::Param(name) if !part.is_empty() => {
-                info.insert(name.clone(), part);
+                info.insert(name.as_str(), part);
             }
             _ => return None,
         }
     }
-    Some(info)
+    parts.next().is_none().then_some(info)
 }
 
 /// The routing table (aiohttp's `app.router`).
@@ -86,7 +88,7 @@ impl std::fmt::Debug for Router {
 
 /// What the router decided for a request.
 pub(crate) enum Dispatch {
-    Found(Handler, HashMap<String, String>),
+    Found(Handler, MatchInfo),
     MethodNotAllowed(Vec<Method>),
     NotFound,
 }
