@@ -264,7 +264,12 @@ async fn respond(
 }
 
 /// A transfer coding other than one plain `chunked`, or two framings at once.
-fn unsupported_framing<B>(req: &http::Request<B>) -> bool {
+fn unsupported_framing(req: &http::Request<hyper::body::Incoming>) -> bool {
+    // A body of known length (or none) was framed by Content-Length: hyper saw no
+    // Transfer-Encoding, so there is nothing to look up.
+    if req.body().size_hint().exact().is_some() {
+        return false;
+    }
     let h = req.headers();
     let mut te = h.get_all(TRANSFER_ENCODING).iter();
     match (te.next(), te.next()) {
@@ -285,7 +290,9 @@ fn into_hyper(resp: Response, busy: Busy) -> http::Response<ResponseBody> {
     } = resp;
     // hyper frames the body from its known length; a stale length set by hand
     // must not override it.
-    headers.remove(CONTENT_LENGTH);
+    if headers.keys().any(|k| *k == CONTENT_LENGTH) {
+        headers.remove(CONTENT_LENGTH);
+    }
     let mut out = http::Response::new(ResponseBody {
         inner: Full::new(body),
         _busy: busy,
