@@ -155,6 +155,37 @@ fn malformed_heads_are_400(new_loop: Factory) {
     });
 }
 
+/// A head with bare-LF line endings is answered at once (httparse accepts them);
+/// junk that never ends its head is cut off at the head limit with 431, not left
+/// waiting.
+fn bare_lf_heads_and_endless_junk_get_prompt_answers(new_loop: Factory) {
+    run(new_loop, async {
+        let srv = test_app(&Hits::default())
+            .serve("127.0.0.1:0")
+            .await
+            .unwrap();
+        let r = raw(
+            srv.local_addr(),
+            b"GET /slow/0 HTTP/1.1\nHost: x\nConnection: close\n\n",
+        )
+        .await;
+        assert!(r.text.starts_with("HTTP/1.1 200 OK\r\n"), "{}", r.text);
+        assert!(r.text.ends_with("slept 0") && r.closed, "{}", r.text);
+        let mut junk = b"GET / HTTP/1.1\r\nHost: x\r\nX: ".to_vec();
+        junk.resize(tulip::web::MIN_HEAD_SIZE + 1, b'y');
+        let r = raw(srv.local_addr(), &junk).await;
+        assert!(
+            r.text
+                .starts_with("HTTP/1.1 431 Request Header Fields Too Large\r\n"),
+            "{}",
+            r.text
+        );
+        assert!(r.closed);
+        srv.close();
+        srv.wait_closed().await.unwrap();
+    });
+}
+
 /// A head over the limit is 431; a body over client_max_size is 413, whether its
 /// length is declared or it arrives chunked.
 fn oversized_heads_are_431_and_bodies_413(new_loop: Factory) {
@@ -373,6 +404,7 @@ per_executor!(
     smuggling_is_refused_and_the_hidden_request_never_runs,
     length_with_chunked_is_framed_by_chunks_and_closed,
     malformed_heads_are_400,
+    bare_lf_heads_and_endless_junk_get_prompt_answers,
     oversized_heads_are_431_and_bodies_413,
     promised_body_not_sent_is_closed_after_the_body_timeout,
     slow_heads_and_idle_connections_are_closed,
