@@ -409,7 +409,36 @@ fn json_in_and_out(_new_loop: Factory) {
     println!("skipping json_in_and_out: the `json` feature is off");
 }
 
+/// tulip-web's client against a server that answers chunked: it gets the body, not
+/// the framing.
+fn client_decodes_chunked_responses(new_loop: Factory) {
+    run(new_loop, async {
+        let srv = tulip::net::start_server(
+            |mut r, w| async move {
+                let head = r.readuntil(b"\r\n\r\n").await.unwrap();
+                assert!(head.starts_with(b"GET /chunked HTTP/1.1\r\n"));
+                w.write(
+                    b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n\
+                      5\r\nhello\r\n7\r\n, world\r\n0\r\n\r\n",
+                );
+                w.drain().await.unwrap();
+                w.close();
+            },
+            "127.0.0.1:0",
+        )
+        .await
+        .unwrap();
+        let r = client::get(srv.local_addr().unwrap(), "/chunked")
+            .await
+            .unwrap();
+        assert_eq!(r.status, StatusCode::OK);
+        assert_eq!(r.text(), "hello, world");
+        srv.close();
+    });
+}
+
 per_executor!(
+    client_decodes_chunked_responses,
     routes_and_match_info,
     unknown_path_is_404_and_wrong_method_is_405,
     date_header_and_reason_phrases,
