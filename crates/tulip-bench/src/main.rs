@@ -4,7 +4,7 @@
 //! tulip-bench [all | WORKLOAD... | syscalls] [--quick] [--json PATH] [--svg PATH]
 //!             [--only CONTENDER,CONTENDER...]
 //! ```
-//! Workloads: spawn_join ping_pong yield_many timers tcp_echo idle_memory.
+//! Workloads: spawn_join ping_pong yield_many timers tcp_echo idle_memory hyper_hello.
 //! Contenders: tulip-local tulip-threaded tokio-ct tokio-mt smol floor asyncio uvloop.
 
 mod contenders;
@@ -35,7 +35,7 @@ struct Cli {
 }
 
 const USAGE: &str = "usage: tulip-bench [all | WORKLOAD... | syscalls] [--quick] [--json PATH] [--svg PATH] [--only C1,C2]
-workloads:   spawn_join ping_pong yield_many timers tcp_echo idle_memory
+workloads:   spawn_join ping_pong yield_many timers tcp_echo idle_memory hyper_hello
 contenders:  tulip-local tulip-threaded tokio-ct tokio-mt smol floor asyncio uvloop";
 
 fn parse_cli(args: &[String]) -> Result<Cli, String> {
