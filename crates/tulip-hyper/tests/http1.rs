@@ -59,6 +59,9 @@ fn round_trip(new_loop: Factory) {
                 .into_iter()
                 .enumerate()
             {
+                // hyper's HTTP/1 sender takes the next request only once the
+                // connection task has finished the previous exchange.
+                sender.ready().await?;
                 let body = payload(i as u64 + 1, len);
                 let req = Request::post(format!("/up/{i}"))
                     .body(Full::new(Bytes::from(body.clone())))?;
@@ -226,6 +229,7 @@ fn auto_over_unix_pair(new_loop: Factory) {
             })?;
             let mut sender = tulip_hyper::client::handshake(b).await?;
             for i in 1..=3usize {
+                sender.ready().await?;
                 let body = payload(i as u64, 3000 * i);
                 let req = Request::post("/u").body(Full::new(Bytes::from(body.clone())))?;
                 let resp = sender.send_request(req).await?;
