@@ -55,6 +55,12 @@ pub const ROWS: &[Row] = &[
         "µs/request",
         false,
     ),
+    row(
+        "hyper_hello.server_sys_us_per_req",
+        "  of it, kernel",
+        "µs/request",
+        false,
+    ),
     row("hyper_hello.req_per_s", "hyper hello", "request/s", true),
 ];
 

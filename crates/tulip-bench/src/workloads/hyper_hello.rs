@@ -44,10 +44,15 @@ pub fn run<R: HyperRuntime>(rt: &R, p: &Params) -> Result<Metrics, String> {
     served.map_err(|e| format!("hyper_hello server: {e}"))?;
     let m = measured.map_err(|e| format!("hyper_hello clients: {e}"))?;
     let requests = per_conn * conns as u64;
+    let us_per_req = |d: Duration| d.as_secs_f64() * 1e6 / requests as f64;
     Ok(vec![
         (
             "hyper_hello.server_cpu_us_per_req".into(),
-            m.server_cpu.as_secs_f64() * 1e6 / requests as f64,
+            us_per_req(m.server.total()),
+        ),
+        (
+            "hyper_hello.server_sys_us_per_req".into(),
+            us_per_req(m.server.sys),
         ),
         (
             "hyper_hello.req_per_s".into(),
@@ -74,8 +79,36 @@ async fn serve<R: HyperRuntime>(conns: usize, bound: mpsc::Sender<SocketAddr>) -
 }
 
 struct Measured {
-    server_cpu: Duration,
+    server: Cpu,
     wall: Duration,
+}
+
+/// CPU time, split as `getrusage` reports it.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Cpu {
+    pub user: Duration,
+    pub sys: Duration,
+}
+
+impl Cpu {
+    pub fn total(self) -> Duration {
+        self.user + self.sys
+    }
+
+    /// `self - other`, each part saturating at zero.
+    pub fn minus(self, other: Cpu) -> Cpu {
+        Cpu {
+            user: self.user.saturating_sub(other.user),
+            sys: self.sys.saturating_sub(other.sys),
+        }
+    }
+
+    fn plus(self, other: Cpu) -> Cpu {
+        Cpu {
+            user: self.user + other.user,
+            sys: self.sys + other.sys,
+        }
+    }
 }
 
 fn drive(
@@ -100,15 +133,15 @@ fn drive(
     let (proc0, wall0) = (process_cpu(), Instant::now());
     end.wait();
     let (proc1, wall) = (process_cpu(), wall0.elapsed());
-    let me = thread_cpu().saturating_sub(me0);
-    let mut spent = me;
+    let mut spent = thread_cpu().minus(me0);
     for c in clients {
-        spent += c
-            .join()
-            .map_err(|_| io::Error::other("client panicked"))??;
+        spent = spent.plus(
+            c.join()
+                .map_err(|_| io::Error::other("client panicked"))??,
+        );
     }
     Ok(Measured {
-        server_cpu: proc1.saturating_sub(proc0).saturating_sub(spent),
+        server: proc1.minus(proc0).minus(spent),
         wall,
     })
 }
@@ -121,7 +154,7 @@ fn client(
     n: u64,
     start: &Barrier,
     end: &Barrier,
-) -> io::Result<Duration> {
+) -> io::Result<Cpu> {
     let conn = TcpStream::connect(addr).and_then(|s| {
         s.set_nodelay(true)?;
         s.set_read_timeout(Some(CLIENT_TIMEOUT))?;
@@ -142,7 +175,7 @@ fn client(
         }
         Ok(s)
     });
-    let spent = thread_cpu().saturating_sub(t0);
+    let spent = thread_cpu().minus(t0);
     end.wait();
     drop(measured?);
     Ok(spent)
@@ -181,26 +214,29 @@ fn request(s: &mut TcpStream, buf: &mut [u8]) -> io::Result<()> {
     }
 }
 
-fn rusage(who: libc::c_int) -> Duration {
+fn rusage(who: libc::c_int) -> Cpu {
     // SAFETY: `getrusage` writes into the zeroed struct we own; it has no other
     // effect. Zero is a valid bit pattern for `libc::rusage` (plain integers).
     let ru = unsafe {
         let mut ru: libc::rusage = std::mem::zeroed();
         if libc::getrusage(who, &mut ru) != 0 {
-            return Duration::ZERO;
+            return Cpu::default();
         }
         ru
     };
     let tv = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
-    tv(ru.ru_utime) + tv(ru.ru_stime)
+    Cpu {
+        user: tv(ru.ru_utime),
+        sys: tv(ru.ru_stime),
+    }
 }
 
 /// CPU time (user + system) of the whole process.
-pub fn process_cpu() -> Duration {
+pub fn process_cpu() -> Cpu {
     rusage(libc::RUSAGE_SELF)
 }
 
 /// CPU time (user + system) of the calling thread.
-pub fn thread_cpu() -> Duration {
+pub fn thread_cpu() -> Cpu {
     rusage(libc::RUSAGE_THREAD)
 }
