@@ -63,15 +63,18 @@ fn round_trip(new_loop: Factory) {
                 // connection task has finished the previous exchange.
                 sender.ready().await?;
                 let body = payload(i as u64 + 1, len);
-                let req = Request::post(format!("/up/{i}"))
-                    .body(Full::new(Bytes::from(body.clone())))?;
+                let req =
+                    Request::post(format!("/up/{i}")).body(Full::new(Bytes::from(body.clone())))?;
                 let resp = sender.send_request(req).await?;
                 assert_eq!(resp.status(), StatusCode::OK);
                 assert_eq!(resp.headers()["x-seen"], format!("POST /up/{i}").as_str());
                 assert_eq!(resp.headers()["x-nth"], (i + 1).to_string().as_str());
                 let got = resp.into_body().collect().await?.to_bytes();
                 assert_eq!(got.len(), len, "request {i}: length");
-                assert!(got[..] == transformed(&body)[..], "request {i}: bytes differ");
+                assert!(
+                    got[..] == transformed(&body)[..],
+                    "request {i}: bytes differ"
+                );
             }
             drop(sender);
             // The client's close ends the server's connection cleanly.
@@ -139,7 +142,9 @@ fn header_read_timeout(new_loop: Factory) {
                 Ok::<_, BoxError>(conn.await)
             })?;
             let mut client = TcpStream::connect(addr).await?;
-            client.write_all(b"GET /slow HTTP/1.1\r\nHost: x\r\n").await?;
+            client
+                .write_all(b"GET /slow HTTP/1.1\r\nHost: x\r\n")
+                .await?;
             let start = Instant::now();
             // Read until end of stream, within 10 s at most.
             let reading = tulip_sync::wait_for(
@@ -170,7 +175,10 @@ fn header_read_timeout(new_loop: Factory) {
         Ok(bytes) => assert_eq!(bytes, b"", "server answered: {bytes:?}"),
         Err(e) => panic!("client read failed instead of end of stream: {e}"),
     }
-    assert!(waited >= Duration::from_millis(150), "closed after {waited:?}");
+    assert!(
+        waited >= Duration::from_millis(150),
+        "closed after {waited:?}"
+    );
 }
 
 /// Cancelling the task that serves a (keep-alive, idle) connection ends the task
@@ -197,7 +205,11 @@ fn cancel_serving_task(new_loop: Factory) {
             let mut buf = [0u8; 1024];
             while !got.windows(4).any(|w| w == b"\r\n\r\n") {
                 let n = client.read(&mut buf).await?;
-                assert!(n > 0, "server closed early: {:?}", String::from_utf8_lossy(&got));
+                assert!(
+                    n > 0,
+                    "server closed early: {:?}",
+                    String::from_utf8_lossy(&got)
+                );
                 got.extend_from_slice(&buf[..n]);
             }
             assert!(got.starts_with(b"HTTP/1.1 200 OK\r\n"), "{got:?}");

@@ -53,7 +53,8 @@ fn streams(new_loop: Factory, auto: bool) {
             let server = tulip_core::create_task(async move {
                 let (stream, _) = listener.accept().await?;
                 let all_in = tulip_sync::Barrier::new(STREAMS);
-                let svc = hyper::service::service_fn(move |req| echo(req, s.clone(), all_in.clone()));
+                let svc =
+                    hyper::service::service_fn(move |req| echo(req, s.clone(), all_in.clone()));
                 if auto {
                     tulip_hyper::server::serve(stream, svc).await?;
                 } else {
@@ -76,7 +77,10 @@ fn streams(new_loop: Factory, auto: bool) {
                     assert_eq!(resp.headers()["x-stream"], format!("/s{i}").as_str());
                     let got = resp.into_body().collect().await?.to_bytes();
                     assert_eq!(got.len(), body.len(), "stream {i}: length");
-                    assert!(got[..] == transformed(&body)[..], "stream {i}: bytes differ");
+                    assert!(
+                        got[..] == transformed(&body)[..],
+                        "stream {i}: bytes differ"
+                    );
                     Ok::<_, BoxError>(i)
                 })?);
             }

@@ -77,7 +77,10 @@ fn spawned_tasks_run_detached(new_loop: Factory) {
             // Wait (bounded) for the 50 to have run.
             let start = Instant::now();
             while r.load(Ordering::SeqCst) < 50 {
-                assert!(start.elapsed() < Duration::from_secs(10), "spawned futures never ran");
+                assert!(
+                    start.elapsed() < Duration::from_secs(10),
+                    "spawned futures never ran"
+                );
                 tulip_core::sleep(Duration::from_millis(1)).await?;
             }
             // Cancel what is left, as tulip::run does at shutdown.
@@ -99,7 +102,10 @@ fn spawned_tasks_run_detached(new_loop: Factory) {
         .unwrap();
     });
     assert_eq!(ran.load(Ordering::SeqCst), 50);
-    assert!(parked_dropped.load(Ordering::SeqCst), "the parked future was not dropped");
+    assert!(
+        parked_dropped.load(Ordering::SeqCst),
+        "the parked future was not dropped"
+    );
     assert_eq!(reports.take(), Vec::<String>::new());
 }
 
@@ -124,22 +130,31 @@ fn timer_sleep_and_reset(new_loop: Factory) {
             // Armed for +10 ms, then moved to +80 ms.
             let start = Instant::now();
             let mut s = timer.sleep_until(start + Duration::from_millis(10));
-            let armed = std::future::poll_fn(|cx| Poll::Ready(s.as_mut().poll(cx).is_pending())).await;
+            let armed =
+                std::future::poll_fn(|cx| Poll::Ready(s.as_mut().poll(cx).is_pending())).await;
             assert!(armed);
             timer.reset(&mut s, start + Duration::from_millis(80));
             s.await;
-            assert!(start.elapsed() >= Duration::from_millis(80), "{:?}", start.elapsed());
+            assert!(
+                start.elapsed() >= Duration::from_millis(80),
+                "{:?}",
+                start.elapsed()
+            );
 
             // Armed for an hour, then moved to +20 ms.
             let start = Instant::now();
             let mut s = timer.sleep(Duration::from_secs(3600));
-            let armed = std::future::poll_fn(|cx| Poll::Ready(s.as_mut().poll(cx).is_pending())).await;
+            let armed =
+                std::future::poll_fn(|cx| Poll::Ready(s.as_mut().poll(cx).is_pending())).await;
             assert!(armed);
             timer.reset(&mut s, start + Duration::from_millis(20));
             s.await;
             let took = start.elapsed();
             assert!(took >= Duration::from_millis(20), "{took:?}");
-            assert!(took < Duration::from_secs(10), "the earlier deadline was ignored: {took:?}");
+            assert!(
+                took < Duration::from_secs(10),
+                "the earlier deadline was ignored: {took:?}"
+            );
 
             // A deadline already past is ready at the first poll.
             TulipSleep::until(Instant::now()).await;
