@@ -108,4 +108,71 @@ fn concurrent_streams_auto(new_loop: Factory) {
     streams(new_loop, true);
 }
 
-per_executor!(concurrent_streams, concurrent_streams_auto);
+/// An HTTP/2 server whose service is not `Send` (it counts in an `Rc<Cell>`), on
+/// `server::http2_local()`: the connection runs as a local task, its streams as
+/// local tasks on the same thread; 20 concurrent requests each get their own body
+/// back and the counter sees all 20.
+fn local_service_streams(new_loop: Factory) {
+    use std::cell::Cell;
+    use std::rc::Rc;
+
+    let lp = new_loop().unwrap();
+    let reports = record_reports(&lp);
+    within(Duration::from_secs(60), || {
+        lp.run_until_complete(async move {
+            let listener = TcpListener::bind("127.0.0.1:0").await?;
+            let addr = listener.local_addr()?;
+            let count = Rc::new(Cell::new(0usize));
+            let seen = count.clone();
+            let server = tulip_core::spawn_local(async move {
+                let (stream, _) = listener.accept().await?;
+                let svc = hyper::service::service_fn(move |req: Request<Incoming>| {
+                    let count = count.clone();
+                    async move {
+                        let body = req.into_body().collect().await?.to_bytes();
+                        count.set(count.get() + 1);
+                        Ok::<_, hyper::Error>(Response::new(Full::new(Bytes::from(transformed(
+                            &body,
+                        )))))
+                    }
+                });
+                let conn = tulip_hyper::server::http2_local()
+                    .serve_connection(tulip_hyper::TulipIo::new(stream), svc);
+                tulip_hyper::Cancellable::new(conn).await??;
+                Ok::<_, BoxError>(())
+            })?;
+            let sender = tulip_hyper::client::connect_http2(addr).await?;
+            let mut clients = Vec::new();
+            for i in 0..STREAMS {
+                let mut sender = sender.clone();
+                clients.push(tulip_core::create_task(async move {
+                    let body = payload(i as u64 + 99, 1000 + i);
+                    let req = Request::post("/").body(Full::new(Bytes::from(body.clone())))?;
+                    let got = sender
+                        .send_request(req)
+                        .await?
+                        .into_body()
+                        .collect()
+                        .await?;
+                    assert!(got.to_bytes()[..] == transformed(&body)[..], "stream {i}");
+                    Ok::<_, BoxError>(())
+                })?);
+            }
+            for c in clients {
+                c.await?;
+            }
+            drop(sender);
+            server.await?;
+            assert_eq!(seen.get(), STREAMS);
+            Ok::<_, BoxError>(())
+        })
+        .unwrap();
+    });
+    assert_eq!(reports.take(), Vec::<String>::new());
+}
+
+per_executor!(
+    concurrent_streams,
+    concurrent_streams_auto,
+    local_service_streams
+);
