@@ -51,7 +51,9 @@ async fn tcp(addr: impl ToAddrs) -> Result<TcpStream, Error> {
     Ok(stream)
 }
 
-/// HTTP/1 handshake over a connected stream; spawns the connection's driver.
+/// HTTP/1 handshake over a connected stream; spawns the connection's driver
+/// (upgrades allowed: after a `101`, `hyper::upgrade::on(response)` hands over the
+/// connection, which [`TulipIo`] turns into a `futures::io` stream).
 ///
 /// # Errors
 /// hyper's handshake error; the loop's error if the driver cannot be spawned.
@@ -63,7 +65,8 @@ where
     B::Error: Into<Box<dyn StdError + Send + Sync>>,
 {
     let (sender, conn) = http1::handshake(TulipIo::new(io)).await?;
-    drive(conn)?;
+    // Upgrades allowed: `hyper::upgrade::on(response)` then gets the connection.
+    drive(conn.with_upgrades())?;
     Ok(sender)
 }
 

@@ -79,3 +79,42 @@ fn report_lost_spawn(lp: Option<&EventLoop>, e: tulip_core::Error) {
         None => eprintln!("tulip: {ctx}"),
     }
 }
+
+/// Spawns hyper's background futures that are not `Send` (an HTTP/2 server whose
+/// service holds `Rc`s, say) as tulip tasks pinned to the calling thread
+/// (`tulip_core::spawn_local`).
+///
+/// hyper calls `execute` from inside the connection it drives, so the tasks land on
+/// the thread and loop that drive that connection. Same contract as
+/// [`TulipExecutor`] otherwise: detached tasks that end `Ok(())` or cancelled; a
+/// spawn that cannot happen (no running loop, a thread that cannot run the loop's
+/// local tasks) drops the future, reports it and never panics.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct TulipLocalExecutor;
+
+impl TulipLocalExecutor {
+    /// The executor (it holds nothing: it always uses the thread's running loop).
+    pub fn new() -> Self {
+        TulipLocalExecutor
+    }
+
+    /// Spawns `fut` detached on this thread, or reports why it could not.
+    pub fn spawn<F>(&self, fut: F)
+    where
+        F: Future<Output = ()> + 'static,
+    {
+        let body = async move { Cancellable::new(fut).await };
+        if let Err(e) = tulip_core::spawn_local(body) {
+            report_lost_spawn(None, e);
+        }
+    }
+}
+
+impl<F> hyper::rt::Executor<F> for TulipLocalExecutor
+where
+    F: Future<Output = ()> + 'static,
+{
+    fn execute(&self, fut: F) {
+        self.spawn(fut);
+    }
+}

@@ -10,13 +10,17 @@
 //! starts at [`SCRATCH_START`] and doubles, up to [`SCRATCH_MAX`], whenever a read
 //! fills it while hyper had room for more, so large bodies are not read in small
 //! pieces.
+//!
+//! The other way round, `TulipIo` over a hyper I/O object (hyper's `Upgraded`, after
+//! an HTTP/1 upgrade or an HTTP/2 CONNECT) is a `futures::io` stream, for
+//! `futures::io::copy`, codecs, TLS crates.
 
 use std::io::{self, IoSlice};
 use std::pin::Pin;
 use std::task::{ready, Context, Poll};
 
 use futures::io::{AsyncRead, AsyncWrite};
-use hyper::rt::ReadBufCursor;
+use hyper::rt::{ReadBuf, ReadBufCursor};
 
 /// The scratch read buffer's first size: hyper's own first read buffer size.
 pub const SCRATCH_START: usize = 8 * 1024;
@@ -25,7 +29,8 @@ pub const SCRATCH_START: usize = 8 * 1024;
 pub const SCRATCH_MAX: usize = 64 * 1024;
 
 /// A `futures::io` stream (`AsyncRead + AsyncWrite + Unpin`) seen as a hyper I/O
-/// object (`hyper::rt::Read + hyper::rt::Write`).
+/// object (`hyper::rt::Read + hyper::rt::Write`), or a hyper I/O object seen as a
+/// `futures::io` stream.
 ///
 /// Writes are forwarded as they are, vectored writes included.
 /// `futures::io::AsyncWrite` cannot say whether its `poll_write_vectored` really
@@ -142,5 +147,50 @@ impl<T: AsyncWrite + Unpin> hyper::rt::Write for TulipIo<T> {
 
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         Pin::new(&mut self.get_mut().inner).poll_close(cx)
+    }
+}
+
+/// hyper I/O (e.g. `hyper::upgrade::Upgraded`) as a `futures::io` reader.
+impl<T: hyper::rt::Read + Unpin> AsyncRead for TulipIo<T> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        let mut rb = ReadBuf::new(buf);
+        ready!(hyper::rt::Read::poll_read(
+            Pin::new(&mut self.get_mut().inner),
+            cx,
+            rb.unfilled()
+        ))?;
+        Poll::Ready(Ok(rb.filled().len()))
+    }
+}
+
+/// hyper I/O (e.g. `hyper::upgrade::Upgraded`) as a `futures::io` writer;
+/// `poll_close` is hyper's `poll_shutdown`.
+impl<T: hyper::rt::Write + Unpin> AsyncWrite for TulipIo<T> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        hyper::rt::Write::poll_write(Pin::new(&mut self.get_mut().inner), cx, buf)
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        hyper::rt::Write::poll_write_vectored(Pin::new(&mut self.get_mut().inner), cx, bufs)
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        hyper::rt::Write::poll_flush(Pin::new(&mut self.get_mut().inner), cx)
+    }
+
+    fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        hyper::rt::Write::poll_shutdown(Pin::new(&mut self.get_mut().inner), cx)
     }
 }

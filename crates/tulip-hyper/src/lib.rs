@@ -2,7 +2,8 @@
 //!
 //! - [`TulipIo`]: any `futures::io` stream (tulip's `TcpStream`, `UnixStream`, …)
 //!   as hyper's `rt::Read` + `rt::Write`;
-//! - [`TulipExecutor`]: hyper's `rt::Executor`, spawning detached tulip tasks;
+//! - [`TulipExecutor`]: hyper's `rt::Executor`, spawning detached tulip tasks
+//!   ([`TulipLocalExecutor`] for futures that are not `Send`);
 //! - [`TulipTimer`] / [`TulipSleep`]: hyper's `rt::Timer` on the loop's timers;
 //! - [`server`]: builders with those set, and `serve_*` for one connection;
 //! - [`client`]: `connect` / `handshake` returning hyper's `SendRequest` with the
@@ -55,6 +56,6 @@ mod timer;
 
 pub use cancel::Cancellable;
 pub use error::Error;
-pub use executor::TulipExecutor;
+pub use executor::{TulipExecutor, TulipLocalExecutor};
 pub use io::{TulipIo, SCRATCH_MAX, SCRATCH_START};
 pub use timer::{TulipSleep, TulipTimer};

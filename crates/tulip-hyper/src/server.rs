@@ -15,7 +15,7 @@ use hyper_util::server::conn::auto;
 
 use crate::cancel::Cancellable;
 use crate::error::Error;
-use crate::executor::TulipExecutor;
+use crate::executor::{TulipExecutor, TulipLocalExecutor};
 use crate::io::TulipIo;
 use crate::timer::TulipTimer;
 
@@ -30,6 +30,14 @@ pub fn http1() -> http1::Builder {
 /// hyper's HTTP/2 server builder with [`TulipExecutor`] and [`TulipTimer`].
 pub fn http2() -> http2::Builder<TulipExecutor> {
     let mut b = http2::Builder::new(TulipExecutor::new());
+    b.timer(TulipTimer::new());
+    b
+}
+
+/// hyper's HTTP/2 server builder for services whose futures are not `Send`: streams
+/// run as tasks pinned to the thread driving the connection ([`TulipLocalExecutor`]).
+pub fn http2_local() -> http2::Builder<TulipLocalExecutor> {
+    let mut b = http2::Builder::new(TulipLocalExecutor::new());
     b.timer(TulipTimer::new());
     b
 }

@@ -1,24 +1,40 @@
 //! [`TulipTimer`] and [`TulipSleep`]: hyper's `rt::Timer` over the loop's timers.
 //!
 //! A sleep registers one loop timer (`EventLoop::call_at`) at its first pending
-//! poll, which wakes the polling task; dropping the sleep cancels it. Unlike
-//! `tulip_core::sleep`, a hyper sleep is not a tulip await point: it never takes
-//! the task's cancel request (hyper would read it as "the timeout fired"). The
-//! futures this crate spawns take cancel requests themselves (see
-//! [`Cancellable`](crate::Cancellable)).
+//! poll, which wakes the polling task. Unlike `tulip_core::sleep`, a hyper sleep is
+//! not a tulip await point: it never takes the task's cancel request (hyper would
+//! read it as "the timeout fired"). The futures this crate spawns take cancel
+//! requests themselves (see [`Cancellable`](crate::Cancellable)).
 //!
-//! `reset` changes the deadline in place. A deadline moved later keeps the timer
-//! already armed: it wakes the task early, the poll sees the deadline is not
-//! reached and arms a new one. So a deadline pushed back on every message costs a
-//! timer per expiry of the old deadline, not one per push.
+//! Loop timers are reused rather than made per sleep, because hyper makes a fresh
+//! sleep for the header-read timeout of every request (30 s by default) and drops
+//! it as soon as the head has arrived: one loop timer per request would cost an
+//! allocation, a heap insertion and, 30 s later, the removal of a cancelled entry.
+//! Instead:
+//!
+//! - a sleep dropped before its deadline leaves its armed loop timer in its
+//!   [`TulipTimer`]'s one spare slot (cancelling the timer it displaces);
+//! - a sleep about to arm first looks in the slot: a timer armed for the same task
+//!   (`Waker::will_wake`) at an instant not after the new deadline and not yet
+//!   passed is adopted instead of arming a new one. It wakes the task early; the
+//!   poll sees the deadline not reached and arms for the real deadline then.
+//!
+//! So a keep-alive connection arms about one loop timer per timeout period, not one
+//! per request. A spare that nobody adopts fires once and wakes its task for
+//! nothing (a spurious poll, which futures must tolerate). `reset` moves a deadline
+//! in place by the same rule: an armed timer not after the new deadline is kept.
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
 use hyper::rt::Sleep;
 use tulip_core::{EventLoop, TimerHandle};
+
+/// An armed loop timer and the waker it will wake.
+type Armed = (TimerHandle, Waker);
 
 /// hyper's timer on tulip: `http1::Builder::timer(TulipTimer::new())`.
 ///
@@ -27,20 +43,49 @@ use tulip_core::{EventLoop, TimerHandle};
 /// no loop at all (a foreign executor) falls back to a helper thread that wakes it
 /// at its deadline, so it still fires on time; on a closed loop it fires at once
 /// (nothing waits on that loop any more).
+///
+/// Clones share one spare slot (see the module docs): one timer per connection
+/// reuses loop timers best, which is what the [`server`](crate::server) presets do.
 #[derive(Clone, Debug, Default)]
 pub struct TulipTimer {
+    shared: Arc<Shared>,
+}
+
+#[derive(Debug, Default)]
+struct Shared {
     lp: Option<EventLoop>,
+    /// A loop timer left armed by a dropped sleep, for the next sleep to adopt.
+    spare: Mutex<Option<Armed>>,
+}
+
+impl Shared {
+    fn spare(&self) -> std::sync::MutexGuard<'_, Option<Armed>> {
+        self.spare.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+impl Drop for Shared {
+    fn drop(&mut self) {
+        if let Some((t, _)) = self.spare().take() {
+            t.cancel();
+        }
+    }
 }
 
 impl TulipTimer {
     /// A timer for the loop running the thread that polls its sleeps.
     pub fn new() -> Self {
-        TulipTimer { lp: None }
+        TulipTimer::default()
     }
 
     /// A timer whose sleeps are armed on `lp`.
     pub fn with_loop(lp: EventLoop) -> Self {
-        TulipTimer { lp: Some(lp) }
+        TulipTimer {
+            shared: Arc::new(Shared {
+                lp: Some(lp),
+                spare: Mutex::new(None),
+            }),
+        }
     }
 
     fn make(&self, deadline: Instant) -> TulipSleep {
@@ -48,7 +93,7 @@ impl TulipTimer {
             deadline,
             armed: None,
             on_thread: None,
-            lp: self.lp.clone(),
+            timer: self.shared.clone(),
         }
     }
 }
@@ -79,7 +124,7 @@ pub struct TulipSleep {
     armed: Option<(TimerHandle, Waker)>,
     /// Outside any loop: the waker a helper thread will wake at the deadline.
     on_thread: Option<Waker>,
-    lp: Option<EventLoop>,
+    timer: Arc<Shared>,
 }
 
 impl TulipSleep {
@@ -108,12 +153,20 @@ impl TulipSleep {
         }
     }
 
-    /// Arms a loop timer for the deadline that wakes `waker`.
-    fn arm(&mut self, waker: &Waker) -> Result<(), tulip_core::Error> {
+    /// Arms a loop timer for the deadline that wakes `waker`, or adopts the spare.
+    fn arm(&mut self, waker: &Waker, now: Instant) -> Result<(), tulip_core::Error> {
         self.disarm();
+        let spare = self.timer.spare().take();
+        if let Some((t, w)) = spare {
+            if w.will_wake(waker) && t.when() <= self.deadline && t.when() > now {
+                self.armed = Some((t, w));
+                return Ok(());
+            }
+            t.cancel();
+        }
         let w = waker.clone();
         let wake = move || w.wake();
-        let timer = match &self.lp {
+        let timer = match &self.timer.lp {
             Some(lp) => lp.call_at(self.deadline, wake)?,
             None => match tulip_core::get_running_loop() {
                 Ok(lp) => lp.call_at(self.deadline, wake)?,
@@ -167,7 +220,7 @@ impl Future for TulipSleep {
                 return Poll::Pending;
             }
         }
-        match this.arm(cx.waker()) {
+        match this.arm(cx.waker(), now) {
             Ok(()) => Poll::Pending,
             // The loop is closed: nothing will ever wake this sleep.
             Err(_) => Poll::Ready(()),
@@ -179,6 +232,12 @@ impl Sleep for TulipSleep {}
 
 impl Drop for TulipSleep {
     fn drop(&mut self) {
-        self.disarm();
+        // Leave a timer still to fire for the next sleep to adopt (module docs).
+        // (One that has fired already is never adopted: `arm` checks its instant.)
+        if let Some(armed) = self.armed.take() {
+            if let Some((old, _)) = self.timer.spare().replace(armed) {
+                old.cancel();
+            }
+        }
     }
 }
