@@ -39,6 +39,11 @@ pub use tulip_net as net;
 #[cfg(feature = "net")]
 pub use tulip_web as web;
 
+/// hyper 1.x on tulip: `TulipIo`, `TulipExecutor`, `TulipTimer`, server and client
+/// presets (feature `hyper`).
+#[cfg(feature = "hyper")]
+pub use tulip_hyper as hyper;
+
 /// The executors compiled in, to pick one explicitly.
 pub mod executors {
     #[cfg(feature = "local")]
