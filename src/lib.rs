@@ -24,6 +24,10 @@ pub use tulip_sync::{
 /// loop back (for writing await points of your own).
 pub use tulip_core::coop;
 
+/// Signal numbers (`tulip::signal::SIGTERM`, ...) for
+/// [`EventLoop::add_signal_handler`], and the process-wide table behind it.
+pub use tulip_core::signal;
+
 /// gather / wait / timeouts / TaskGroup, locks and queues, with their future types.
 pub use tulip_sync as sync;
 
