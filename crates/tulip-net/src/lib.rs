@@ -40,6 +40,7 @@
 mod addr;
 mod error;
 mod io;
+pub mod process;
 mod protocols;
 mod server;
 mod streams;
