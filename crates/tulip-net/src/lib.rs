@@ -38,6 +38,7 @@
 #![warn(missing_docs)]
 
 mod addr;
+mod byte_io;
 mod error;
 mod io;
 mod protocols;
@@ -47,6 +48,7 @@ mod sys;
 mod tcp;
 mod udp;
 mod unix;
+mod writer;
 
 pub use addr::{lookup_host, Address, Target, ToAddrs};
 pub use error::{Error, Result};
@@ -56,9 +58,9 @@ pub use protocols::{
 };
 pub use server::{start_server, start_server_with, start_unix_server, Server};
 pub use streams::{
-    open_connection, open_unix_connection, Feeder, StreamReader, StreamWriter, DEFAULT_HIGH_WATER,
-    DEFAULT_LIMIT,
+    open_connection, open_unix_connection, streams_from_io, Feeder, StreamReader, DEFAULT_LIMIT,
 };
 pub use tcp::{ListenOptions, TcpListener, TcpStream};
 pub use udp::UdpSocket;
 pub use unix::{UnixListener, UnixStream};
+pub use writer::{StreamWriter, DEFAULT_HIGH_WATER};

@@ -20,9 +20,10 @@ use tulip_core::Task;
 use crate::addr::{lookup_host, Address, ToAddrs};
 use crate::error::{Error, Result};
 use crate::io::{cancel_point, Io};
-use crate::streams::{streams_from, StreamReader, StreamWriter};
+use crate::streams::{streams_from, StreamReader};
 use crate::tcp::{ListenOptions, TcpListener};
 use crate::unix::UnixListener;
+use crate::writer::StreamWriter;
 
 /// What a server does with each accepted connection.
 pub(crate) type Handler = Arc<dyn Fn(Arc<Io<Socket>>, ConnGuard) + Send + Sync>;

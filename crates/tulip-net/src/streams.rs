@@ -15,38 +15,28 @@
 //! Every read starts at a tulip await point that takes a cancel request and spends
 //! one unit of the task's cooperative budget, even when the buffer has the answer.
 //!
-//! The writer *pushes*, as asyncio's transport does. `write` tries the socket at once;
-//! whatever the socket does not take is buffered, and a flusher task (spawned on the
-//! running loop only when something is buffered) writes it out as the socket becomes
-//! writable. `drain` waits while the buffer is above the high-water mark and wakes once
-//! the flusher brings it to the low-water mark, so a slow peer bounds the memory.
-//! Only the flusher waits on the socket's write readiness; `drain` and `wait_closed`
-//! wait on the writer's own waiter lists.
-//!
-//! Shared writer state (`WState`) sits behind one mutex; the flusher, the writer
-//! handles and `close` all go through it. `closed` is set once, after the buffer is
-//! flushed (or the connection failed), and the socket is then shut down both ways; the
-//! descriptor itself closes when the reader and every writer handle are dropped.
+//! Besides a socket, a reader can pull from any `futures::io::AsyncRead`
+//! ([`StreamReader::from_async_read`], [`streams_from_io`]); the socket keeps its own
+//! variant so that its path has no box and no lock. The writer is in `writer.rs`.
 
-use std::io;
-use std::net::Shutdown;
 use std::path::Path;
+use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::task::{Context, Poll, Waker};
+use std::task::{Poll, Waker};
 
+use futures::io::{AsyncRead, AsyncWrite};
 use socket2::Socket;
 
-use crate::addr::{Address, ToAddrs};
-use crate::error::{clone_error, clone_io, Error, Result};
+use crate::addr::ToAddrs;
+use crate::byte_io::{Half, ReadEnd};
+use crate::error::{clone_error, Error, Result};
 use crate::io::{cancel_point, Io};
 use crate::tcp::TcpStream;
 use crate::unix::UnixStream;
+use crate::writer::{StreamWriter, WIo};
 
 /// asyncio's default buffer limit for a [`StreamReader`]: 64 KiB.
 pub const DEFAULT_LIMIT: usize = 64 * 1024;
-
-/// Default high-water mark of a writer's buffer (64 KiB, asyncio's).
-pub const DEFAULT_HIGH_WATER: usize = 64 * 1024;
 
 const READ_CHUNK: usize = 16 * 1024;
 
@@ -109,23 +99,64 @@ impl UnixStream {
 }
 
 pub(crate) fn streams_from(io: Arc<Io<Socket>>) -> (StreamReader, StreamWriter) {
-    let w = StreamWriter {
-        shared: Arc::new(WriterShared {
-            io: io.clone(),
-            state: Mutex::new(WState::new()),
-        }),
-    };
+    let w = StreamWriter::with_io(WIo::Socket(io.clone()));
     (StreamReader::from_io(io), w)
 }
 
+/// asyncio's reader and writer over any duplex byte stream (a TLS stream, a
+/// `futures` adapter, a socket of another crate): the two halves share `io`, each
+/// holding it only for one poll at a time. The writer's buffering, `drain`,
+/// `write_eof` (the stream's `poll_close`), `close` and `wait_closed` work as over a
+/// socket; `get_extra_info` answers `None`.
+///
+/// # Examples
+/// ```
+/// let lp = tulip_local::new_event_loop().unwrap();
+/// lp.run_until_complete(async {
+///     let (a, b) = tulip_net::UnixStream::pair()?;
+///     let (mut ra, wa) = tulip_net::streams_from_io(a);
+///     let (mut rb, wb) = tulip_net::streams_from_io(b);
+///     wa.write(b"ping\n");
+///     assert_eq!(rb.readline().await?, b"ping\n");
+///     wb.write(b"pong\n");
+///     assert_eq!(ra.readline().await?, b"pong\n");
+///     Ok::<_, tulip_net::Error>(())
+/// })?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn streams_from_io<S>(io: S) -> (StreamReader, StreamWriter)
+where
+    S: AsyncRead + AsyncWrite + Send + Unpin + 'static,
+{
+    let (r, w) = Half::pair(io);
+    (
+        StreamReader::from_async_read(r, DEFAULT_LIMIT),
+        StreamWriter::with_io(WIo::End(Box::new(w))),
+    )
+}
+
 /// Where a reader's bytes come from.
-#[derive(Debug)]
 enum Source {
     /// A connection: the reader pulls from the socket when it needs bytes.
     Socket(Arc<Io<Socket>>),
+    /// Any other byte source ([`StreamReader::from_async_read`],
+    /// [`streams_from_io`]). The mutex is never locked: the reader reaches the end
+    /// through `&mut self` (`Mutex::get_mut`); it only makes the reader `Sync` whatever
+    /// the end is.
+    Stream(Mutex<Box<dyn ReadEnd>>),
     /// Bytes fed by hand ([`StreamReader::new`]), possibly from another task through
     /// a [`Feeder`].
     Fed(Arc<Feed>),
+}
+
+impl std::fmt::Debug for Source {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Source::Socket(io) => f.debug_tuple("Socket").field(io).finish(),
+            Source::Stream(_) => f.write_str("Stream(..)"),
+            Source::Fed(feed) => f.debug_tuple("Fed").field(feed).finish(),
+        }
+    }
 }
 
 /// What a [`Feeder`] hands to its reader: bytes, end of stream, an exception, and the
@@ -207,6 +238,33 @@ impl StreamReader {
         StreamReader::with_source(Source::Socket(io), DEFAULT_LIMIT)
     }
 
+    /// A reader pulling from any `futures::io::AsyncRead` (a pipe, a TLS stream, an
+    /// in-memory cursor), with buffer limit `limit` ([`DEFAULT_LIMIT`] is asyncio's).
+    /// It reads from `r` only when a call needs more bytes, as from a socket.
+    ///
+    /// # Panics
+    /// If `limit` is 0 (asyncio raises `ValueError`), as [`new`](Self::new).
+    ///
+    /// # Examples
+    /// ```
+    /// let lp = tulip_local::new_event_loop().unwrap();
+    /// lp.run_until_complete(async {
+    ///     let src = futures::io::Cursor::new(b"one\ntwo\n".to_vec());
+    ///     let mut r = tulip_net::StreamReader::from_async_read(src, tulip_net::DEFAULT_LIMIT);
+    ///     assert_eq!(r.readline().await?, b"one\n");
+    ///     assert_eq!(r.read_to_end().await?, b"two\n");
+    ///     Ok::<_, tulip_net::Error>(())
+    /// })?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn from_async_read<R>(r: R, limit: usize) -> StreamReader
+    where
+        R: futures::io::AsyncRead + Send + Unpin + 'static,
+    {
+        assert!(limit > 0, "StreamReader: the limit must be positive");
+        StreamReader::with_source(Source::Stream(Mutex::new(Box::new(r))), limit)
+    }
+
     fn with_source(src: Source, limit: usize) -> StreamReader {
         StreamReader {
             src,
@@ -242,7 +300,7 @@ impl StreamReader {
     pub fn feeder(&self) -> Option<Feeder> {
         match &self.src {
             Source::Fed(feed) => Some(Feeder { feed: feed.clone() }),
-            Source::Socket(_) => None,
+            Source::Socket(_) | Source::Stream(_) => None,
         }
     }
 
@@ -282,7 +340,7 @@ impl StreamReader {
         }
         match &self.src {
             Source::Fed(feed) => feed.lock().exception.as_ref().map(clone_error),
-            Source::Socket(_) => None,
+            Source::Socket(_) | Source::Stream(_) => None,
         }
     }
 
@@ -301,7 +359,7 @@ impl StreamReader {
     pub fn buffered(&self) -> usize {
         let fed = match &self.src {
             Source::Fed(feed) => feed.lock().data.len(),
-            Source::Socket(_) => 0,
+            Source::Socket(_) | Source::Stream(_) => 0,
         };
         self.tail - self.head + fed
     }
@@ -311,7 +369,7 @@ impl StreamReader {
         let eof = self.eof
             || match &self.src {
                 Source::Fed(feed) => feed.lock().eof,
-                Source::Socket(_) => false,
+                Source::Socket(_) | Source::Stream(_) => false,
             };
         eof && self.buffered() == 0
     }
@@ -405,12 +463,25 @@ impl StreamReader {
         if self.eof {
             return Ok(0);
         }
-        match &self.src {
+        if !matches!(self.src, Source::Fed(_)) {
+            let room = READ_CHUNK.max(want.min(self.tail - self.head));
+            self.reserve_tail(room);
+        }
+        match &mut self.src {
             Source::Socket(io) => {
-                let io = io.clone();
-                let room = READ_CHUNK.max(want.min(self.tail - self.head));
-                self.reserve_tail(room);
                 let n = io.read(&mut self.buf[self.tail..]).await?;
+                self.tail += n;
+                if n == 0 {
+                    self.eof = true;
+                }
+                Ok(n)
+            }
+            Source::Stream(end) => {
+                let end = end.get_mut().unwrap_or_else(|e| e.into_inner());
+                let buf = &mut self.buf[self.tail..];
+                let n =
+                    cancel_point(|cx| Pin::new(&mut **end).poll_read(cx, buf).map_err(Error::from))
+                        .await?;
                 self.tail += n;
                 if n == 0 {
                     self.eof = true;
@@ -657,336 +728,4 @@ fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
         return hay.iter().position(|&b| b == needle[0]);
     }
     hay.windows(needle.len()).position(|w| w == needle)
-}
-
-struct WState {
-    buf: Vec<u8>,
-    head: usize,
-    high: usize,
-    low: usize,
-    paused: bool,
-    flushing: bool,
-    eof_pending: bool,
-    eof_sent: bool,
-    closing: bool,
-    closed: bool,
-    error: Option<io::Error>,
-    drain_waiters: Vec<Waker>,
-    close_waiters: Vec<Waker>,
-}
-
-impl WState {
-    fn new() -> WState {
-        WState {
-            buf: Vec::new(),
-            head: 0,
-            high: DEFAULT_HIGH_WATER,
-            low: DEFAULT_HIGH_WATER / 4,
-            paused: false,
-            flushing: false,
-            eof_pending: false,
-            eof_sent: false,
-            closing: false,
-            closed: false,
-            error: None,
-            drain_waiters: Vec::new(),
-            close_waiters: Vec::new(),
-        }
-    }
-
-    fn pending(&self) -> usize {
-        self.buf.len() - self.head
-    }
-
-    fn wake_drainers(&mut self) {
-        self.drain_waiters.drain(..).for_each(Waker::wake);
-    }
-
-    fn set_closed(&mut self) {
-        self.closed = true;
-        self.closing = true;
-        self.paused = false;
-        self.wake_drainers();
-        self.close_waiters.drain(..).for_each(Waker::wake);
-    }
-
-    fn fail(&mut self, io: &Socket, e: io::Error) {
-        if self.error.is_none() {
-            self.error = Some(e);
-        }
-        self.buf = Vec::new();
-        self.head = 0;
-        let _ = io.shutdown(Shutdown::Both);
-        self.set_closed();
-    }
-
-    /// The buffer is empty: carry out a pending `write_eof` or `close`.
-    fn finish_pending(&mut self, io: &Socket) {
-        self.buf.clear();
-        self.head = 0;
-        if self.paused {
-            self.paused = false;
-            self.wake_drainers();
-        }
-        if self.eof_pending && !self.eof_sent {
-            self.eof_sent = true;
-            let _ = io.shutdown(Shutdown::Write);
-        }
-        if self.closing && !self.closed {
-            let _ = io.shutdown(Shutdown::Both);
-            self.set_closed();
-        }
-    }
-}
-
-fn push_waker(list: &mut Vec<Waker>, w: &Waker) {
-    if !list.iter().any(|x| x.will_wake(w)) {
-        list.push(w.clone());
-    }
-}
-
-struct WriterShared {
-    io: Arc<Io<Socket>>,
-    state: Mutex<WState>,
-}
-
-impl WriterShared {
-    fn lock(&self) -> MutexGuard<'_, WState> {
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// The flusher's body: writes the buffer out as the socket allows.
-    fn poll_flush(&self, cx: &mut Context<'_>) -> Poll<()> {
-        let mut st = self.lock();
-        loop {
-            if st.error.is_some() || st.closed {
-                st.flushing = false;
-                return Poll::Ready(());
-            }
-            if st.pending() == 0 {
-                st.flushing = false;
-                st.finish_pending(self.io.get());
-                return Poll::Ready(());
-            }
-            let r = std::task::ready!(self.io.poll_write(cx, &st.buf[st.head..]));
-            match r {
-                Ok(n) => {
-                    st.head += n;
-                    if st.paused && st.pending() <= st.low {
-                        st.paused = false;
-                        st.wake_drainers();
-                    }
-                    if st.head >= READ_CHUNK && st.head * 2 >= st.buf.len() {
-                        let head = st.head;
-                        st.buf.drain(..head);
-                        st.head = 0;
-                    }
-                }
-                Err(e) => st.fail(self.io.get(), e),
-            }
-        }
-    }
-}
-
-/// The writing half of a stream connection (asyncio's `StreamWriter`). Clones share
-/// the same connection and buffer.
-#[derive(Clone)]
-pub struct StreamWriter {
-    shared: Arc<WriterShared>,
-}
-
-impl std::fmt::Debug for StreamWriter {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let st = self.shared.lock();
-        f.debug_struct("StreamWriter")
-            .field("buffered", &st.pending())
-            .field("closing", &st.closing)
-            .finish()
-    }
-}
-
-impl StreamWriter {
-    /// Queues `data`: written at once as far as the socket takes it, the rest
-    /// buffered and written in the background. Never waits; pair it with
-    /// [`drain`](Self::drain). After `close`, `write_eof` or a connection error the data
-    /// is dropped (and `drain` reports the error).
-    pub fn write(&self, data: &[u8]) {
-        if data.is_empty() {
-            return;
-        }
-        let sh = &*self.shared;
-        let mut st = sh.lock();
-        if st.closing || st.eof_pending || st.eof_sent || st.error.is_some() {
-            return;
-        }
-        let mut rest = data;
-        if st.pending() == 0 {
-            match sh.io.try_write(rest) {
-                Ok(n) => rest = &rest[n..],
-                Err(e) => return st.fail(sh.io.get(), e),
-            }
-            if rest.is_empty() {
-                return;
-            }
-        }
-        st.buf.extend_from_slice(rest);
-        if st.pending() > st.high {
-            st.paused = true;
-        }
-        if !st.flushing {
-            st.flushing = true;
-            drop(st);
-            self.spawn_flusher();
-        }
-    }
-
-    fn spawn_flusher(&self) {
-        let sh = self.shared.clone();
-        let flusher = async move {
-            std::future::poll_fn(|cx| sh.poll_flush(cx)).await;
-            Ok::<(), tulip_core::Error>(())
-        };
-        if let Err(e) = tulip_core::create_task(flusher) {
-            let sh = &*self.shared;
-            sh.lock().fail(sh.io.get(), io::Error::other(e.to_string()));
-        }
-    }
-
-    /// Writes each buffer in turn, as [`write`](Self::write).
-    pub fn writelines<I, B>(&self, lines: I)
-    where
-        I: IntoIterator<Item = B>,
-        B: AsRef<[u8]>,
-    {
-        for l in lines {
-            self.write(l.as_ref());
-        }
-    }
-
-    /// Waits until the buffer is small enough to write more: returns at once below the
-    /// high-water mark; otherwise waits until the background writes bring it down to
-    /// the low-water mark.
-    ///
-    /// # Errors
-    /// The connection's error (reset, broken pipe) once it failed; `Cancelled`.
-    ///
-    /// # Cancel safety
-    /// Cancel safe: the data stays queued.
-    pub async fn drain(&self) -> Result<()> {
-        cancel_point(|cx| {
-            let mut st = self.shared.lock();
-            if let Some(e) = &st.error {
-                return Poll::Ready(Err(Error::Io(clone_io(e))));
-            }
-            if st.paused {
-                push_waker(&mut st.drain_waiters, cx.waker());
-                return Poll::Pending;
-            }
-            Poll::Ready(Ok(()))
-        })
-        .await
-    }
-
-    /// Half-closes: the peer reads end-of-stream once the buffer is flushed; this side
-    /// can still read.
-    pub fn write_eof(&self) {
-        let sh = &*self.shared;
-        let mut st = sh.lock();
-        if st.closing || st.eof_pending || st.eof_sent {
-            return;
-        }
-        st.eof_pending = true;
-        if !st.flushing {
-            st.finish_pending(sh.io.get());
-        }
-    }
-
-    /// True: stream sockets can half-close.
-    pub fn can_write_eof(&self) -> bool {
-        true
-    }
-
-    /// Closes the connection once the buffer is flushed (at once if it is empty).
-    pub fn close(&self) {
-        let sh = &*self.shared;
-        let mut st = sh.lock();
-        if st.closing {
-            return;
-        }
-        st.closing = true;
-        if !st.flushing {
-            st.finish_pending(sh.io.get());
-        }
-    }
-
-    /// True after [`close`](Self::close) or once the connection failed.
-    pub fn is_closing(&self) -> bool {
-        let st = self.shared.lock();
-        st.closing || st.error.is_some()
-    }
-
-    /// Waits until the connection is closed (after [`close`](Self::close) the buffer
-    /// is flushed first).
-    ///
-    /// # Errors
-    /// The error that closed the connection, if it failed; `Cancelled`.
-    ///
-    /// # Cancel safety
-    /// Cancel safe.
-    pub async fn wait_closed(&self) -> Result<()> {
-        cancel_point(|cx| {
-            let mut st = self.shared.lock();
-            if !st.closed {
-                push_waker(&mut st.close_waiters, cx.waker());
-                return Poll::Pending;
-            }
-            Poll::Ready(match &st.error {
-                Some(e) => Err(Error::Io(clone_io(e))),
-                None => Ok(()),
-            })
-        })
-        .await
-    }
-
-    /// Bytes queued and not yet written to the socket.
-    pub fn write_buffer_size(&self) -> usize {
-        self.shared.lock().pending()
-    }
-
-    /// Sets the high- and low-water marks (`low` defaults to `high / 4`, asyncio's
-    /// rule).
-    ///
-    /// # Panics
-    /// If `low > high`.
-    pub fn set_write_buffer_limits(&self, high: usize, low: Option<usize>) {
-        let low = low.unwrap_or(high / 4);
-        assert!(low <= high, "low-water mark above the high-water mark");
-        let mut st = self.shared.lock();
-        st.high = high;
-        st.low = low;
-        if st.pending() > high {
-            st.paused = true;
-        } else if st.paused && st.pending() <= low {
-            st.paused = false;
-            st.wake_drainers();
-        }
-    }
-
-    /// The (high, low) water marks.
-    pub fn write_buffer_limits(&self) -> (usize, usize) {
-        let st = self.shared.lock();
-        (st.high, st.low)
-    }
-
-    /// asyncio's `get_extra_info`: `"peername"` or `"sockname"`; `None` for other names
-    /// or when the OS cannot tell (after a reset, say).
-    pub fn get_extra_info(&self, name: &str) -> Option<Address> {
-        let s = self.shared.io.get();
-        let a = match name {
-            "peername" => s.peer_addr(),
-            "sockname" => s.local_addr(),
-            _ => return None,
-        };
-        a.ok().map(|a| Address::from_sock(&a))
-    }
 }
