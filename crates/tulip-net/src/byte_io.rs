@@ -7,6 +7,9 @@
 //! becomes both ends through [`Half`]: two handles on one `Arc<Mutex<S>>`, each
 //! holding the lock only for the length of one poll.
 //!
+//! Careful: a `Box<dyn ReadEnd>` is itself a `ReadEnd` (the blanket impl), so
+//! `boxed.as_any()` would name the box; call `ReadEnd::as_any(&**boxed)`.
+//!
 //! The plain socket does not come through here: streams keep their own socket variant,
 //! so the hot path pays no box and no lock.
 //!
@@ -24,12 +27,17 @@ use futures::io::{AsyncRead, AsyncWrite};
 /// A read end a reader can own: an `AsyncRead` that can be turned back into itself.
 pub(crate) trait ReadEnd: AsyncRead + Send + Unpin + 'static {
     /// The box as `Any`, to recover the concrete type.
-    #[allow(dead_code)] // for `into_inner` / `reunite`, next commit
     fn into_any(self: Box<Self>) -> Box<dyn Any + Send>;
+    /// The end as `Any`, to check its type.
+    fn as_any(&self) -> &dyn Any;
 }
 
 impl<T: AsyncRead + Send + Unpin + 'static> ReadEnd for T {
     fn into_any(self: Box<Self>) -> Box<dyn Any + Send> {
+        self
+    }
+
+    fn as_any(&self) -> &dyn Any {
         self
     }
 }
@@ -37,12 +45,17 @@ impl<T: AsyncRead + Send + Unpin + 'static> ReadEnd for T {
 /// A write end a writer can own: an `AsyncWrite` that can be turned back into itself.
 pub(crate) trait WriteEnd: AsyncWrite + Send + Unpin + 'static {
     /// The box as `Any`, to recover the concrete type.
-    #[allow(dead_code)] // for `into_inner` / `reunite`, next commit
     fn into_any(self: Box<Self>) -> Box<dyn Any + Send>;
+    /// The end as `Any`, to check its type.
+    fn as_any(&self) -> &dyn Any;
 }
 
 impl<T: AsyncWrite + Send + Unpin + 'static> WriteEnd for T {
     fn into_any(self: Box<Self>) -> Box<dyn Any + Send> {
+        self
+    }
+
+    fn as_any(&self) -> &dyn Any {
         self
     }
 }
@@ -64,25 +77,20 @@ impl<S> Half<S> {
         )
     }
 
-    /// Puts the two handles back together: `Err` (both handles back) unless they are
-    /// the two handles of one stream.
-    #[allow(dead_code)] // for `reunite`, next commit
-    pub(crate) fn reunite(self, other: Half<S>) -> Result<S, (Half<S>, Half<S>)> {
-        if !Arc::ptr_eq(&self.inner, &other.inner) {
-            return Err((self, other));
+    /// True when `self` and `other` are the two handles of one stream.
+    pub(crate) fn same(&self, other: &Half<S>) -> bool {
+        Arc::ptr_eq(&self.inner, &other.inner)
+    }
+
+    /// Puts the two handles back together: `None` unless they are the two handles
+    /// of one stream (then no other handle exists).
+    pub(crate) fn reunite(self, other: Half<S>) -> Option<S> {
+        if !self.same(&other) {
+            return None;
         }
         drop(other);
-        match Arc::try_unwrap(self.inner) {
-            Ok(m) => Ok(m.into_inner().unwrap_or_else(|e| e.into_inner())),
-            // Only two handles are ever made and `other` is gone: unreachable, but
-            // answered without a panic.
-            Err(inner) => {
-                let again = Half {
-                    inner: inner.clone(),
-                };
-                Err((Half { inner }, again))
-            }
-        }
+        let m = Arc::try_unwrap(self.inner).ok()?;
+        Some(m.into_inner().unwrap_or_else(|e| e.into_inner()))
     }
 
     fn lock(&self) -> MutexGuard<'_, S> {

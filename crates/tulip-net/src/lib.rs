@@ -40,6 +40,7 @@
 mod addr;
 mod byte_io;
 mod error;
+mod incoming;
 mod io;
 mod protocols;
 mod server;
@@ -52,13 +53,15 @@ mod writer;
 
 pub use addr::{lookup_host, Address, Target, ToAddrs};
 pub use error::{Error, Result};
+pub use incoming::Incoming;
 pub use protocols::{
     create_connection, create_datagram_endpoint, create_server, create_unix_connection,
     DatagramProtocol, DatagramTransport, Protocol, Transport,
 };
 pub use server::{start_server, start_server_with, start_unix_server, Server};
 pub use streams::{
-    open_connection, open_unix_connection, streams_from_io, Feeder, StreamReader, DEFAULT_LIMIT,
+    open_connection, open_unix_connection, streams_from_io, Feeder, ReuniteError, StreamReader,
+    DEFAULT_LIMIT,
 };
 pub use tcp::{ListenOptions, TcpListener, TcpStream};
 pub use udp::UdpSocket;

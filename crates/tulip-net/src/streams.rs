@@ -19,13 +19,15 @@
 //! ([`StreamReader::from_async_read`], [`streams_from_io`]); the socket keeps its own
 //! variant so that its path has no box and no lock. The writer is in `writer.rs`.
 
+use std::any::{Any, TypeId};
+use std::io;
 use std::path::Path;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::task::{Poll, Waker};
+use std::task::{ready, Context, Poll, Waker};
 
-use futures::io::{AsyncRead, AsyncWrite};
-use socket2::Socket;
+use futures::io::{AsyncBufRead, AsyncRead, AsyncWrite};
+use socket2::{Domain, Socket};
 
 use crate::addr::ToAddrs;
 use crate::byte_io::{Half, ReadEnd};
@@ -460,51 +462,58 @@ impl StreamReader {
     /// than [`READ_CHUNK`] when that much has already arrived: the buffer grows
     /// with the data, at most doubling per read.
     async fn fill(&mut self, want: usize) -> Result<usize> {
+        cancel_point(|cx| self.poll_fill(cx, want)).await
+    }
+
+    /// Poll form of [`fill`](Self::fill) (no cancel check, no budget).
+    fn poll_fill(&mut self, cx: &mut Context<'_>, want: usize) -> Poll<Result<usize>> {
         if self.eof {
-            return Ok(0);
+            return Poll::Ready(Ok(0));
         }
-        if !matches!(self.src, Source::Fed(_)) {
-            let room = READ_CHUNK.max(want.min(self.tail - self.head));
-            self.reserve_tail(room);
-        }
-        match &mut self.src {
-            Source::Socket(io) => {
-                let n = io.read(&mut self.buf[self.tail..]).await?;
-                self.tail += n;
-                if n == 0 {
-                    self.eof = true;
+        if let Source::Fed(feed) = &self.src {
+            {
+                let mut st = feed.lock();
+                if st.data.is_empty() && !st.eof && st.exception.is_none() {
+                    st.waker = Some(cx.waker().clone());
+                    return Poll::Pending;
                 }
-                Ok(n)
             }
+            let before = self.tail - self.head;
+            self.sync();
+            self.check_exception()?;
+            return Poll::Ready(Ok(self.tail - self.head - before));
+        }
+        let room = READ_CHUNK.max(want.min(self.tail - self.head));
+        self.reserve_tail(room);
+        let buf = &mut self.buf[self.tail..];
+        let n = match &mut self.src {
+            Source::Socket(io) => ready!(io.poll_read(cx, buf))?,
             Source::Stream(end) => {
                 let end = end.get_mut().unwrap_or_else(|e| e.into_inner());
-                let buf = &mut self.buf[self.tail..];
-                let n =
-                    cancel_point(|cx| Pin::new(&mut **end).poll_read(cx, buf).map_err(Error::from))
-                        .await?;
-                self.tail += n;
-                if n == 0 {
-                    self.eof = true;
-                }
-                Ok(n)
+                ready!(Pin::new(&mut **end).poll_read(cx, buf))?
             }
-            Source::Fed(feed) => {
-                let feed = feed.clone();
-                cancel_point(|cx| {
-                    let mut st = feed.lock();
-                    if st.data.is_empty() && !st.eof && st.exception.is_none() {
-                        st.waker = Some(cx.waker().clone());
-                        return Poll::Pending;
-                    }
-                    Poll::Ready(Ok(()))
-                })
-                .await?;
-                let before = self.tail - self.head;
-                self.sync();
-                self.check_exception()?;
-                Ok(self.tail - self.head - before)
+            Source::Fed(_) => 0,
+        };
+        self.tail += n;
+        if n == 0 {
+            self.eof = true;
+        }
+        Poll::Ready(Ok(n))
+    }
+
+    /// Makes the buffer non-empty, or reports the end of the stream (buffer empty)
+    /// or the reader's exception: what the `futures::io` traits serve from.
+    fn poll_buffered(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.sync();
+        if let Some(e) = &self.exception {
+            return Poll::Ready(Err(clone_error(e).into()));
+        }
+        while self.tail == self.head {
+            if ready!(self.poll_fill(cx, READ_CHUNK))? == 0 {
+                break;
             }
         }
+        Poll::Ready(Ok(()))
     }
 
     /// Up to `n` bytes: what is buffered, or one read from the socket if nothing is.
@@ -728,4 +737,212 @@ fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
         return hay.iter().position(|&b| b == needle[0]);
     }
     hay.windows(needle.len()).position(|w| w == needle)
+}
+
+/// `futures::io::AsyncRead`: serves the buffer first, then reads from the source, as
+/// [`StreamReader::read`] does; the reader's exception becomes the error. Each poll
+/// spends one unit of the task's cooperative budget; it takes no cancel request (a
+/// poll function cannot report one).
+impl AsyncRead for StreamReader {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        ready!(tulip_core::coop::poll_proceed(cx));
+        let this = self.get_mut();
+        if buf.is_empty() {
+            return Poll::Ready(Ok(0));
+        }
+        ready!(this.poll_buffered(cx))?;
+        let n = buf.len().min(this.tail - this.head);
+        buf[..n].copy_from_slice(&this.buf[this.head..this.head + n]);
+        this.discard(n);
+        Poll::Ready(Ok(n))
+    }
+}
+
+/// `futures::io::AsyncBufRead` over the reader's own buffer (so `lines()`,
+/// `read_until` and `copy_buf` need no second buffer).
+impl AsyncBufRead for StreamReader {
+    fn poll_fill_buf(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<&[u8]>> {
+        ready!(tulip_core::coop::poll_proceed(cx));
+        let this = self.get_mut();
+        ready!(this.poll_buffered(cx))?;
+        Poll::Ready(Ok(&this.buf[this.head..this.tail]))
+    }
+
+    fn consume(self: Pin<&mut Self>, amt: usize) {
+        let this = self.get_mut();
+        let amt = amt.min(this.tail - this.head);
+        this.discard(amt);
+    }
+}
+
+/// Why [`StreamReader::reunite`] refused, with the reader and writer handed back.
+#[derive(Debug)]
+pub struct ReuniteError {
+    /// The reader, unchanged.
+    pub reader: StreamReader,
+    /// The writer, unchanged.
+    pub writer: StreamWriter,
+    reason: &'static str,
+}
+
+impl ReuniteError {
+    /// Why the two could not be put back together.
+    pub fn reason(&self) -> &'static str {
+        self.reason
+    }
+}
+
+impl std::fmt::Display for ReuniteError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "cannot reunite the reader and writer: {}", self.reason)
+    }
+}
+
+impl std::error::Error for ReuniteError {}
+
+impl StreamReader {
+    /// Puts a reader and its writer back together into the stream under them, with
+    /// the bytes the reader had received and not yet returned: those bytes come
+    /// *before* anything read from the stream from now on, and are never dropped.
+    ///
+    /// `S` is [`TcpStream`] or [`UnixStream`] for the streams of a socket
+    /// ([`open_connection`], [`start_server`](crate::start_server),
+    /// [`TcpStream::into_streams`]), or the type given to [`streams_from_io`].
+    /// The writer must have nothing buffered (await
+    /// `futures::io::AsyncWriteExt::flush` first) and not be closing; clones of it
+    /// still held elsewhere behave as closed afterwards (their writes are dropped),
+    /// without closing the stream.
+    ///
+    /// # Errors
+    /// [`ReuniteError`], handing both back, when they are not the two halves of one
+    /// stream, when `S` is not the stream's type, or when the writer is busy or closed.
+    ///
+    /// # Examples
+    /// ```
+    /// use tulip_net::{StreamReader, TcpStream, UnixStream};
+    /// let lp = tulip_local::new_event_loop().unwrap();
+    /// lp.run_until_complete(async {
+    ///     let (a, mut b) = UnixStream::pair()?;
+    ///     let (mut r, w) = a.into_streams();
+    ///     b.write_all(b"line\nrest").await?;
+    ///     assert_eq!(r.readline().await?, b"line\n"); // "rest" may be buffered now
+    ///     let (mut a, buffered): (UnixStream, Vec<u8>) = r.reunite(w).unwrap();
+    ///     let mut rest = buffered;
+    ///     while rest.len() < 4 {
+    ///         let mut buf = [0u8; 16];
+    ///         let n = a.read(&mut buf).await?;
+    ///         rest.extend_from_slice(&buf[..n]);
+    ///     }
+    ///     assert_eq!(rest, b"rest");
+    ///     Ok::<_, tulip_net::Error>(())
+    /// })?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    // Handing the reader and writer back by value is the point of the error.
+    #[allow(clippy::result_large_err)]
+    pub fn reunite<S: 'static>(
+        self,
+        writer: StreamWriter,
+    ) -> std::result::Result<(S, Vec<u8>), ReuniteError> {
+        #[allow(clippy::result_large_err)]
+        let refuse = |reader, writer, reason| {
+            Err(ReuniteError {
+                reader,
+                writer,
+                reason,
+            })
+        };
+        let matches = match &self.src {
+            Source::Socket(io) => writer.holds_socket(io) && socket_stream_is::<S>(io),
+            Source::Stream(end) => {
+                let end = end.lock().unwrap_or_else(|e| e.into_inner());
+                match ReadEnd::as_any(&**end).downcast_ref::<Half<S>>() {
+                    Some(h) => writer.holds_half(h),
+                    None => false,
+                }
+            }
+            Source::Fed(_) => false,
+        };
+        if !matches {
+            return refuse(
+                self,
+                writer,
+                "not the two halves of one stream of that type",
+            );
+        }
+        let wio = match writer.detach_if_idle() {
+            Ok(wio) => wio,
+            Err(reason) => return refuse(self, writer, reason),
+        };
+        let mut this = self;
+        let buffered = this.take(this.tail - this.head);
+        let stream: Box<dyn Any> = match (this.src, wio) {
+            (Source::Socket(io), _) => socket_stream(io),
+            (Source::Stream(end), WIo::End(w)) => {
+                let end = end.into_inner().unwrap_or_else(|e| e.into_inner());
+                // Both types were checked above, under the writer's lock for `w`.
+                let r = end.into_any().downcast::<Half<S>>().expect("checked type");
+                let w = w.into_any().downcast::<Half<S>>().expect("checked type");
+                Box::new(
+                    r.reunite(*w)
+                        .expect("checked: the two handles of one stream"),
+                )
+            }
+            _ => unreachable!("checked: the reader and writer match"),
+        };
+        let stream = stream.downcast::<S>().expect("checked type");
+        Ok((*stream, buffered))
+    }
+
+    /// The read end of a reader made with [`from_async_read`](Self::from_async_read),
+    /// with the bytes received and not yet returned (they come before anything read
+    /// from the end afterwards).
+    ///
+    /// # Errors
+    /// The reader itself, unchanged, when it does not read from an `R`.
+    #[allow(clippy::result_large_err)] // the reader itself comes back
+    pub fn into_inner<R: 'static>(self) -> std::result::Result<(R, Vec<u8>), StreamReader> {
+        let is_r = match &self.src {
+            Source::Stream(end) => {
+                let end = end.lock().unwrap_or_else(|e| e.into_inner());
+                ReadEnd::as_any(&**end).is::<R>()
+            }
+            _ => false,
+        };
+        if !is_r {
+            return Err(self);
+        }
+        let mut this = self;
+        let buffered = this.take(this.tail - this.head);
+        let Source::Stream(end) = this.src else {
+            unreachable!("checked: a stream source")
+        };
+        let end = end.into_inner().unwrap_or_else(|e| e.into_inner());
+        let r = end.into_any().downcast::<R>().expect("checked type");
+        Ok((*r, buffered))
+    }
+}
+
+/// True when `S` is the stream type of socket `io` (TCP or Unix).
+fn socket_stream_is<S: 'static>(io: &Io<Socket>) -> bool {
+    let unix = matches!(io.get().domain(), Ok(d) if d == Domain::UNIX);
+    let want = TypeId::of::<S>();
+    if unix {
+        want == TypeId::of::<UnixStream>()
+    } else {
+        want == TypeId::of::<TcpStream>()
+    }
+}
+
+/// The TCP or Unix stream of socket `io`, as checked by [`socket_stream_is`].
+fn socket_stream(io: Arc<Io<Socket>>) -> Box<dyn Any> {
+    if matches!(io.get().domain(), Ok(d) if d == Domain::UNIX) {
+        Box::new(UnixStream::from_io(io))
+    } else {
+        Box::new(TcpStream::from_io(io))
+    }
 }

@@ -30,7 +30,7 @@ use futures::io::AsyncWrite;
 use socket2::Socket;
 
 use crate::addr::Address;
-use crate::byte_io::WriteEnd;
+use crate::byte_io::{Half, WriteEnd};
 use crate::error::{clone_io, Error, Result};
 use crate::io::{cancel_point, Io};
 
@@ -167,6 +167,54 @@ impl WState {
     /// True when a `write_eof` or `close` waits for the end's `poll_close`.
     fn end_close_due(&self) -> bool {
         (self.eof_pending && !self.eof_sent) || (self.closing && !self.closed)
+    }
+
+    /// Writes what a socket takes now and buffers the rest; true when the caller
+    /// must start the flusher (it was idle and something is buffered).
+    fn queue(&mut self, data: &[u8]) -> bool {
+        let mut rest = data;
+        if self.pending() == 0 {
+            if let WIo::Socket(io) = &self.io {
+                match io.try_write(rest) {
+                    Ok(n) => rest = &rest[n..],
+                    Err(e) => {
+                        self.fail(e);
+                        return false;
+                    }
+                }
+                if rest.is_empty() {
+                    return false;
+                }
+            }
+        }
+        self.buf.extend_from_slice(rest);
+        if self.pending() > self.high {
+            self.paused = true;
+        }
+        if self.flushing {
+            return false;
+        }
+        self.flushing = true;
+        true
+    }
+
+    /// What `poll_write` answers before queueing: an error, `Pending` above the
+    /// high-water mark, or `Ready(Ok)` to go on.
+    fn poll_writable(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        if let Some(e) = &self.error {
+            return Poll::Ready(Err(clone_io(e)));
+        }
+        if self.closing || self.eof_pending || self.eof_sent {
+            return Poll::Ready(Err(io::Error::new(
+                io::ErrorKind::BrokenPipe,
+                Error::Closed,
+            )));
+        }
+        if self.paused {
+            push_waker(&mut self.drain_waiters, cx.waker());
+            return Poll::Pending;
+        }
+        Poll::Ready(Ok(()))
     }
 
     /// An `End` writer with an empty buffer: flush the end, then close it if asked.
@@ -338,29 +386,11 @@ impl StreamWriter {
         if data.is_empty() {
             return;
         }
-        let sh = &*self.shared;
-        let mut st = sh.lock();
+        let mut st = self.shared.lock();
         if st.closing || st.eof_pending || st.eof_sent || st.error.is_some() {
             return;
         }
-        let mut rest = data;
-        if st.pending() == 0 {
-            if let WIo::Socket(io) = &st.io {
-                match io.try_write(rest) {
-                    Ok(n) => rest = &rest[n..],
-                    Err(e) => return st.fail(e),
-                }
-                if rest.is_empty() {
-                    return;
-                }
-            }
-        }
-        st.buf.extend_from_slice(rest);
-        if st.pending() > st.high {
-            st.paused = true;
-        }
-        if !st.flushing {
-            st.flushing = true;
+        if st.queue(data) {
             drop(st);
             self.spawn_flusher();
         }
@@ -391,6 +421,62 @@ impl StreamWriter {
             self.spawn_flusher();
         } else {
             st.finish_pending();
+        }
+    }
+
+    /// True when this writer writes to socket `io`.
+    pub(crate) fn holds_socket(&self, io: &Arc<Io<Socket>>) -> bool {
+        matches!(&self.shared.lock().io, WIo::Socket(w) if Arc::ptr_eq(w, io))
+    }
+
+    /// True when this writer writes to the other handle of `half`'s stream.
+    pub(crate) fn holds_half<S: 'static>(&self, half: &Half<S>) -> bool {
+        let st = self.shared.lock();
+        let WIo::End(end) = &st.io else {
+            return false;
+        };
+        matches!(WriteEnd::as_any(&**end).downcast_ref::<Half<S>>(), Some(h) if h.same(half))
+    }
+
+    /// Takes the writer's end away, for `reunite` / `into_inner`: only when nothing is
+    /// buffered and it is not closing. The writer (and its clones) then behave as
+    /// closed, without shutting the end down.
+    pub(crate) fn detach_if_idle(&self) -> std::result::Result<WIo, &'static str> {
+        let mut st = self.shared.lock();
+        if st.error.is_some() || st.closing || st.closed {
+            return Err("the writer is closed");
+        }
+        if st.flushing || st.pending() > 0 {
+            return Err("the writer still has buffered bytes: flush it first");
+        }
+        if matches!(st.io, WIo::Detached) {
+            return Err("the writer has no stream");
+        }
+        let io = std::mem::replace(&mut st.io, WIo::Detached);
+        st.set_closed();
+        Ok(io)
+    }
+
+    /// The write end of a writer made with [`from_async_write`](Self::from_async_write),
+    /// once nothing is buffered (await `futures::io::AsyncWriteExt::flush` first).
+    /// Clones of the writer behave as closed afterwards.
+    ///
+    /// # Errors
+    /// The writer itself, unchanged, when it does not write to a `W`, still has
+    /// bytes buffered, or is closing.
+    pub fn into_inner<W: 'static>(self) -> std::result::Result<W, StreamWriter> {
+        let is_w =
+            matches!(&self.shared.lock().io, WIo::End(end) if WriteEnd::as_any(&**end).is::<W>());
+        if !is_w {
+            return Err(self);
+        }
+        match self.detach_if_idle() {
+            Ok(WIo::End(end)) => match end.into_any().downcast::<W>() {
+                Ok(w) => Ok(*w),
+                Err(_) => unreachable!("checked type"),
+            },
+            Ok(_) => unreachable!("checked: an End writer"),
+            Err(_) => Err(self),
         }
     }
 
@@ -529,5 +615,68 @@ impl StreamWriter {
             _ => return None,
         };
         a.ok().map(|a| Address::from_sock(&a))
+    }
+}
+
+/// `futures::io::AsyncWrite` with the writer's own rules: `poll_write` queues as
+/// [`write`](StreamWriter::write) does (all of `buf`), but returns `Pending` while the
+/// buffer is above the high-water mark, until the background writes bring it to the
+/// low-water mark; `poll_flush` waits until the buffer is written out (and, over an
+/// `AsyncWrite` end, flushed); `poll_close` is [`close`](StreamWriter::close) then
+/// [`wait_closed`](StreamWriter::wait_closed). Writes after `close` or `write_eof`
+/// fail with `BrokenPipe`. Each poll spends one unit of the task's budget.
+impl AsyncWrite for StreamWriter {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        self.poll_write_vectored(cx, &[io::IoSlice::new(buf)])
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        std::task::ready!(tulip_core::coop::poll_proceed(cx));
+        let mut st = self.shared.lock();
+        std::task::ready!(st.poll_writable(cx))?;
+        let mut total = 0;
+        let mut start = false;
+        for b in bufs.iter().filter(|b| !b.is_empty()) {
+            start |= st.queue(b);
+            if st.error.is_some() {
+                break;
+            }
+            total += b.len();
+        }
+        if let Some(e) = &st.error {
+            return Poll::Ready(Err(clone_io(e)));
+        }
+        drop(st);
+        if start {
+            self.spawn_flusher();
+        }
+        Poll::Ready(Ok(total))
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        std::task::ready!(tulip_core::coop::poll_proceed(cx));
+        let mut st = self.shared.lock();
+        if let Some(e) = &st.error {
+            return Poll::Ready(Err(clone_io(e)));
+        }
+        if st.flushing {
+            push_waker(&mut st.flush_waiters, cx.waker());
+            return Poll::Pending;
+        }
+        Poll::Ready(Ok(()))
+    }
+
+    fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        std::task::ready!(tulip_core::coop::poll_proceed(cx));
+        self.close();
+        self.poll_closed(cx).map_err(io::Error::from)
     }
 }
