@@ -31,8 +31,9 @@
 //!   [`DatagramTransport`].
 //!
 //! Every `async` method here is a tulip await point: a cancelled task gets
-//! `Err(Error::Cancelled)` from it and can clean up. Host names are resolved on a
-//! helper thread, never on the loop's thread.
+//! `Err(Error::Cancelled)` from it and can clean up. Host names are resolved on the
+//! bounded blocking pool (`tulip_core::to_thread`), never on the loop's thread; IP
+//! literals need no thread at all.
 #![deny(clippy::undocumented_unsafe_blocks)]
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
