@@ -40,6 +40,7 @@
 
 mod addr;
 mod byte_io;
+mod connect;
 mod error;
 mod incoming;
 mod io;
@@ -48,18 +49,21 @@ mod server;
 mod streams;
 mod sys;
 mod tcp;
+#[cfg(feature = "tls")]
+pub mod tls;
 mod udp;
 mod unix;
 mod writer;
 
 pub use addr::{lookup_host, Address, Target, ToAddrs};
+pub use connect::{open_connection_with, ConnectOptions};
 pub use error::{Error, Result};
 pub use incoming::Incoming;
 pub use protocols::{
     create_connection, create_datagram_endpoint, create_server, create_unix_connection,
     DatagramProtocol, DatagramTransport, Protocol, Transport,
 };
-pub use server::{start_server, start_server_with, start_unix_server, Server};
+pub use server::{start_server, start_server_with, start_unix_server, Server, ServerOptions};
 pub use streams::{
     open_connection, open_unix_connection, streams_from_io, Feeder, ReuniteError, StreamReader,
     DEFAULT_LIMIT,

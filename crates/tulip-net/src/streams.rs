@@ -105,6 +105,23 @@ pub(crate) fn streams_from(io: Arc<Io<Socket>>) -> (StreamReader, StreamWriter) 
     (StreamReader::from_io(io), w)
 }
 
+/// [`streams_from_io`] with the reader's `limit` and what `get_extra_info` answers.
+#[cfg_attr(not(feature = "tls"), allow(dead_code))]
+pub(crate) fn streams_from_io_named<S>(
+    io: S,
+    limit: usize,
+    sockname: Option<crate::addr::Address>,
+    peername: Option<crate::addr::Address>,
+) -> (StreamReader, StreamWriter)
+where
+    S: AsyncRead + AsyncWrite + Send + Unpin + 'static,
+{
+    let (mut r, w) = streams_from_io(io);
+    r.set_limit(limit);
+    w.set_names(sockname, peername);
+    (r, w)
+}
+
 /// asyncio's reader and writer over any duplex byte stream (a TLS stream, a
 /// `futures` adapter, a socket of another crate): the two halves share `io`, each
 /// holding it only for one poll at a time. The writer's buffering, `drain`,

@@ -52,6 +52,9 @@ pub(crate) enum WIo {
 
 pub(crate) struct WState {
     pub(crate) io: WIo,
+    /// `get_extra_info`'s ("sockname", "peername") for a writer not on a socket
+    /// that knows them (a TLS stream over a socket).
+    names: (Option<Address>, Option<Address>),
     buf: Vec<u8>,
     head: usize,
     high: usize,
@@ -74,6 +77,7 @@ impl WState {
     fn new(io: WIo) -> WState {
         WState {
             io,
+            names: (None, None),
             buf: Vec::new(),
             head: 0,
             high: DEFAULT_HIGH_WATER,
@@ -424,6 +428,11 @@ impl StreamWriter {
         }
     }
 
+    /// Sets what `get_extra_info` answers for a writer not on a socket.
+    pub(crate) fn set_names(&self, sockname: Option<Address>, peername: Option<Address>) {
+        self.shared.lock().names = (sockname, peername);
+    }
+
     /// True when this writer writes to socket `io`.
     pub(crate) fn holds_socket(&self, io: &Arc<Io<Socket>>) -> bool {
         matches!(&self.shared.lock().io, WIo::Socket(w) if Arc::ptr_eq(w, io))
@@ -602,11 +611,16 @@ impl StreamWriter {
 
     /// asyncio's `get_extra_info`: `"peername"` or `"sockname"`; `None` for other names,
     /// when the OS cannot tell (after a reset, say), or when the writer is not on a
-    /// socket ([`from_async_write`](Self::from_async_write)).
+    /// socket ([`from_async_write`](Self::from_async_write)) — except a TLS stream
+    /// over a socket, which answers with the socket's addresses.
     pub fn get_extra_info(&self, name: &str) -> Option<Address> {
         let st = self.shared.lock();
         let WIo::Socket(io) = &st.io else {
-            return None;
+            return match name {
+                "sockname" => st.names.0.clone(),
+                "peername" => st.names.1.clone(),
+                _ => None,
+            };
         };
         let s = io.get();
         let a = match name {
