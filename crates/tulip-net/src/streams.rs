@@ -821,6 +821,13 @@ impl std::fmt::Display for ReuniteError {
 
 impl std::error::Error for ReuniteError {}
 
+/// The reader and writer are dropped; the error keeps the reason (`InvalidInput`).
+impl From<ReuniteError> for Error {
+    fn from(e: ReuniteError) -> Error {
+        Error::Io(io::Error::new(io::ErrorKind::InvalidInput, e.to_string()))
+    }
+}
+
 impl StreamReader {
     /// Puts a reader and its writer back together into the stream under them, with
     /// the bytes the reader had received and not yet returned: those bytes come

@@ -208,15 +208,7 @@ impl StreamWriter {
             }
             Err(e) => e,
         };
-        let (s, buffered) = match tcp.reader.reunite::<UnixStream>(tcp.writer) {
-            Ok(pair) => pair,
-            Err(e) => {
-                return Err(Error::Io(io::Error::new(
-                    io::ErrorKind::InvalidInput,
-                    e.to_string(),
-                )))
-            }
-        };
+        let (s, buffered) = tcp.reader.reunite::<UnixStream>(tcp.writer)?;
         let (sock, peer) = (s.local_addr().ok(), s.peer_addr().ok());
         let tls = start_tls(
             Prefixed::new(buffered, s),
