@@ -79,9 +79,9 @@ fn streams_from_io_carry_a_mebibyte_each_way(new_loop: Factory) {
     })
 }
 
-/// A writer over an `AsyncWrite`: `write` only buffers (the flusher writes), the
-/// buffer above the high-water mark makes `drain` wait until the peer reads, and the
-/// water marks bound the buffer as on a socket.
+/// A writer over an `AsyncWrite`: the buffer above the high-water mark makes `drain`
+/// wait until the background writes bring it to the low-water mark, so the water
+/// marks bound the buffer as on a socket; every byte arrives in order.
 fn async_write_writer_respects_water_marks(new_loop: Factory) {
     const PIECE: usize = 256 * 1024;
     const PIECES: usize = 16;
@@ -98,7 +98,6 @@ fn async_write_writer_respects_water_marks(new_loop: Factory) {
         let mut max_seen = 0;
         for i in 0..PIECES {
             w.write(&payload(PIECE, i as u8));
-            // Nothing is written before the flusher runs: the whole piece is queued.
             max_seen = max_seen.max(w.write_buffer_size());
             w.drain().await?;
             assert!(
@@ -112,7 +111,6 @@ fn async_write_writer_respects_water_marks(new_loop: Factory) {
         let want: Vec<u8> = (0..PIECES).flat_map(|i| payload(PIECE, i as u8)).collect();
         assert_eq!(got.len(), want.len());
         assert!(got == want, "bytes differ");
-        assert!(max_seen >= PIECE, "write wrote at once: {max_seen}");
         assert!(max_seen <= low + PIECE, "buffer reached {max_seen}");
         Ok(())
     })
