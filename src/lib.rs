@@ -13,6 +13,8 @@ pub use tulip_core::{
     ExceptionContext, Handle, Promise, Result, Sleep, Task, TaskError, TaskRef, ThreadPool,
     TimerHandle, YieldNow,
 };
+/// The sending side of a [`Queue`] as a `futures::Sink` ([`Queue::sink`]).
+pub use tulip_sync::QueueSink;
 pub use tulip_sync::{
     as_completed, gather, gather_all, gather_local, shield, shield_task, timeout, timeout_at, wait,
     wait_for, Barrier, BoundedSemaphore, Condition, Error as SyncError, Event, LifoQueue, Lock,
