@@ -87,7 +87,10 @@ fn removal_restores_default(new_loop: Factory) {
     assert!(!is_default(SIGUSR2));
     assert!(lp.remove_signal_handler(SIGUSR2).unwrap());
     assert!(is_default(SIGUSR2), "the default disposition is back");
-    assert!(!lp.remove_signal_handler(SIGUSR2).unwrap(), "nothing left to remove");
+    assert!(
+        !lp.remove_signal_handler(SIGUSR2).unwrap(),
+        "nothing left to remove"
+    );
     lp.close().unwrap();
 }
 

@@ -8,8 +8,8 @@ use tulip_signal::{is_default, is_main_thread, SIGINT};
 
 use crate::current::current_task;
 use crate::error::Error;
-use crate::header::TaskRef;
 use crate::event_loop::EventLoop;
+use crate::header::TaskRef;
 use crate::outcome::TaskError;
 use crate::policy::{new_event_loop, set_event_loop};
 use crate::running::has_running_loop;

@@ -43,9 +43,9 @@ fn table() -> MutexGuard<'static, Option<Table>> {
 fn to_error(e: SignalError) -> Error {
     match e {
         SignalError::Invalid(_) => Error::InvalidArgument("invalid signal number"),
-        SignalError::Uncatchable(_) => Error::InvalidArgument(
-            "signal cannot be caught (SIGKILL, SIGSTOP, or a fault signal)",
-        ),
+        SignalError::Uncatchable(_) => {
+            Error::InvalidArgument("signal cannot be caught (SIGKILL, SIGSTOP, or a fault signal)")
+        }
         SignalError::Io(e) => Error::from(e),
         _ => Error::InvalidArgument("too many loops with signal handlers in this process"),
     }

@@ -367,9 +367,11 @@ impl Subscriber {
         let mut buf = [0u8; 64];
         loop {
             // SAFETY: `buf` is valid for `buf.len()` bytes; the read end is ours.
-            let n = unsafe { libc::read(self.read.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
+            let n =
+                unsafe { libc::read(self.read.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
             if n <= 0 {
-                let interrupted = n < 0 && io::Error::last_os_error().kind() == io::ErrorKind::Interrupted;
+                let interrupted =
+                    n < 0 && io::Error::last_os_error().kind() == io::ErrorKind::Interrupted;
                 if !interrupted {
                     break;
                 }
