@@ -105,16 +105,12 @@ fn as_asyncio_does(new_loop: Factory) {
     run(new_loop, async {
         // Killed mid-stream: -9, and the reader reaches EOF.
         let mut p = create_subprocess_exec("cat", [""; 0], pipes()).await?;
-        let (mut w, mut r) = (p.stdin.take().unwrap(), p.stdout.take().unwrap());
-        use futures::{AsyncReadExt, AsyncWriteExt};
-        w.write_all(&[b'x'; 1000]).await?;
-        let mut first = vec![0; 1000];
-        r.read_exact(&mut first).await?;
-        assert_eq!(first, [b'x'; 1000]);
+        let (w, mut r) = (p.stdin.take().unwrap(), p.stdout.take().unwrap());
+        w.write(&[b'x'; 1000]);
+        w.drain().await?;
+        assert_eq!(r.readexactly(1000).await?, [b'x'; 1000]);
         p.kill()?;
-        let mut rest = Vec::new();
-        r.read_to_end(&mut rest).await?;
-        assert_eq!(rest, b"");
+        assert_eq!(r.read_to_end().await?, b"");
         assert_eq!(p.wait().await?, -9);
         assert_eq!(p.returncode(), Some(-9));
 
@@ -174,6 +170,17 @@ fn as_asyncio_does(new_loop: Factory) {
             .await
             .unwrap_err();
         assert_eq!(e.io_kind(), Some(ErrorKind::NotFound));
+
+        // The readers keep the limit: a longer line is readline's ValueError.
+        let opts = SubprocessOptions::new().stdout(Stdio::Pipe).limit(16);
+        let mut p = create_subprocess_shell("printf '%0100d\\nok\\n' 0", opts).await?;
+        let out = p.stdout.as_mut().unwrap();
+        assert!(matches!(
+            out.readline().await,
+            Err(Error::LineTooLong { .. })
+        ));
+        assert_eq!(out.readline().await?, b"ok\n");
+        assert_eq!(p.wait().await?, 0);
 
         // A child that exits without reading all of its input: not an error.
         let mut p = create_subprocess_exec("head", ["-c", "10"], pipes()).await?;

@@ -51,6 +51,13 @@ async def main():
     except FileNotFoundError as e:
         print("missing", type(e).__name__)
 
+    p = await asyncio.create_subprocess_shell("printf '%0100d\\nok\\n' 0", stdout=PIPE, limit=16)
+    try:
+        await p.stdout.readline()
+    except ValueError as e:
+        print("long line", type(e).__name__)
+    print("next line", await p.stdout.readline(), await p.wait())
+
     p = await asyncio.create_subprocess_exec("head", "-c", "10", stdin=PIPE, stdout=PIPE)
     out, _ = await p.communicate(b"y" * (4 << 20))
     print("early exit", len(out), p.returncode)

@@ -2,15 +2,12 @@
 
 use std::ffi::OsStr;
 use std::fmt;
-use std::future::Future;
 use std::io;
 use std::os::fd::{AsFd, OwnedFd};
-use std::pin::Pin;
 use std::process::Command;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use futures::io::{AsyncReadExt, AsyncWriteExt};
 use tulip_reactor::Direction;
 
 use super::cell::{returncode, ChildCell};
@@ -19,6 +16,8 @@ use super::pipe::{pipe, PipeReader, PipeWriter};
 use super::watcher;
 use crate::error::{Error, Result};
 use crate::io::{cancel_point, Io};
+use crate::streams::StreamReader;
+use crate::writer::StreamWriter;
 
 /// A child process (asyncio's `asyncio.subprocess.Process`).
 ///
@@ -29,13 +28,14 @@ pub struct Process {
     /// The child's pidfd, registered with the loop's reactor; `None` when the
     /// process-wide SIGCHLD watcher reports the exit instead.
     exit: Option<Io<OwnedFd>>,
-    /// The child's stdin, if it was [`Stdio::Pipe`]. Closing it (or dropping it) is
-    /// the child's end of file.
-    pub stdin: Option<PipeWriter>,
-    /// The child's stdout, if it was [`Stdio::Pipe`].
-    pub stdout: Option<PipeReader>,
+    /// The child's stdin, if it was [`Stdio::Pipe`] (over a [`PipeWriter`]). Closing
+    /// it (or dropping it) is the child's end of file.
+    pub stdin: Option<StreamWriter>,
+    /// The child's stdout, if it was [`Stdio::Pipe`] (over a [`PipeReader`], with the
+    /// options' `limit`).
+    pub stdout: Option<StreamReader>,
     /// The child's stderr, if it was [`Stdio::Pipe`].
-    pub stderr: Option<PipeReader>,
+    pub stderr: Option<StreamReader>,
 }
 
 impl fmt::Debug for Process {
@@ -186,10 +186,12 @@ fn spawn(mut cmd: Command, o: SubprocessOptions) -> Result<Process> {
         Some(fd) => process.exit = Some(Io::new(fd)?),
         None => watcher::adopt(cell, None)?,
     }
-    process.stdin = in_parent.map(PipeWriter::new).transpose()?;
-    process.stdout = out_parent.map(PipeReader::new).transpose()?;
-    process.stderr = err_parent.map(PipeReader::new).transpose()?;
-    let _ = o.limit;
+    let reader = |fd| Ok::<_, Error>(StreamReader::from_async_read(PipeReader::new(fd)?, o.limit));
+    process.stdin = in_parent
+        .map(|fd| Ok::<_, Error>(StreamWriter::from_async_write(PipeWriter::new(fd)?)))
+        .transpose()?;
+    process.stdout = out_parent.map(reader).transpose()?;
+    process.stderr = err_parent.map(reader).transpose()?;
     Ok(process)
 }
 
@@ -255,21 +257,21 @@ impl Process {
     ) -> Result<(Option<Vec<u8>>, Option<Vec<u8>>)> {
         let stdin = self.stdin.take();
         let feed = async move {
-            if let Some(mut w) = stdin {
+            if let Some(w) = stdin {
                 if let Some(data) = input {
-                    match w.write_all(data).await {
-                        Err(e) if is_peer_gone(&e) => {}
+                    w.write(data);
+                    match w.drain().await {
+                        Err(e) if e.io_kind().is_some_and(is_peer_gone) => {}
                         r => r?,
                     }
                 }
-                w.close().await?;
+                w.close();
             }
             Ok::<_, Error>(())
         };
         let out = read_all(self.stdout.as_mut());
         let err = read_all(self.stderr.as_mut());
-        let ((), out, err) =
-            Cancellable(Box::pin(async { futures::try_join!(feed, out, err) })).await?;
+        let ((), out, err) = futures::try_join!(feed, out, err)?;
         self.wait().await?;
         Ok((out, err))
     }
@@ -302,44 +304,17 @@ impl Process {
     }
 }
 
-fn is_peer_gone(e: &io::Error) -> bool {
+fn is_peer_gone(e: io::ErrorKind) -> bool {
     matches!(
-        e.kind(),
+        e,
         io::ErrorKind::BrokenPipe | io::ErrorKind::ConnectionReset
     )
 }
 
-/// Bytes read from a pipe at a time by `communicate` (a Linux pipe holds 64 KiB).
-const READ_CHUNK: usize = 64 * 1024;
-
-async fn read_all(r: Option<&mut PipeReader>) -> Result<Option<Vec<u8>>> {
-    let Some(r) = r else {
-        return Ok(None);
-    };
-    // Not `read_to_end`: futures' version zero-fills the whole spare capacity again
-    // after every `Pending`, which is quadratic on a pipe that delivers 64 KiB at a time.
-    let mut v = Vec::new();
-    let mut chunk = vec![0u8; READ_CHUNK];
-    loop {
-        let n = r.read(&mut chunk).await?;
-        if n == 0 {
-            return Ok(Some(v));
-        }
-        v.extend_from_slice(&chunk[..n]);
-    }
-}
-
-/// Polls `fut` as a tulip await point: a pending cancel ends it with `Cancelled`.
-struct Cancellable<F>(Pin<Box<F>>);
-
-impl<T, F: Future<Output = Result<T>>> Future for Cancellable<F> {
-    type Output = Result<T>;
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<T>> {
-        if let Some(c) = tulip_core::take_cancel() {
-            return Poll::Ready(Err(Error::Cancelled(c)));
-        }
-        self.0.as_mut().poll(cx)
+async fn read_all(r: Option<&mut StreamReader>) -> Result<Option<Vec<u8>>> {
+    match r {
+        Some(r) => Ok(Some(r.read_to_end().await?)),
+        None => Ok(None),
     }
 }
 
