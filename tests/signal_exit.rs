@@ -24,6 +24,8 @@ const EXECUTOR: &str = "TULIP_SIGNAL_EXIT_EXECUTOR";
 const CHILD_LIMIT: Duration = Duration::from_secs(60);
 
 type Factory = fn() -> tulip::Result<tulip::EventLoop>;
+/// A named case, run once per executor.
+type Case = (&'static str, fn(&str));
 
 fn factory(name: &str) -> Factory {
     match name {
@@ -198,7 +200,7 @@ fn main() {
     if let Ok(program) = std::env::var(CHILD) {
         child(&program);
     }
-    let cases: [(&str, fn(&str)); 4] = [
+    let cases: [Case; 4] = [
         ("run_first_ctrl_c_cleans_up", run_first_ctrl_c_cleans_up),
         (
             "run_second_ctrl_c_is_not_swallowed",

@@ -12,6 +12,7 @@
 //! nothing from the `EventLoop` handle (which calls in here, and calls
 //! [`forget_loop`] when it closes).
 
+use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::task::{Context, Poll, Wake, Waker};
@@ -115,11 +116,12 @@ pub(crate) fn add(backend: &Arc<dyn Backend>, sig: i32, handler: SignalHandler) 
     let t = guard.get_or_insert_with(HashMap::new);
     let mut fresh = false;
     if let Some(s) = spare.take() {
-        if t.contains_key(&id) {
-            spare = Some(s);
-        } else {
-            t.insert(id, s);
-            fresh = true;
+        match t.entry(id) {
+            Entry::Occupied(_) => spare = Some(s),
+            Entry::Vacant(v) => {
+                v.insert(s);
+                fresh = true;
+            }
         }
     }
     let state = t.get_mut(&id).expect("present: inserted above or before");

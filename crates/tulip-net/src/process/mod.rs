@@ -22,11 +22,11 @@
 //!   SIGPIPE at start-up.
 
 mod cell;
+mod child;
 mod options;
 mod pipe;
-mod process;
 mod watcher;
 
+pub use child::{create_subprocess_exec, create_subprocess_shell, Process};
 pub use options::{Stdio, SubprocessOptions};
 pub use pipe::{PipeReader, PipeWriter};
-pub use process::{create_subprocess_exec, create_subprocess_shell, Process};
