@@ -56,6 +56,7 @@ fn child(program: &str) -> ! {
         "run_cleanup" => run_cleanup::program(false),
         "run_cleanup_slow" => run_cleanup::program(true),
         "signal_server" => signal_server::serve(new_loop, "127.0.0.1:0"),
+        "run_returns" => run_returns(),
         other => panic!("no program {other}"),
     };
     match out {
@@ -65,6 +66,16 @@ fn child(program: &str) -> ! {
             std::process::exit(1)
         }
     }
+}
+
+/// `run` takes SIGINT over while `main` runs, and gives it back when it returns.
+fn run_returns() -> Result<(), Box<dyn std::error::Error>> {
+    use tulip::signal::{is_default, SIGINT};
+    println!("before: default {}", is_default(SIGINT));
+    let during = tulip::run(async { Ok::<_, tulip::Error>(is_default(SIGINT)) })?;
+    println!("during: default {during}");
+    println!("after: default {}", is_default(SIGINT));
+    Ok(())
 }
 
 /// A running child with its stdout read line by line.
@@ -168,6 +179,20 @@ fn run_second_ctrl_c_is_not_swallowed(executor: &str) {
     assert!(rest.is_empty(), "nothing after the second Ctrl-C: {rest:?}");
 }
 
+fn run_gives_sigint_back(executor: &str) {
+    let p = Program::start("run_returns", executor);
+    let (status, out) = p.finish();
+    assert!(status.success(), "{status:?}");
+    assert_eq!(
+        out,
+        [
+            "before: default true",
+            "during: default false",
+            "after: default true"
+        ]
+    );
+}
+
 fn server_stops_on(executor: &str, sig: &str) {
     let mut p = Program::start("signal_server", executor);
     let addr: SocketAddr = p.until("listening on ").parse().unwrap();
@@ -200,7 +225,8 @@ fn main() {
     if let Ok(program) = std::env::var(CHILD) {
         child(&program);
     }
-    let cases: [Case; 4] = [
+    let cases: [Case; 5] = [
+        ("run_gives_sigint_back", run_gives_sigint_back),
         ("run_first_ctrl_c_cleans_up", run_first_ctrl_c_cleans_up),
         (
             "run_second_ctrl_c_is_not_swallowed",
