@@ -408,3 +408,79 @@ impl Drop for Subscriber {
         s.taken.store(false, SeqCst);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The slot table and dispositions are process-wide: one test at a time.
+    static SERIAL: Mutex<()> = Mutex::new(());
+
+    /// Waits (at most 10 s) until `sub`'s pipe is readable: in a process with several
+    /// threads, kill(2) may return before another thread has run the handler.
+    fn wait_readable(sub: &Subscriber) {
+        let mut p = libc::pollfd {
+            fd: sub.as_fd().as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        // SAFETY: `p` is one valid pollfd for the duration of the call.
+        let n = unsafe { libc::poll(&mut p, 1, 10_000) };
+        assert_eq!(n, 1, "the signal never arrived");
+    }
+
+    #[test]
+    fn slots_run_out_and_come_back() {
+        let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+        let mut all: Vec<Subscriber> = (0..MAX_SUBSCRIBERS)
+            .map(|_| Subscriber::new().unwrap())
+            .collect();
+        assert!(matches!(
+            Subscriber::new(),
+            Err(SignalError::TooManySubscribers)
+        ));
+        all.pop();
+        let again = Subscriber::new().unwrap();
+        again.add(SIGUSR2).unwrap();
+        raise(SIGUSR2).unwrap();
+        wait_readable(&again);
+        assert_eq!(again.take_pending(), vec![SIGUSR2]);
+        for s in &all {
+            assert!(
+                s.take_pending().is_empty(),
+                "only subscribers of the signal hear it"
+            );
+        }
+    }
+
+    #[test]
+    fn the_previous_disposition_is_put_back() {
+        let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+        // SAFETY: SIG_IGN is a valid disposition for SIGUSR2; no other code in this
+        // test binary handles SIGUSR2 while SERIAL is held.
+        unsafe { libc::signal(SIGUSR2, libc::SIG_IGN) };
+        let sub = Subscriber::new().unwrap();
+        sub.add(SIGUSR2).unwrap();
+        assert!(!is_default(SIGUSR2));
+        assert!(sub.remove(SIGUSR2));
+        assert_eq!(current_action(SIGUSR2).unwrap().sa_sigaction, libc::SIG_IGN);
+        // SAFETY: as above; back to the default.
+        unsafe { libc::signal(SIGUSR2, libc::SIG_DFL) };
+        assert!(is_default(SIGUSR2));
+    }
+
+    #[test]
+    fn numbers_are_checked() {
+        assert!(matches!(check(0), Err(SignalError::Invalid(0))));
+        assert!(matches!(
+            check(MAX_SIGNAL + 1),
+            Err(SignalError::Invalid(_))
+        ));
+        assert!(matches!(check(SIGKILL), Err(SignalError::Uncatchable(_))));
+        assert!(matches!(
+            check(libc::SIGSEGV),
+            Err(SignalError::Uncatchable(_))
+        ));
+        assert!(check(SIGTERM).is_ok());
+    }
+}
