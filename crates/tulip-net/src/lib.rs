@@ -28,7 +28,9 @@
 //!   [`StreamWriter`], [`Server`];
 //! - transports and protocols: [`create_connection`], [`create_server`],
 //!   [`create_datagram_endpoint`], [`Protocol`], [`Transport`], [`DatagramProtocol`],
-//!   [`DatagramTransport`].
+//!   [`DatagramTransport`];
+//! - child processes: [`process`] (`create_subprocess_exec`, `create_subprocess_shell`,
+//!   `Process`, whose pipes are the streams above).
 //!
 //! Every `async` method here is a tulip await point: a cancelled task gets
 //! `Err(Error::Cancelled)` from it and can clean up. Host names are resolved on the
