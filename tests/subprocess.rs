@@ -110,6 +110,12 @@ fn as_asyncio_does(new_loop: Factory) {
     run(new_loop, async {
         // Killed mid-stream: -9, and the reader reaches EOF.
         let mut p = create_subprocess_exec("cat", [""; 0], pipes()).await?;
+        // Which watcher reports exits: SIGCHLD is handled only in the fallback mode.
+        let sigchld_mode = std::env::var_os("TULIP_CHILD_WATCHER").is_some();
+        assert_eq!(
+            tulip::signal::is_default(tulip::signal::SIGCHLD),
+            !sigchld_mode
+        );
         let (w, mut r) = (p.stdin.take().unwrap(), p.stdout.take().unwrap());
         w.write(&[b'x'; 1000]);
         w.drain().await?;
