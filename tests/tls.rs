@@ -329,7 +329,9 @@ fn unverifiable_certificates_are_named_errors(new_loop: Factory) {
 /// A server that accepts and never answers: the client's handshake gives up after
 /// `ssl_handshake_timeout` with asyncio's message and `ConnectionAborted`. A client
 /// that connects to a TLS server and never says hello is dropped by the server after
-/// its timeout (it reads end of stream), and the callback never runs.
+/// its timeout (it reads end of stream), and the callback never runs. (asyncio 3.11:
+/// `ConnectionAbortedError: SSL handshake is taking longer than 0.3 seconds: aborting
+/// the connection`, tests/asyncio_ref/tls_handshake_timeout.py.)
 fn handshake_timeouts(new_loop: Factory) {
     let pki = Pki::new();
     run(new_loop, async move {
@@ -461,7 +463,7 @@ fn start_tls_over_any_stream(new_loop: Factory) {
 }
 
 /// asyncio's `ValueError`s: `server_hostname` or `ssl_handshake_timeout` without
-/// `ssl`.
+/// `ssl` (tests/asyncio_ref/tls_handshake_timeout.py prints asyncio's messages).
 fn tls_arguments_without_ssl_are_refused(new_loop: Factory) {
     run(new_loop, async {
         let l = TcpListener::bind("127.0.0.1:0").await?;
