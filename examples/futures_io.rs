@@ -12,7 +12,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         // A server whose handler is one combinator: copy what it reads back out.
         let server = start_server(
             |r, mut w| async move {
-                let _ = futures::io::copy(r, &mut w).await; // StreamReader: AsyncRead
+                // StreamReader is AsyncRead, StreamWriter AsyncWrite.
+                let _ = futures::io::copy(r, &mut w).await;
                 // AsyncWriteExt::close (not the inherent close): close, then wait_closed.
                 let _ = AsyncWriteExt::close(&mut w).await;
             },
@@ -37,7 +38,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             async move { Ok::<_, Error>(q.stream().collect::<Vec<u32>>().await) }
         })?;
         let mut sink = q.sink();
-        let sent = futures::stream::iter((1..=5).map(Ok)).forward(&mut sink).await;
+        let sent = futures::stream::iter((1..=5).map(Ok))
+            .forward(&mut sink)
+            .await;
         sent.and(sink.close().await).map_err(tulip::Error::from)?;
         q.shutdown(false);
         println!("through the queue: {:?}", consumer.await?);
@@ -49,7 +52,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let header = r.readline().await?;
         let (_raw, buffered): (UnixStream, Vec<u8>) = r.reunite(w)?;
         let header = String::from_utf8_lossy(&header);
-        println!("{header:?}, then {} byte(s) the reader had buffered", buffered.len());
+        println!(
+            "{header:?}, then {} byte(s) the reader had buffered",
+            buffered.len()
+        );
 
         server.close();
         Ok::<_, Error>(())

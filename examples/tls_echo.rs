@@ -52,7 +52,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         };
         let (mut r, w) = open_connection_with(server.local_addr().unwrap(), opts).await?;
         w.write(b"hello over TLS\n");
-        println!("echoed: {:?}", String::from_utf8_lossy(&r.readline().await?));
+        println!(
+            "echoed: {:?}",
+            String::from_utf8_lossy(&r.readline().await?)
+        );
         w.close();
         w.wait_closed().await?;
         server.close();

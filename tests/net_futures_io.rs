@@ -520,6 +520,17 @@ fn async_write_on_stream_writer_waits_above_high_water(new_loop: Factory) {
     })
 }
 
+/// Readers and writers over any byte stream stay `Send + Sync`, as over a socket,
+/// so they move between tasks of the threaded executor.
+#[test]
+fn streams_are_send_and_sync() {
+    fn send_sync<T: Send + Sync>() {}
+    send_sync::<StreamReader>();
+    send_sync::<StreamWriter>();
+    send_sync::<tulip::QueueSink<u8>>();
+    send_sync::<tulip::net::Incoming<'static, TcpListener>>();
+}
+
 per_executor!(
     futures_copy_between_tulip_streams,
     lines_on_a_stream_reader,

@@ -104,6 +104,11 @@ fn concurrent_lookups_stay_within_the_pool(new_loop: Factory) {
     });
     let peak = sampler.finish();
     lp.close().unwrap();
+    println!(
+        "{LOOKUPS} lookups: peak {peak} threads (harness threads of other tests excluded); \
+         before {before} with {pool_before} pool threads; pool maximum {}; bound {bound}",
+        pool.max_workers()
+    );
     assert_eq!(answers.len(), LOOKUPS);
     for a in &answers {
         assert_eq!(a.iter().copied().collect::<BTreeSet<_>>(), want);

@@ -329,7 +329,9 @@ fn unverifiable_certificates_are_named_errors(new_loop: Factory) {
 /// A server that accepts and never answers: the client's handshake gives up after
 /// `ssl_handshake_timeout` with asyncio's message and `ConnectionAborted`. A client
 /// that connects to a TLS server and never says hello is dropped by the server after
-/// its timeout (it reads end of stream), and the callback never runs.
+/// its timeout (it reads end of stream), and the callback never runs. (asyncio 3.11:
+/// `ConnectionAbortedError: SSL handshake is taking longer than 0.3 seconds: aborting
+/// the connection`, tests/asyncio_ref/tls_handshake_timeout.py.)
 fn handshake_timeouts(new_loop: Factory) {
     let pki = Pki::new();
     run(new_loop, async move {
@@ -383,28 +385,41 @@ fn handshake_timeouts(new_loop: Factory) {
     })
 }
 
+/// The server side of STARTTLS: "STARTTLS\n" in plain text, "GO\n", then the
+/// reader and writer are upgraded with `StreamWriter::start_tls` and one line is
+/// answered over TLS.
+fn starttls_server(
+    cfg: Arc<rustls::ServerConfig>,
+) -> impl Fn(
+    StreamReader,
+    StreamWriter,
+) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>
+       + Send
+       + Sync
+       + 'static {
+    move |mut r, w| {
+        let cfg = cfg.clone();
+        Box::pin(async move {
+            assert_eq!(r.readline().await.unwrap(), b"STARTTLS\n");
+            w.write(b"GO\n");
+            let (mut r, w) = w.start_tls(r, cfg, None, None).await.unwrap();
+            let line = r.readline().await.unwrap();
+            w.write(&[b"tls: ", &line[..]].concat());
+            w.drain().await.unwrap();
+            w.close();
+            let _ = w.wait_closed().await;
+        })
+    }
+}
+
 /// STARTTLS: a plain-text exchange, then both sides upgrade their reader and writer
-/// with `StreamWriter::start_tls` and talk TLS on the same connection.
+/// with `StreamWriter::start_tls` and talk TLS on the same connection; then the same
+/// tulip server with python3's asyncio `writer.start_tls` as the client.
 fn starttls_upgrades_plain_streams(new_loop: Factory) {
     let pki = Pki::new();
+    let peer = python_peer();
     run(new_loop, async move {
-        let server_cfg = pki.server();
-        let server = start_server(
-            move |mut r, w| {
-                let cfg = server_cfg.clone();
-                async move {
-                    assert_eq!(r.readline().await.unwrap(), b"STARTTLS\n");
-                    w.write(b"GO\n");
-                    let (mut r, w) = w.start_tls(r, cfg, None, None).await.unwrap();
-                    let line = r.readline().await.unwrap();
-                    w.write(&[b"tls: ", &line[..]].concat());
-                    w.drain().await.unwrap();
-                    w.close();
-                }
-            },
-            "127.0.0.1:0",
-        )
-        .await?;
+        let server = start_server(starttls_server(pki.server()), "127.0.0.1:0").await?;
         let (mut r, w) = open_connection(server.local_addr().unwrap()).await?;
         w.write(b"STARTTLS\n");
         assert_eq!(r.readline().await?, b"GO\n");
@@ -414,6 +429,18 @@ fn starttls_upgrades_plain_streams(new_loop: Factory) {
         w.write(b"secret\n");
         assert_eq!(r.readline().await?, b"tls: secret\n");
         assert_eq!(r.read_to_end().await?, b"");
+        if let Some(mut peer) = peer {
+            let port = server.local_addr().unwrap().port().to_string();
+            peer.args(["starttls", &pki.path("ca.pem"), &port, "localhost"]);
+            let out = tulip::to_thread(move || peer.output()).await??;
+            let stdout = String::from_utf8_lossy(&out.stdout);
+            assert!(
+                out.status.success(),
+                "python STARTTLS client: {stdout} {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            assert_eq!(stdout.trim(), "OK 1");
+        }
         server.close();
         server.wait_closed().await?;
         Ok(())
@@ -461,7 +488,7 @@ fn start_tls_over_any_stream(new_loop: Factory) {
 }
 
 /// asyncio's `ValueError`s: `server_hostname` or `ssl_handshake_timeout` without
-/// `ssl`.
+/// `ssl` (tests/asyncio_ref/tls_handshake_timeout.py prints asyncio's messages).
 fn tls_arguments_without_ssl_are_refused(new_loop: Factory) {
     run(new_loop, async {
         let l = TcpListener::bind("127.0.0.1:0").await?;

@@ -4,6 +4,9 @@
                                       "PORT <n>" first
     tls_peer.py client CA PORT NAME   connect to 127.0.0.1:PORT over TLS, verifying
                                       the server's certificate against CA for NAME
+    tls_peer.py starttls CA PORT NAME connect in plain text, send "STARTTLS\n", read
+                                      "GO\n", upgrade with writer.start_tls (3.11),
+                                      send "secret\n", expect "tls: secret\n"
 
 The exchange, both ways: the client sends an 8-byte big-endian length N, then N bytes
 of pattern(seed=1); the server checks every byte, then answers N bytes of
@@ -72,10 +75,29 @@ async def connect(ca, port, name, n=1 << 20):
     return first_difference(got, pattern(n, 2)) or n
 
 
+async def starttls(ca, port, name):
+    ctx = ssl.create_default_context(cafile=ca)
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(b"STARTTLS\n")
+    if (line := await reader.readline()) != b"GO\n":
+        return f"plain-text answer {line!r}"
+    await writer.start_tls(ctx, server_hostname=name)
+    writer.write(b"secret\n")
+    line = await reader.readline()
+    writer.close()
+    try:
+        await writer.wait_closed()
+    except (ConnectionError, ssl.SSLError):
+        pass
+    return 1 if line == b"tls: secret\n" else f"TLS answer {line!r}"
+
+
 def main():
     mode = sys.argv[1]
     if mode == "server":
         result = asyncio.run(serve(sys.argv[2], sys.argv[3]))
+    elif mode == "starttls":
+        result = asyncio.run(starttls(sys.argv[2], int(sys.argv[3]), sys.argv[4]))
     elif mode == "client":
         result = asyncio.run(connect(sys.argv[2], int(sys.argv[3]), sys.argv[4]))
     else:

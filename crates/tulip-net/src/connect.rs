@@ -60,7 +60,7 @@ impl Default for ConnectOptions {
 /// As [`TcpStream::connect`]; `Error::Io` (`InvalidInput`) for a zero `limit`, or
 /// `server_hostname` / `ssl_handshake_timeout` without `ssl` (asyncio's
 /// `ValueError`s); [`Error::Ssl`](crate::Error::Ssl) when the handshake fails or times
-/// out (see [`start_tls`](crate::tls::start_tls)).
+/// out (see `tls::start_tls`, feature `tls`).
 ///
 /// # Cancel safety
 /// Cancel safe: a connection not yet returned is closed.

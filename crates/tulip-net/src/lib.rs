@@ -32,6 +32,12 @@
 //! - child processes: [`process`] (`create_subprocess_exec`, `create_subprocess_shell`,
 //!   `Process`, whose pipes are the streams above).
 //!
+//! Beside asyncio's API, every byte holder speaks the `futures::io` traits (sockets,
+//! [`StreamReader`], [`StreamWriter`]), listeners have [`TcpListener::incoming`],
+//! sockets are `AsFd`; asyncio's reader and writer also sit on any byte stream
+//! ([`streams_from_io`]). With the `tls` feature, `tls` adds rustls: `ssl` in
+//! [`ConnectOptions`] / [`ServerOptions`], `StreamWriter::start_tls`, `tls::start_tls`.
+//!
 //! Every `async` method here is a tulip await point: a cancelled task gets
 //! `Err(Error::Cancelled)` from it and can clean up. Host names are resolved on the
 //! bounded blocking pool (`tulip_core::to_thread`), never on the loop's thread; IP

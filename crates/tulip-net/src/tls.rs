@@ -156,8 +156,8 @@ pub(crate) fn ssl_error(e: io::Error) -> Error {
 
 fn timeout_error(timeout: Duration) -> Error {
     let reason = format!(
-        "SSL handshake is taking longer than {} seconds: aborting the connection",
-        timeout.as_secs_f64()
+        "SSL handshake is taking longer than {:?} seconds: aborting the connection",
+        timeout.as_secs_f64() // `{:?}` prints 60.0 as Python's float does
     );
     Error::Ssl {
         source: io::Error::new(io::ErrorKind::ConnectionAborted, reason.clone()),
