@@ -5,12 +5,11 @@
 mod common;
 mod web_support;
 
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use common::{Factory, Log};
-use tulip::web::{client, Application, Method, Request, Response, StatusCode};
+use tulip::web::{client, Method, Request, Response, StatusCode};
 use web_support::{raw, run, test_app, Hits};
 
 fn routes_and_match_info(new_loop: Factory) {
@@ -377,6 +376,10 @@ fn close_finishes_requests_in_progress(new_loop: Factory) {
 /// is a 400.
 #[cfg(feature = "json")]
 fn json_in_and_out(new_loop: Factory) {
+    use std::sync::atomic::AtomicUsize;
+    use std::sync::Arc;
+    use tulip::web::Application;
+
     run(new_loop, async {
         let mut app = Application::new();
         let calls = Arc::new(AtomicUsize::new(0));
