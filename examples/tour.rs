@@ -27,6 +27,10 @@ mod producer_consumer;
 mod queue_pipeline;
 #[path = "run_wait.rs"]
 mod run_wait;
+#[path = "signal_server.rs"]
+mod signal_server;
+#[path = "subprocess.rs"]
+mod subprocess;
 #[path = "threaded_workers.rs"]
 mod threaded_workers;
 #[path = "wait_tasks.rs"]
@@ -120,6 +124,16 @@ const SECTIONS: &[(&str, &str, Program)] = &[
         "threaded_workers",
         "Tasks on worker threads; blocking calls made harmless with to_thread (seed 003's gevent idea)",
         threaded_workers::main,
+    ),
+    (
+        "subprocess",
+        "Child processes: stream a command's output line by line, communicate with input",
+        subprocess::main,
+    ),
+    (
+        "signal_server",
+        "A run_forever server that closes and exits cleanly on SIGINT/SIGTERM (add_signal_handler)",
+        signal_server::self_test,
     ),
 ];
 

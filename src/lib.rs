@@ -13,6 +13,8 @@ pub use tulip_core::{
     ExceptionContext, Handle, Promise, Result, Sleep, Task, TaskError, TaskRef, ThreadPool,
     TimerHandle, YieldNow,
 };
+/// The sending side of a [`Queue`] as a `futures::Sink` ([`Queue::sink`]).
+pub use tulip_sync::QueueSink;
 pub use tulip_sync::{
     as_completed, gather, gather_all, gather_local, shield, shield_task, timeout, timeout_at, wait,
     wait_for, Barrier, BoundedSemaphore, Condition, Error as SyncError, Event, LifoQueue, Lock,
@@ -23,6 +25,10 @@ pub use tulip_sync::{
 /// The cooperative budget: how a task whose await points keep being ready hands the
 /// loop back (for writing await points of your own).
 pub use tulip_core::coop;
+
+/// Signal numbers (`tulip::signal::SIGTERM`, ...) for
+/// [`EventLoop::add_signal_handler`], and the process-wide table behind it.
+pub use tulip_core::signal;
 
 /// gather / wait / timeouts / TaskGroup, locks and queues, with their future types.
 pub use tulip_sync as sync;
@@ -41,6 +47,10 @@ pub use tulip_web as web;
 
 /// Which reactor a loop parks in (executor builders take it).
 pub use tulip_reactor::ReactorKind;
+/// hyper 1.x on tulip: `TulipIo`, `TulipExecutor`, `TulipTimer`, server and client
+/// presets (feature `hyper`).
+#[cfg(feature = "hyper")]
+pub use tulip_hyper as hyper;
 
 /// The executors compiled in, to pick one explicitly.
 pub mod executors {

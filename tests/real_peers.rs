@@ -1,6 +1,7 @@
 //! tulip against programs nobody here wrote: CPython's asyncio as client and server,
-//! and the `wget` example against `python3 -m http.server`. (curl against tulip-web
-//! is in `web.rs`.) Each test skips, saying so, only when `python3` is absent.
+//! and the `wget` example against `python3 -m http.server`. (curl and python3's
+//! http.client against tulip-web are in `web_peers.rs`.) Each test skips, saying so,
+//! only when `python3` is absent.
 #![cfg(feature = "net")]
 mod common;
 

@@ -134,6 +134,7 @@ fn swallowed_cancel_ends_with_a_result(new_loop: Factory) {
 
 /// task_outcome.py, part 4: cancelling() counts requests; uncancel() withdraws one;
 /// the task still ends cancelled.
+#[cfg(feature = "local")]
 fn cancelling_and_uncancel(new_loop: Factory) {
     let lp = new_loop().unwrap();
     let trace = lp
@@ -237,6 +238,7 @@ fn only_unretrieved_exceptions_are_reported(new_loop: Factory) {
 /// done_callback_order.py: a promise's done-callbacks and awaiters run in the order
 /// they were registered, each as its own callback; one that panics is reported and
 /// the rest still run. Then the same for a task.
+#[cfg(feature = "local")]
 fn callbacks_and_awaiters_run_in_registration_order(new_loop: Factory) {
     let lp = new_loop().unwrap();
     let trace = Log::default();

@@ -2,9 +2,9 @@
 //!
 //! ```text
 //! tulip-bench [all | WORKLOAD... | syscalls] [--quick] [--json PATH] [--svg PATH]
-//!             [--only CONTENDER,CONTENDER...]
+//!             [--only CONTENDER,CONTENDER...] [--repeat N]
 //! ```
-//! Workloads: spawn_join ping_pong yield_many timers tcp_echo idle_memory.
+//! Workloads: spawn_join ping_pong yield_many timers tcp_echo idle_memory hyper_hello.
 //! Contenders: tulip-local tulip-threaded tokio-ct tokio-mt smol floor asyncio uvloop.
 
 mod contenders;
@@ -32,10 +32,12 @@ struct Cli {
     json: PathBuf,
     svg: PathBuf,
     only: Option<Vec<String>>,
+    /// Rounds per workload; contenders alternate within a round; figures are medians.
+    repeat: usize,
 }
 
-const USAGE: &str = "usage: tulip-bench [all | WORKLOAD... | syscalls] [--quick] [--json PATH] [--svg PATH] [--only C1,C2]
-workloads:   spawn_join ping_pong yield_many timers tcp_echo idle_memory
+const USAGE: &str = "usage: tulip-bench [all | WORKLOAD... | syscalls] [--quick] [--json PATH] [--svg PATH] [--only C1,C2] [--repeat N]
+workloads:   spawn_join ping_pong yield_many timers tcp_echo idle_memory hyper_hello
 contenders:  tulip-local tulip-threaded tokio-ct tokio-mt smol floor asyncio uvloop";
 
 fn parse_cli(args: &[String]) -> Result<Cli, String> {
@@ -47,6 +49,7 @@ fn parse_cli(args: &[String]) -> Result<Cli, String> {
         json: root.join("target/bench-results.json"),
         svg: root.join("docs/benchmarks-ratios.svg"),
         only: None,
+        repeat: 1,
     };
     let mut it = args.iter();
     while let Some(a) = it.next() {
@@ -58,6 +61,13 @@ fn parse_cli(args: &[String]) -> Result<Cli, String> {
             "--only" => {
                 let list = value("--only")?;
                 cli.only = Some(list.split(',').map(str::to_string).collect());
+            }
+            "--repeat" => {
+                let n = value("--repeat")?;
+                cli.repeat = match n.parse() {
+                    Ok(n) if n >= 1 => n,
+                    _ => return Err(format!("--repeat needs a count >= 1, not {n:?}")),
+                };
             }
             "-h" | "--help" => return Err(String::new()),
             "all" => cli.workloads = workloads::ALL.iter().map(|s| s.to_string()).collect(),
@@ -117,7 +127,19 @@ fn meta(cli: &Cli, args: &[String]) -> std::collections::BTreeMap<String, String
     m.insert("cpu".into(), cpu);
     m.insert("load_before".into(), loadavg());
     m.insert("quick".into(), cli.quick.to_string());
+    m.insert("repeat".into(), cli.repeat.to_string());
     m
+}
+
+/// The median of `v` (the mean of the middle two for an even count).
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    match n {
+        0 => f64::NAN,
+        _ if n % 2 == 1 => v[n / 2],
+        _ => (v[n / 2 - 1] + v[n / 2]) / 2.0,
+    }
 }
 
 fn loadavg() -> String {
@@ -162,21 +184,36 @@ fn main() -> ExitCode {
         if cli.quick { ", --quick" } else { "" }
     );
     for w in &cli.workloads {
-        for c in &res.contenders.clone() {
-            eprint!("  {w:<12} {c:<15} ");
-            match contenders::measure(c, w, &p, cli.quick) {
-                Ok(m) => {
-                    let shown: Vec<_> = m.iter().map(|(k, v)| format!("{k}={v:.1}")).collect();
-                    eprintln!("{}", shown.join(" "));
-                    for (k, v) in m {
-                        res.values.insert((c.clone(), k), v);
+        // (contender, metric) -> one value per round, rounds alternating contenders.
+        let mut rounds: std::collections::BTreeMap<(String, String), Vec<f64>> = Default::default();
+        for round in 0..cli.repeat {
+            for c in &res.contenders.clone() {
+                if res.notes.contains_key(&(c.clone(), w.clone())) {
+                    continue;
+                }
+                let tag = if cli.repeat > 1 {
+                    format!(" #{}", round + 1)
+                } else {
+                    String::new()
+                };
+                eprint!("  {w:<12} {c:<15}{tag} ");
+                match contenders::measure(c, w, &p, cli.quick) {
+                    Ok(m) => {
+                        let shown: Vec<_> = m.iter().map(|(k, v)| format!("{k}={v:.1}")).collect();
+                        eprintln!("{}", shown.join(" "));
+                        for (k, v) in m {
+                            rounds.entry((c.clone(), k)).or_default().push(v);
+                        }
+                    }
+                    Err(why) => {
+                        eprintln!("n/a: {why}");
+                        res.notes.insert((c.clone(), w.clone()), why);
                     }
                 }
-                Err(why) => {
-                    eprintln!("n/a: {why}");
-                    res.notes.insert((c.clone(), w.clone()), why);
-                }
             }
+        }
+        for (key, vals) in rounds {
+            res.values.insert(key, median(vals));
         }
     }
     if cli.syscalls {

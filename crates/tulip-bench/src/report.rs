@@ -49,6 +49,19 @@ pub const ROWS: &[Row] = &[
         "bytes/task",
         false,
     ),
+    row(
+        "hyper_hello.server_cpu_us_per_req",
+        "hyper server CPU",
+        "µs/request",
+        false,
+    ),
+    row(
+        "hyper_hello.server_sys_us_per_req",
+        "  of it, kernel",
+        "µs/request",
+        false,
+    ),
+    row("hyper_hello.req_per_s", "hyper hello", "request/s", true),
 ];
 
 /// tulip column, tokio column, heading. Printed as a cost ratio: tulip ÷ tokio

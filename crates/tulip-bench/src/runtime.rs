@@ -52,3 +52,13 @@ pub trait NetRuntime: Runtime {
         buf: &'a [u8],
     ) -> impl Future<Output = io::Result<()>> + Send + 'a;
 }
+
+/// hyper on top of [`NetRuntime`]: what `hyper_hello` needs.
+pub trait HyperRuntime: NetRuntime {
+    /// Serves hyper's HTTP/1 hello world (`200 OK`, body
+    /// [`HELLO`](crate::workloads::hyper_hello::HELLO)) on one accepted connection,
+    /// with the runtime's hyper timer set (so hyper's default 30 s header-read
+    /// timeout is armed for each request, as in a real server), until the client
+    /// closes it.
+    fn serve_hello(s: Self::Stream) -> impl Future<Output = io::Result<()>> + Send + 'static;
+}

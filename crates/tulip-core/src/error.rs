@@ -71,6 +71,10 @@ pub enum Error {
     /// A user error set on a promise with `set_exception`.
     #[error("{0}")]
     Exception(Arc<dyn std::error::Error + Send + Sync>),
+    /// asyncio's KeyboardInterrupt: [`run`](crate::run) stopped because of Ctrl-C
+    /// (SIGINT), after cancelling the main task and letting it clean up.
+    #[error("interrupted (SIGINT)")]
+    KeyboardInterrupt,
     /// An OS error (creating the poller, say).
     #[error("i/o error: {0}")]
     Io(Arc<std::io::Error>),

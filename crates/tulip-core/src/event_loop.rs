@@ -198,6 +198,7 @@ impl EventLoop {
             return Err(Error::LoopRunning);
         }
         self.backend.close()?;
+        crate::signals::forget_loop(self.id());
         self.backend.common().release_parked();
         Ok(())
     }
@@ -243,5 +244,34 @@ impl EventLoop {
             eprintln!("tulip: exception handler panicked");
         }
         eprintln!("tulip: {ctx}");
+    }
+
+    /// Runs `callback` on the loop whenever signal `sig` arrives (asyncio's
+    /// `loop.add_signal_handler`); replaces the loop's earlier handler for `sig`.
+    ///
+    /// The callback runs as a loop callback, on a loop thread, never inside the OS
+    /// signal handler. Any thread may call this (asyncio: the main thread only).
+    /// Closing the loop removes its handlers.
+    ///
+    /// # Errors
+    /// `InvalidArgument` for a number that is not a signal, and for SIGKILL, SIGSTOP
+    /// and the fault signals (SIGSEGV, SIGBUS, SIGILL, SIGFPE); `LoopClosed`.
+    pub fn add_signal_handler<F: Fn() + Send + Sync + 'static>(
+        &self,
+        sig: i32,
+        callback: F,
+    ) -> Result<()> {
+        crate::signals::add(&self.backend, sig, Arc::new(callback))
+    }
+
+    /// Removes the loop's handler for `sig` (asyncio's `loop.remove_signal_handler`):
+    /// true if there was one. When no loop handles `sig` any more, its disposition is
+    /// put back to what it was before tulip's first handler (normally the default
+    /// action: SIGINT kills the process again).
+    ///
+    /// # Errors
+    /// `InvalidArgument` as for [`add_signal_handler`](Self::add_signal_handler).
+    pub fn remove_signal_handler(&self, sig: i32) -> Result<bool> {
+        crate::signals::remove(self.id(), sig, None)
     }
 }

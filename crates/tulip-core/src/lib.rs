@@ -38,6 +38,7 @@ mod promise;
 mod run_until;
 mod runner;
 mod running;
+mod signals;
 mod spawn;
 mod task;
 mod task_future;
@@ -68,3 +69,6 @@ pub use spawn::{all_done, all_tasks, create_task, ensure_future, spawn_local};
 pub use task::Task;
 pub use threadsafe::{run_coroutine_threadsafe, ConcurrentFuture};
 pub use timers::{sleep, sleep_until, yield_now, Sleep, YieldNow};
+/// Signal numbers (`signal::SIGINT`, ...) and the process-wide signal table under
+/// [`EventLoop::add_signal_handler`].
+pub use tulip_signal as signal;

@@ -1,21 +1,19 @@
 //! Addresses: what callers may pass ([`ToAddrs`]), name resolution off the loop
 //! thread, and the address of either socket family ([`Address`]).
 //!
-//! Resolution never blocks the loop: an IP literal is parsed in place; a name is looked
-//! up by the OS resolver on a short-lived thread, and the loop awaits the answer.
+//! Resolution never blocks the loop: an IP literal is parsed in place, with no thread;
+//! a name is looked up by the OS resolver (`getaddrinfo`) on tulip's bounded blocking
+//! pool (`tulip_core::to_thread`, at most `default_pool().max_workers()` threads,
+//! asyncio's `run_in_executor(None, getaddrinfo)`), and the loop awaits the answer.
+//! However many lookups run at once, they hold no more threads than the pool's
+//! maximum; the others wait in the pool's queue.
 
 use std::fmt;
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, ToSocketAddrs};
 use std::path::PathBuf;
-use std::pin::Pin;
-use std::task::Poll;
-
-use futures::channel::oneshot;
-use futures::Future;
 
 use crate::error::{Error, Result};
-use crate::io::cancel_point;
 
 /// The address of a socket: an IP address and port, or a Unix socket path (`None` for
 /// an unnamed Unix socket).
@@ -180,15 +178,16 @@ impl<T: ToAddrs + ?Sized> ToAddrs for &T {
     }
 }
 
-/// Resolves `target` to socket addresses without blocking the loop: IP literals are
-/// parsed in place, names are looked up on a helper thread.
+/// Resolves `target` to socket addresses without blocking the loop: IP literals (v4,
+/// v6, v6 in brackets) are parsed in place and never touch a thread; names are looked
+/// up on tulip's bounded blocking pool (`tulip_core::to_thread`).
 ///
 /// # Errors
 /// [`Error::Resolve`] when the name is unknown (or resolves to nothing);
 /// `Cancelled` if the task is cancelled while waiting.
 ///
 /// # Cancel safety
-/// Cancel safe: the lookup thread finishes on its own and its answer is dropped.
+/// Cancel safe: the pool's thread finishes the lookup and its answer is dropped.
 ///
 /// # Examples
 /// ```
@@ -205,24 +204,14 @@ pub async fn lookup_host(addr: impl ToAddrs) -> Result<Vec<SocketAddr>> {
 }
 
 async fn resolve_host(host: String, port: u16) -> Result<Vec<SocketAddr>> {
-    let literal = host.trim_start_matches('[').trim_end_matches(']');
-    if let Ok(ip) = literal.parse::<IpAddr>() {
+    if let Some(ip) = ip_literal(&host) {
         return Ok(vec![SocketAddr::new(ip, port)]);
     }
-    let (tx, mut rx) = oneshot::channel();
     let name = host.clone();
-    std::thread::Builder::new()
-        .name("tulip-resolve".into())
-        .spawn(move || {
-            let r = (name.as_str(), port)
-                .to_socket_addrs()
-                .map(|it| it.collect::<Vec<_>>());
-            let _ = tx.send(r);
-        })?;
-    let answer = cancel_point(|cx| match Pin::new(&mut rx).poll(cx) {
-        Poll::Ready(Ok(r)) => Poll::Ready(Ok(r)),
-        Poll::Ready(Err(_)) => Poll::Ready(Ok(Err(io::Error::other("resolver thread died")))),
-        Poll::Pending => Poll::Pending,
+    let answer = tulip_core::to_thread(move || {
+        (name.as_str(), port)
+            .to_socket_addrs()
+            .map(|it| it.collect::<Vec<_>>())
     })
     .await?;
     match answer {
@@ -233,4 +222,13 @@ async fn resolve_host(host: String, port: u16) -> Result<Vec<SocketAddr>> {
         }),
         Err(source) => Err(Error::Resolve { host, source }),
     }
+}
+
+/// `host` as an IP address when it is one: v4, v6, or v6 in brackets (`[::1]`).
+fn ip_literal(host: &str) -> Option<IpAddr> {
+    let bare = match host.strip_prefix('[') {
+        Some(rest) => rest.strip_suffix(']')?,
+        None => host,
+    };
+    bare.parse().ok()
 }

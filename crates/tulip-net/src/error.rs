@@ -85,6 +85,18 @@ pub enum Error {
         /// The reader's limit.
         limit: usize,
     },
+    /// TLS failed (asyncio's `ssl.SSLError` / `SSLCertVerificationError`): the
+    /// handshake was refused — a certificate that does not verify, a name it does not
+    /// carry, no protocol in common — with rustls's reason; or it took longer than
+    /// `ssl_handshake_timeout` (then `source` has asyncio's `ConnectionAborted` kind).
+    #[error("SSL error: {reason}")]
+    Ssl {
+        /// Why, in rustls's words (or the timeout's).
+        reason: String,
+        /// The error as the I/O layer saw it.
+        #[source]
+        source: io::Error,
+    },
     /// The writer or transport is closed: nothing more can be written.
     #[error("the connection is closed")]
     Closed,
@@ -121,7 +133,8 @@ impl Error {
             Error::Io(e)
             | Error::Connect { source: e, .. }
             | Error::Bind { source: e, .. }
-            | Error::Resolve { source: e, .. } => Some(e.kind()),
+            | Error::Resolve { source: e, .. }
+            | Error::Ssl { source: e, .. } => Some(e.kind()),
             _ => None,
         }
     }
@@ -225,6 +238,10 @@ pub(crate) fn clone_error(e: &Error) -> Error {
             separator_found: *separator_found,
             discarded: *discarded,
             limit: *limit,
+        },
+        Error::Ssl { reason, source } => Error::Ssl {
+            reason: reason.clone(),
+            source: clone_io(source),
         },
         Error::Closed => Error::Closed,
         Error::Cancelled(c) => Error::Cancelled(c.clone()),

@@ -145,6 +145,36 @@ impl Io<Socket> {
         }
     }
 
+    /// One vectored write (`sendmsg`) of (a prefix of) `bufs`, with the readiness
+    /// recipe of [`poll_write`](Self::poll_write).
+    pub(crate) fn poll_write_vectored(
+        &self,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        let total: usize = bufs.iter().map(|b| b.len()).sum();
+        if total == 0 {
+            return Poll::Ready(Ok(0));
+        }
+        let source = self.reg.source();
+        loop {
+            let tick = ready!(source.poll_writable(cx));
+            match crate::sys::send_vectored(self.get(), bufs) {
+                Ok(n) => {
+                    if n < total {
+                        source.clear_ready(Direction::Write, tick);
+                    }
+                    return Poll::Ready(Ok(n));
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    source.clear_ready(Direction::Write, tick)
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Poll::Ready(Err(e)),
+            }
+        }
+    }
+
     /// [`poll_read`](Self::poll_read) as a tulip await point.
     pub(crate) async fn read(&self, buf: &mut [u8]) -> Result<usize> {
         cancel_point(|cx| self.poll_read(cx, buf).map_err(Error::from)).await
@@ -191,6 +221,26 @@ impl Io<Socket> {
         }
     }
 }
+
+/// `AsFd` / `AsRawFd` for a type holding its socket in `self.io`, so that
+/// `socket2::SockRef::from(&x)` reaches any socket option.
+macro_rules! impl_as_fd {
+    ($ty:ty) => {
+        impl std::os::fd::AsFd for $ty {
+            fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
+                std::os::fd::AsFd::as_fd(self.io.get())
+            }
+        }
+
+        impl std::os::fd::AsRawFd for $ty {
+            fn as_raw_fd(&self) -> std::os::fd::RawFd {
+                std::os::fd::AsRawFd::as_raw_fd(self.io.get())
+            }
+        }
+    };
+}
+
+pub(crate) use impl_as_fd;
 
 /// A tulip await point built from a poll function: takes the task's cancel request
 /// first, then spends one unit of the task's budget, then polls.

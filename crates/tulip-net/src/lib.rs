@@ -28,37 +28,56 @@
 //!   [`StreamWriter`], [`Server`];
 //! - transports and protocols: [`create_connection`], [`create_server`],
 //!   [`create_datagram_endpoint`], [`Protocol`], [`Transport`], [`DatagramProtocol`],
-//!   [`DatagramTransport`].
+//!   [`DatagramTransport`];
+//! - child processes: [`process`] (`create_subprocess_exec`, `create_subprocess_shell`,
+//!   `Process`, whose pipes are the streams above).
+//!
+//! Beside asyncio's API, every byte holder speaks the `futures::io` traits (sockets,
+//! [`StreamReader`], [`StreamWriter`]), listeners have [`TcpListener::incoming`],
+//! sockets are `AsFd`; asyncio's reader and writer also sit on any byte stream
+//! ([`streams_from_io`]). With the `tls` feature, `tls` adds rustls: `ssl` in
+//! [`ConnectOptions`] / [`ServerOptions`], `StreamWriter::start_tls`, `tls::start_tls`.
 //!
 //! Every `async` method here is a tulip await point: a cancelled task gets
-//! `Err(Error::Cancelled)` from it and can clean up. Host names are resolved on a
-//! helper thread, never on the loop's thread.
+//! `Err(Error::Cancelled)` from it and can clean up. Host names are resolved on the
+//! bounded blocking pool (`tulip_core::to_thread`), never on the loop's thread; IP
+//! literals need no thread at all.
 #![deny(clippy::undocumented_unsafe_blocks)]
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 mod addr;
+mod byte_io;
+mod connect;
 mod error;
+mod incoming;
 mod io;
+pub mod process;
 mod protocols;
 mod server;
 mod streams;
 mod sys;
 mod tcp;
+#[cfg(feature = "tls")]
+pub mod tls;
 mod udp;
 mod unix;
+mod writer;
 
 pub use addr::{lookup_host, Address, Target, ToAddrs};
+pub use connect::{open_connection_with, ConnectOptions};
 pub use error::{Error, Result};
+pub use incoming::Incoming;
 pub use protocols::{
     create_connection, create_datagram_endpoint, create_server, create_unix_connection,
     DatagramProtocol, DatagramTransport, Protocol, Transport,
 };
-pub use server::{start_server, start_server_with, start_unix_server, Server};
+pub use server::{start_server, start_server_with, start_unix_server, Server, ServerOptions};
 pub use streams::{
-    open_connection, open_unix_connection, Feeder, StreamReader, StreamWriter, DEFAULT_HIGH_WATER,
+    open_connection, open_unix_connection, streams_from_io, Feeder, ReuniteError, StreamReader,
     DEFAULT_LIMIT,
 };
 pub use tcp::{ListenOptions, TcpListener, TcpStream};
 pub use udp::UdpSocket;
 pub use unix::{UnixListener, UnixStream};
+pub use writer::{StreamWriter, DEFAULT_HIGH_WATER};

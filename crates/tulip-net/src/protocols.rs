@@ -32,10 +32,10 @@ use socket2::Socket;
 use crate::addr::{Address, ToAddrs};
 use crate::error::{clone_io, Result};
 use crate::server::{bind_all, ConnGuard, Handler, Server};
-use crate::streams::DEFAULT_HIGH_WATER;
 use crate::tcp::{ListenOptions, TcpStream};
 use crate::udp::UdpSocket;
 use crate::unix::UnixStream;
+use crate::writer::DEFAULT_HIGH_WATER;
 
 const READ_BUF: usize = 64 * 1024;
 /// Reads or writes per driver poll before it yields to other tasks.

@@ -20,9 +20,10 @@ use tulip_core::Task;
 use crate::addr::{lookup_host, Address, ToAddrs};
 use crate::error::{Error, Result};
 use crate::io::{cancel_point, Io};
-use crate::streams::{streams_from, StreamReader, StreamWriter};
+use crate::streams::{streams_from, StreamReader};
 use crate::tcp::{ListenOptions, TcpListener};
 use crate::unix::UnixListener;
+use crate::writer::StreamWriter;
 
 /// What a server does with each accepted connection.
 pub(crate) type Handler = Arc<dyn Fn(Arc<Io<Socket>>, ConnGuard) + Send + Sync>;
@@ -283,13 +284,14 @@ pub(crate) async fn bind_all(addr: impl ToAddrs, opts: ListenOptions) -> Result<
     Ok(out)
 }
 
-fn stream_handler<F, Fut>(cb: F) -> Handler
+fn stream_handler<F, Fut>(cb: F, limit: usize) -> Handler
 where
     F: Fn(StreamReader, StreamWriter) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = ()> + Send + 'static,
 {
     Arc::new(move |io, guard| {
-        let (r, w) = streams_from(io);
+        let (mut r, w) = streams_from(io);
+        r.set_limit(limit);
         let fut = cb(r, w);
         let _ = tulip_core::create_task(async move {
             let _guard = guard;
@@ -297,6 +299,113 @@ where
             Ok::<(), tulip_core::Error>(())
         });
     })
+}
+
+/// A handler that runs the TLS handshake in the connection's task, then calls `cb`
+/// with the TLS stream's reader and writer. A failed or timed-out handshake closes
+/// the connection without calling `cb` (asyncio only logs it in debug mode).
+#[cfg(feature = "tls")]
+fn tls_stream_handler<F, Fut>(
+    cb: F,
+    cfg: Arc<crate::tls::rustls::ServerConfig>,
+    timeout: Option<Duration>,
+    limit: usize,
+) -> Handler
+where
+    F: Fn(StreamReader, StreamWriter) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let cb = Arc::new(cb);
+    Arc::new(move |io, guard| {
+        let (cb, cfg) = (cb.clone(), cfg.clone());
+        let _ = tulip_core::create_task(async move {
+            let _guard = guard;
+            let s = crate::tcp::TcpStream::from_io(io);
+            let (sock, peer) = (s.local_addr().ok(), s.peer_addr().ok());
+            if let Ok(tls) = crate::tls::start_tls(s, cfg, None, timeout).await {
+                let (r, w) = crate::streams::streams_from_io_named(
+                    tls,
+                    limit,
+                    sock.map(Address::Inet),
+                    peer.map(Address::Inet),
+                );
+                cb(r, w).await;
+            }
+            Ok::<(), tulip_core::Error>(())
+        });
+    })
+}
+
+/// asyncio's keyword arguments of `start_server`: the listening socket's options,
+/// the readers' `limit`, and with the `tls` feature `ssl` and
+/// `ssl_handshake_timeout`. A [`ListenOptions`] converts into it, so
+/// [`start_server_with`] takes either.
+#[derive(Clone, Debug)]
+pub struct ServerOptions {
+    /// `SO_REUSEADDR`, `SO_REUSEPORT`, backlog.
+    pub listen: ListenOptions,
+    /// Each connection's reader buffer limit (asyncio's `limit`, default
+    /// [`DEFAULT_LIMIT`](crate::DEFAULT_LIMIT)).
+    pub limit: usize,
+    /// Serve TLS with this configuration (asyncio's `ssl=`); `None`: plain TCP.
+    #[cfg(feature = "tls")]
+    pub ssl: Option<Arc<crate::tls::rustls::ServerConfig>>,
+    /// How long each connection's TLS handshake may take before it is dropped
+    /// (asyncio's `ssl_handshake_timeout`); `None`: 60 s. Only with `ssl`.
+    #[cfg(feature = "tls")]
+    pub ssl_handshake_timeout: Option<Duration>,
+}
+
+impl Default for ServerOptions {
+    fn default() -> Self {
+        ListenOptions::default().into()
+    }
+}
+
+impl From<ListenOptions> for ServerOptions {
+    fn from(listen: ListenOptions) -> Self {
+        ServerOptions {
+            listen,
+            limit: crate::streams::DEFAULT_LIMIT,
+            #[cfg(feature = "tls")]
+            ssl: None,
+            #[cfg(feature = "tls")]
+            ssl_handshake_timeout: None,
+        }
+    }
+}
+
+impl ServerOptions {
+    /// The connection handler these options ask for, or asyncio's `ValueError`s.
+    fn handler<F, Fut>(self, cb: F) -> Result<Handler>
+    where
+        F: Fn(StreamReader, StreamWriter) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        let invalid = |msg| Error::Io(std::io::Error::new(std::io::ErrorKind::InvalidInput, msg));
+        if self.limit == 0 {
+            return Err(invalid("limit must be positive"));
+        }
+        #[cfg(feature = "tls")]
+        match self.ssl {
+            Some(cfg) => {
+                if self.ssl_handshake_timeout.is_some_and(|t| t.is_zero()) {
+                    return Err(invalid("ssl_handshake_timeout should be a positive number"));
+                }
+                return Ok(tls_stream_handler(
+                    cb,
+                    cfg,
+                    self.ssl_handshake_timeout,
+                    self.limit,
+                ));
+            }
+            None if self.ssl_handshake_timeout.is_some() => {
+                return Err(invalid("ssl_handshake_timeout is only meaningful with ssl"));
+            }
+            None => {}
+        }
+        Ok(stream_handler(cb, self.limit))
+    }
 }
 
 /// Starts a TCP server that calls `client_connected_cb(reader, writer)` in a new task
@@ -319,24 +428,29 @@ where
     start_server_with(client_connected_cb, addr, ListenOptions::default()).await
 }
 
-/// [`start_server`] with explicit [`ListenOptions`] (reuse_port, backlog…).
+/// [`start_server`] with asyncio's keyword arguments: [`ServerOptions`] (or just
+/// [`ListenOptions`]: reuse_port, backlog…), including `ssl` with the `tls` feature.
 ///
 /// # Errors
-/// As [`start_server`].
+/// As [`start_server`]; `Error::Io` (`InvalidInput`) for a zero `limit` or
+/// `ssl_handshake_timeout` without `ssl`.
 ///
 /// # Cancel safety
 /// Cancel safe.
 pub async fn start_server_with<F, Fut>(
     client_connected_cb: F,
     addr: impl ToAddrs,
-    opts: ListenOptions,
+    opts: impl Into<ServerOptions>,
 ) -> Result<Server>
 where
     F: Fn(StreamReader, StreamWriter) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = ()> + Send + 'static,
 {
-    let listeners = bind_all(addr, opts).await?;
-    Server::start(listeners, None, stream_handler(client_connected_cb))
+    let opts = opts.into();
+    let listen = opts.listen;
+    let handler = opts.handler(client_connected_cb)?;
+    let listeners = bind_all(addr, listen).await?;
+    Server::start(listeners, None, handler)
 }
 
 /// Starts a Unix socket server at `path` (asyncio's `start_unix_server`). The socket
@@ -360,6 +474,6 @@ where
     Server::start(
         vec![Listener::Unix(l)],
         Some(path.to_path_buf()),
-        stream_handler(client_connected_cb),
+        stream_handler(client_connected_cb, crate::streams::DEFAULT_LIMIT),
     )
 }

@@ -15,38 +15,30 @@
 //! Every read starts at a tulip await point that takes a cancel request and spends
 //! one unit of the task's cooperative budget, even when the buffer has the answer.
 //!
-//! The writer *pushes*, as asyncio's transport does. `write` tries the socket at once;
-//! whatever the socket does not take is buffered, and a flusher task (spawned on the
-//! running loop only when something is buffered) writes it out as the socket becomes
-//! writable. `drain` waits while the buffer is above the high-water mark and wakes once
-//! the flusher brings it to the low-water mark, so a slow peer bounds the memory.
-//! Only the flusher waits on the socket's write readiness; `drain` and `wait_closed`
-//! wait on the writer's own waiter lists.
-//!
-//! Shared writer state (`WState`) sits behind one mutex; the flusher, the writer
-//! handles and `close` all go through it. `closed` is set once, after the buffer is
-//! flushed (or the connection failed), and the socket is then shut down both ways; the
-//! descriptor itself closes when the reader and every writer handle are dropped.
+//! Besides a socket, a reader can pull from any `futures::io::AsyncRead`
+//! ([`StreamReader::from_async_read`], [`streams_from_io`]); the socket keeps its own
+//! variant so that its path has no box and no lock. The writer is in `writer.rs`.
 
+use std::any::{Any, TypeId};
 use std::io;
-use std::net::Shutdown;
 use std::path::Path;
+use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::task::{Context, Poll, Waker};
+use std::task::{ready, Context, Poll, Waker};
 
-use socket2::Socket;
+use futures::io::{AsyncBufRead, AsyncRead, AsyncWrite};
+use socket2::{Domain, Socket};
 
-use crate::addr::{Address, ToAddrs};
-use crate::error::{clone_error, clone_io, Error, Result};
+use crate::addr::ToAddrs;
+use crate::byte_io::{Half, ReadEnd};
+use crate::error::{clone_error, Error, Result};
 use crate::io::{cancel_point, Io};
 use crate::tcp::TcpStream;
 use crate::unix::UnixStream;
+use crate::writer::{StreamWriter, WIo};
 
 /// asyncio's default buffer limit for a [`StreamReader`]: 64 KiB.
 pub const DEFAULT_LIMIT: usize = 64 * 1024;
-
-/// Default high-water mark of a writer's buffer (64 KiB, asyncio's).
-pub const DEFAULT_HIGH_WATER: usize = 64 * 1024;
 
 const READ_CHUNK: usize = 16 * 1024;
 
@@ -109,23 +101,81 @@ impl UnixStream {
 }
 
 pub(crate) fn streams_from(io: Arc<Io<Socket>>) -> (StreamReader, StreamWriter) {
-    let w = StreamWriter {
-        shared: Arc::new(WriterShared {
-            io: io.clone(),
-            state: Mutex::new(WState::new()),
-        }),
-    };
+    let w = StreamWriter::with_io(WIo::Socket(io.clone()));
     (StreamReader::from_io(io), w)
 }
 
+/// [`streams_from_io`] with the reader's `limit` and what `get_extra_info` answers.
+#[cfg_attr(not(feature = "tls"), allow(dead_code))]
+pub(crate) fn streams_from_io_named<S>(
+    io: S,
+    limit: usize,
+    sockname: Option<crate::addr::Address>,
+    peername: Option<crate::addr::Address>,
+) -> (StreamReader, StreamWriter)
+where
+    S: AsyncRead + AsyncWrite + Send + Unpin + 'static,
+{
+    let (mut r, w) = streams_from_io(io);
+    r.set_limit(limit);
+    w.set_names(sockname, peername);
+    (r, w)
+}
+
+/// asyncio's reader and writer over any duplex byte stream (a TLS stream, a
+/// `futures` adapter, a socket of another crate): the two halves share `io`, each
+/// holding it only for one poll at a time. The writer's buffering, `drain`,
+/// `write_eof` (the stream's `poll_close`), `close` and `wait_closed` work as over a
+/// socket; `get_extra_info` answers `None`.
+///
+/// # Examples
+/// ```
+/// let lp = tulip_local::new_event_loop().unwrap();
+/// lp.run_until_complete(async {
+///     let (a, b) = tulip_net::UnixStream::pair()?;
+///     let (mut ra, wa) = tulip_net::streams_from_io(a);
+///     let (mut rb, wb) = tulip_net::streams_from_io(b);
+///     wa.write(b"ping\n");
+///     assert_eq!(rb.readline().await?, b"ping\n");
+///     wb.write(b"pong\n");
+///     assert_eq!(ra.readline().await?, b"pong\n");
+///     Ok::<_, tulip_net::Error>(())
+/// })?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn streams_from_io<S>(io: S) -> (StreamReader, StreamWriter)
+where
+    S: AsyncRead + AsyncWrite + Send + Unpin + 'static,
+{
+    let (r, w) = Half::pair(io);
+    (
+        StreamReader::from_async_read(r, DEFAULT_LIMIT),
+        StreamWriter::with_io(WIo::End(Box::new(w))),
+    )
+}
+
 /// Where a reader's bytes come from.
-#[derive(Debug)]
 enum Source {
     /// A connection: the reader pulls from the socket when it needs bytes.
     Socket(Arc<Io<Socket>>),
+    /// Any other byte source ([`StreamReader::from_async_read`],
+    /// [`streams_from_io`]). The mutex is never locked: the reader reaches the end
+    /// through `&mut self` (`Mutex::get_mut`); it only makes the reader `Sync` whatever
+    /// the end is.
+    Stream(Mutex<Box<dyn ReadEnd>>),
     /// Bytes fed by hand ([`StreamReader::new`]), possibly from another task through
     /// a [`Feeder`].
     Fed(Arc<Feed>),
+}
+
+impl std::fmt::Debug for Source {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Source::Socket(io) => f.debug_tuple("Socket").field(io).finish(),
+            Source::Stream(_) => f.write_str("Stream(..)"),
+            Source::Fed(feed) => f.debug_tuple("Fed").field(feed).finish(),
+        }
+    }
 }
 
 /// What a [`Feeder`] hands to its reader: bytes, end of stream, an exception, and the
@@ -207,6 +257,33 @@ impl StreamReader {
         StreamReader::with_source(Source::Socket(io), DEFAULT_LIMIT)
     }
 
+    /// A reader pulling from any `futures::io::AsyncRead` (a pipe, a TLS stream, an
+    /// in-memory cursor), with buffer limit `limit` ([`DEFAULT_LIMIT`] is asyncio's).
+    /// It reads from `r` only when a call needs more bytes, as from a socket.
+    ///
+    /// # Panics
+    /// If `limit` is 0 (asyncio raises `ValueError`), as [`new`](Self::new).
+    ///
+    /// # Examples
+    /// ```
+    /// let lp = tulip_local::new_event_loop().unwrap();
+    /// lp.run_until_complete(async {
+    ///     let src = futures::io::Cursor::new(b"one\ntwo\n".to_vec());
+    ///     let mut r = tulip_net::StreamReader::from_async_read(src, tulip_net::DEFAULT_LIMIT);
+    ///     assert_eq!(r.readline().await?, b"one\n");
+    ///     assert_eq!(r.read_to_end().await?, b"two\n");
+    ///     Ok::<_, tulip_net::Error>(())
+    /// })?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn from_async_read<R>(r: R, limit: usize) -> StreamReader
+    where
+        R: futures::io::AsyncRead + Send + Unpin + 'static,
+    {
+        assert!(limit > 0, "StreamReader: the limit must be positive");
+        StreamReader::with_source(Source::Stream(Mutex::new(Box::new(r))), limit)
+    }
+
     fn with_source(src: Source, limit: usize) -> StreamReader {
         StreamReader {
             src,
@@ -242,7 +319,7 @@ impl StreamReader {
     pub fn feeder(&self) -> Option<Feeder> {
         match &self.src {
             Source::Fed(feed) => Some(Feeder { feed: feed.clone() }),
-            Source::Socket(_) => None,
+            Source::Socket(_) | Source::Stream(_) => None,
         }
     }
 
@@ -282,7 +359,7 @@ impl StreamReader {
         }
         match &self.src {
             Source::Fed(feed) => feed.lock().exception.as_ref().map(clone_error),
-            Source::Socket(_) => None,
+            Source::Socket(_) | Source::Stream(_) => None,
         }
     }
 
@@ -301,7 +378,7 @@ impl StreamReader {
     pub fn buffered(&self) -> usize {
         let fed = match &self.src {
             Source::Fed(feed) => feed.lock().data.len(),
-            Source::Socket(_) => 0,
+            Source::Socket(_) | Source::Stream(_) => 0,
         };
         self.tail - self.head + fed
     }
@@ -311,7 +388,7 @@ impl StreamReader {
         let eof = self.eof
             || match &self.src {
                 Source::Fed(feed) => feed.lock().eof,
-                Source::Socket(_) => false,
+                Source::Socket(_) | Source::Stream(_) => false,
             };
         eof && self.buffered() == 0
     }
@@ -402,38 +479,58 @@ impl StreamReader {
     /// than [`READ_CHUNK`] when that much has already arrived: the buffer grows
     /// with the data, at most doubling per read.
     async fn fill(&mut self, want: usize) -> Result<usize> {
+        cancel_point(|cx| self.poll_fill(cx, want)).await
+    }
+
+    /// Poll form of [`fill`](Self::fill) (no cancel check, no budget).
+    fn poll_fill(&mut self, cx: &mut Context<'_>, want: usize) -> Poll<Result<usize>> {
         if self.eof {
-            return Ok(0);
+            return Poll::Ready(Ok(0));
         }
-        match &self.src {
-            Source::Socket(io) => {
-                let io = io.clone();
-                let room = READ_CHUNK.max(want.min(self.tail - self.head));
-                self.reserve_tail(room);
-                let n = io.read(&mut self.buf[self.tail..]).await?;
-                self.tail += n;
-                if n == 0 {
-                    self.eof = true;
+        if let Source::Fed(feed) = &self.src {
+            {
+                let mut st = feed.lock();
+                if st.data.is_empty() && !st.eof && st.exception.is_none() {
+                    st.waker = Some(cx.waker().clone());
+                    return Poll::Pending;
                 }
-                Ok(n)
             }
-            Source::Fed(feed) => {
-                let feed = feed.clone();
-                cancel_point(|cx| {
-                    let mut st = feed.lock();
-                    if st.data.is_empty() && !st.eof && st.exception.is_none() {
-                        st.waker = Some(cx.waker().clone());
-                        return Poll::Pending;
-                    }
-                    Poll::Ready(Ok(()))
-                })
-                .await?;
-                let before = self.tail - self.head;
-                self.sync();
-                self.check_exception()?;
-                Ok(self.tail - self.head - before)
+            let before = self.tail - self.head;
+            self.sync();
+            self.check_exception()?;
+            return Poll::Ready(Ok(self.tail - self.head - before));
+        }
+        let room = READ_CHUNK.max(want.min(self.tail - self.head));
+        self.reserve_tail(room);
+        let buf = &mut self.buf[self.tail..];
+        let n = match &mut self.src {
+            Source::Socket(io) => ready!(io.poll_read(cx, buf))?,
+            Source::Stream(end) => {
+                let end = end.get_mut().unwrap_or_else(|e| e.into_inner());
+                ready!(Pin::new(&mut **end).poll_read(cx, buf))?
+            }
+            Source::Fed(_) => 0,
+        };
+        self.tail += n;
+        if n == 0 {
+            self.eof = true;
+        }
+        Poll::Ready(Ok(n))
+    }
+
+    /// Makes the buffer non-empty, or reports the end of the stream (buffer empty)
+    /// or the reader's exception: what the `futures::io` traits serve from.
+    fn poll_buffered(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.sync();
+        if let Some(e) = &self.exception {
+            return Poll::Ready(Err(clone_error(e).into()));
+        }
+        while self.tail == self.head {
+            if ready!(self.poll_fill(cx, READ_CHUNK))? == 0 {
+                break;
             }
         }
+        Poll::Ready(Ok(()))
     }
 
     /// Up to `n` bytes: what is buffered, or one read from the socket if nothing is.
@@ -659,334 +756,217 @@ fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
     hay.windows(needle.len()).position(|w| w == needle)
 }
 
-struct WState {
-    buf: Vec<u8>,
-    head: usize,
-    high: usize,
-    low: usize,
-    paused: bool,
-    flushing: bool,
-    eof_pending: bool,
-    eof_sent: bool,
-    closing: bool,
-    closed: bool,
-    error: Option<io::Error>,
-    drain_waiters: Vec<Waker>,
-    close_waiters: Vec<Waker>,
-}
-
-impl WState {
-    fn new() -> WState {
-        WState {
-            buf: Vec::new(),
-            head: 0,
-            high: DEFAULT_HIGH_WATER,
-            low: DEFAULT_HIGH_WATER / 4,
-            paused: false,
-            flushing: false,
-            eof_pending: false,
-            eof_sent: false,
-            closing: false,
-            closed: false,
-            error: None,
-            drain_waiters: Vec::new(),
-            close_waiters: Vec::new(),
+/// `futures::io::AsyncRead`: serves the buffer first, then reads from the source, as
+/// [`StreamReader::read`] does; the reader's exception becomes the error. Each poll
+/// spends one unit of the task's cooperative budget; it takes no cancel request (a
+/// poll function cannot report one).
+impl AsyncRead for StreamReader {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        ready!(tulip_core::coop::poll_proceed(cx));
+        let this = self.get_mut();
+        if buf.is_empty() {
+            return Poll::Ready(Ok(0));
         }
-    }
-
-    fn pending(&self) -> usize {
-        self.buf.len() - self.head
-    }
-
-    fn wake_drainers(&mut self) {
-        self.drain_waiters.drain(..).for_each(Waker::wake);
-    }
-
-    fn set_closed(&mut self) {
-        self.closed = true;
-        self.closing = true;
-        self.paused = false;
-        self.wake_drainers();
-        self.close_waiters.drain(..).for_each(Waker::wake);
-    }
-
-    fn fail(&mut self, io: &Socket, e: io::Error) {
-        if self.error.is_none() {
-            self.error = Some(e);
-        }
-        self.buf = Vec::new();
-        self.head = 0;
-        let _ = io.shutdown(Shutdown::Both);
-        self.set_closed();
-    }
-
-    /// The buffer is empty: carry out a pending `write_eof` or `close`.
-    fn finish_pending(&mut self, io: &Socket) {
-        self.buf.clear();
-        self.head = 0;
-        if self.paused {
-            self.paused = false;
-            self.wake_drainers();
-        }
-        if self.eof_pending && !self.eof_sent {
-            self.eof_sent = true;
-            let _ = io.shutdown(Shutdown::Write);
-        }
-        if self.closing && !self.closed {
-            let _ = io.shutdown(Shutdown::Both);
-            self.set_closed();
-        }
+        ready!(this.poll_buffered(cx))?;
+        let n = buf.len().min(this.tail - this.head);
+        buf[..n].copy_from_slice(&this.buf[this.head..this.head + n]);
+        this.discard(n);
+        Poll::Ready(Ok(n))
     }
 }
 
-fn push_waker(list: &mut Vec<Waker>, w: &Waker) {
-    if !list.iter().any(|x| x.will_wake(w)) {
-        list.push(w.clone());
+/// `futures::io::AsyncBufRead` over the reader's own buffer (so `lines()`,
+/// `read_until` and `copy_buf` need no second buffer).
+impl AsyncBufRead for StreamReader {
+    fn poll_fill_buf(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<&[u8]>> {
+        ready!(tulip_core::coop::poll_proceed(cx));
+        let this = self.get_mut();
+        ready!(this.poll_buffered(cx))?;
+        Poll::Ready(Ok(&this.buf[this.head..this.tail]))
+    }
+
+    fn consume(self: Pin<&mut Self>, amt: usize) {
+        let this = self.get_mut();
+        let amt = amt.min(this.tail - this.head);
+        this.discard(amt);
     }
 }
 
-struct WriterShared {
-    io: Arc<Io<Socket>>,
-    state: Mutex<WState>,
+/// Why [`StreamReader::reunite`] refused, with the reader and writer handed back.
+#[derive(Debug)]
+pub struct ReuniteError {
+    /// The reader, unchanged.
+    pub reader: StreamReader,
+    /// The writer, unchanged.
+    pub writer: StreamWriter,
+    reason: &'static str,
 }
 
-impl WriterShared {
-    fn lock(&self) -> MutexGuard<'_, WState> {
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// The flusher's body: writes the buffer out as the socket allows.
-    fn poll_flush(&self, cx: &mut Context<'_>) -> Poll<()> {
-        let mut st = self.lock();
-        loop {
-            if st.error.is_some() || st.closed {
-                st.flushing = false;
-                return Poll::Ready(());
-            }
-            if st.pending() == 0 {
-                st.flushing = false;
-                st.finish_pending(self.io.get());
-                return Poll::Ready(());
-            }
-            let r = std::task::ready!(self.io.poll_write(cx, &st.buf[st.head..]));
-            match r {
-                Ok(n) => {
-                    st.head += n;
-                    if st.paused && st.pending() <= st.low {
-                        st.paused = false;
-                        st.wake_drainers();
-                    }
-                    if st.head >= READ_CHUNK && st.head * 2 >= st.buf.len() {
-                        let head = st.head;
-                        st.buf.drain(..head);
-                        st.head = 0;
-                    }
-                }
-                Err(e) => st.fail(self.io.get(), e),
-            }
-        }
+impl ReuniteError {
+    /// Why the two could not be put back together.
+    pub fn reason(&self) -> &'static str {
+        self.reason
     }
 }
 
-/// The writing half of a stream connection (asyncio's `StreamWriter`). Clones share
-/// the same connection and buffer.
-#[derive(Clone)]
-pub struct StreamWriter {
-    shared: Arc<WriterShared>,
-}
-
-impl std::fmt::Debug for StreamWriter {
+impl std::fmt::Display for ReuniteError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let st = self.shared.lock();
-        f.debug_struct("StreamWriter")
-            .field("buffered", &st.pending())
-            .field("closing", &st.closing)
-            .finish()
+        write!(f, "cannot reunite the reader and writer: {}", self.reason)
     }
 }
 
-impl StreamWriter {
-    /// Queues `data`: written at once as far as the socket takes it, the rest
-    /// buffered and written in the background. Never waits; pair it with
-    /// [`drain`](Self::drain). After `close`, `write_eof` or a connection error the data
-    /// is dropped (and `drain` reports the error).
-    pub fn write(&self, data: &[u8]) {
-        if data.is_empty() {
-            return;
-        }
-        let sh = &*self.shared;
-        let mut st = sh.lock();
-        if st.closing || st.eof_pending || st.eof_sent || st.error.is_some() {
-            return;
-        }
-        let mut rest = data;
-        if st.pending() == 0 {
-            match sh.io.try_write(rest) {
-                Ok(n) => rest = &rest[n..],
-                Err(e) => return st.fail(sh.io.get(), e),
-            }
-            if rest.is_empty() {
-                return;
-            }
-        }
-        st.buf.extend_from_slice(rest);
-        if st.pending() > st.high {
-            st.paused = true;
-        }
-        if !st.flushing {
-            st.flushing = true;
-            drop(st);
-            self.spawn_flusher();
-        }
-    }
+impl std::error::Error for ReuniteError {}
 
-    fn spawn_flusher(&self) {
-        let sh = self.shared.clone();
-        let flusher = async move {
-            std::future::poll_fn(|cx| sh.poll_flush(cx)).await;
-            Ok::<(), tulip_core::Error>(())
-        };
-        if let Err(e) = tulip_core::create_task(flusher) {
-            let sh = &*self.shared;
-            sh.lock().fail(sh.io.get(), io::Error::other(e.to_string()));
-        }
+/// The reader and writer are dropped; the error keeps the reason (`InvalidInput`).
+impl From<ReuniteError> for Error {
+    fn from(e: ReuniteError) -> Error {
+        Error::Io(io::Error::new(io::ErrorKind::InvalidInput, e.to_string()))
     }
+}
 
-    /// Writes each buffer in turn, as [`write`](Self::write).
-    pub fn writelines<I, B>(&self, lines: I)
-    where
-        I: IntoIterator<Item = B>,
-        B: AsRef<[u8]>,
-    {
-        for l in lines {
-            self.write(l.as_ref());
-        }
-    }
-
-    /// Waits until the buffer is small enough to write more: returns at once below the
-    /// high-water mark; otherwise waits until the background writes bring it down to
-    /// the low-water mark.
+impl StreamReader {
+    /// Puts a reader and its writer back together into the stream under them, with
+    /// the bytes the reader had received and not yet returned: those bytes come
+    /// *before* anything read from the stream from now on, and are never dropped.
+    ///
+    /// `S` is [`TcpStream`] or [`UnixStream`] for the streams of a socket
+    /// ([`open_connection`], [`start_server`](crate::start_server),
+    /// [`TcpStream::into_streams`]), or the type given to [`streams_from_io`].
+    /// The writer must have nothing buffered (await
+    /// `futures::io::AsyncWriteExt::flush` first) and not be closing; clones of it
+    /// still held elsewhere behave as closed afterwards (their writes are dropped),
+    /// without closing the stream.
     ///
     /// # Errors
-    /// The connection's error (reset, broken pipe) once it failed; `Cancelled`.
+    /// [`ReuniteError`], handing both back, when they are not the two halves of one
+    /// stream, when `S` is not the stream's type, or when the writer is busy or closed.
     ///
-    /// # Cancel safety
-    /// Cancel safe: the data stays queued.
-    pub async fn drain(&self) -> Result<()> {
-        cancel_point(|cx| {
-            let mut st = self.shared.lock();
-            if let Some(e) = &st.error {
-                return Poll::Ready(Err(Error::Io(clone_io(e))));
-            }
-            if st.paused {
-                push_waker(&mut st.drain_waiters, cx.waker());
-                return Poll::Pending;
-            }
-            Poll::Ready(Ok(()))
-        })
-        .await
-    }
-
-    /// Half-closes: the peer reads end-of-stream once the buffer is flushed; this side
-    /// can still read.
-    pub fn write_eof(&self) {
-        let sh = &*self.shared;
-        let mut st = sh.lock();
-        if st.closing || st.eof_pending || st.eof_sent {
-            return;
-        }
-        st.eof_pending = true;
-        if !st.flushing {
-            st.finish_pending(sh.io.get());
-        }
-    }
-
-    /// True: stream sockets can half-close.
-    pub fn can_write_eof(&self) -> bool {
-        true
-    }
-
-    /// Closes the connection once the buffer is flushed (at once if it is empty).
-    pub fn close(&self) {
-        let sh = &*self.shared;
-        let mut st = sh.lock();
-        if st.closing {
-            return;
-        }
-        st.closing = true;
-        if !st.flushing {
-            st.finish_pending(sh.io.get());
-        }
-    }
-
-    /// True after [`close`](Self::close) or once the connection failed.
-    pub fn is_closing(&self) -> bool {
-        let st = self.shared.lock();
-        st.closing || st.error.is_some()
-    }
-
-    /// Waits until the connection is closed (after [`close`](Self::close) the buffer
-    /// is flushed first).
-    ///
-    /// # Errors
-    /// The error that closed the connection, if it failed; `Cancelled`.
-    ///
-    /// # Cancel safety
-    /// Cancel safe.
-    pub async fn wait_closed(&self) -> Result<()> {
-        cancel_point(|cx| {
-            let mut st = self.shared.lock();
-            if !st.closed {
-                push_waker(&mut st.close_waiters, cx.waker());
-                return Poll::Pending;
-            }
-            Poll::Ready(match &st.error {
-                Some(e) => Err(Error::Io(clone_io(e))),
-                None => Ok(()),
+    /// # Examples
+    /// ```
+    /// use tulip_net::{StreamReader, TcpStream, UnixStream};
+    /// let lp = tulip_local::new_event_loop().unwrap();
+    /// lp.run_until_complete(async {
+    ///     let (a, mut b) = UnixStream::pair()?;
+    ///     let (mut r, w) = a.into_streams();
+    ///     b.write_all(b"line\nrest").await?;
+    ///     assert_eq!(r.readline().await?, b"line\n"); // "rest" may be buffered now
+    ///     let (mut a, buffered): (UnixStream, Vec<u8>) = r.reunite(w).unwrap();
+    ///     let mut rest = buffered;
+    ///     while rest.len() < 4 {
+    ///         let mut buf = [0u8; 16];
+    ///         let n = a.read(&mut buf).await?;
+    ///         rest.extend_from_slice(&buf[..n]);
+    ///     }
+    ///     assert_eq!(rest, b"rest");
+    ///     Ok::<_, tulip_net::Error>(())
+    /// })?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    // Handing the reader and writer back by value is the point of the error.
+    #[allow(clippy::result_large_err)]
+    pub fn reunite<S: 'static>(
+        self,
+        writer: StreamWriter,
+    ) -> std::result::Result<(S, Vec<u8>), ReuniteError> {
+        #[allow(clippy::result_large_err)]
+        let refuse = |reader, writer, reason| {
+            Err(ReuniteError {
+                reader,
+                writer,
+                reason,
             })
-        })
-        .await
-    }
-
-    /// Bytes queued and not yet written to the socket.
-    pub fn write_buffer_size(&self) -> usize {
-        self.shared.lock().pending()
-    }
-
-    /// Sets the high- and low-water marks (`low` defaults to `high / 4`, asyncio's
-    /// rule).
-    ///
-    /// # Panics
-    /// If `low > high`.
-    pub fn set_write_buffer_limits(&self, high: usize, low: Option<usize>) {
-        let low = low.unwrap_or(high / 4);
-        assert!(low <= high, "low-water mark above the high-water mark");
-        let mut st = self.shared.lock();
-        st.high = high;
-        st.low = low;
-        if st.pending() > high {
-            st.paused = true;
-        } else if st.paused && st.pending() <= low {
-            st.paused = false;
-            st.wake_drainers();
-        }
-    }
-
-    /// The (high, low) water marks.
-    pub fn write_buffer_limits(&self) -> (usize, usize) {
-        let st = self.shared.lock();
-        (st.high, st.low)
-    }
-
-    /// asyncio's `get_extra_info`: `"peername"` or `"sockname"`; `None` for other names
-    /// or when the OS cannot tell (after a reset, say).
-    pub fn get_extra_info(&self, name: &str) -> Option<Address> {
-        let s = self.shared.io.get();
-        let a = match name {
-            "peername" => s.peer_addr(),
-            "sockname" => s.local_addr(),
-            _ => return None,
         };
-        a.ok().map(|a| Address::from_sock(&a))
+        let matches = match &self.src {
+            Source::Socket(io) => writer.holds_socket(io) && socket_stream_is::<S>(io),
+            Source::Stream(end) => {
+                let end = end.lock().unwrap_or_else(|e| e.into_inner());
+                match ReadEnd::as_any(&**end).downcast_ref::<Half<S>>() {
+                    Some(h) => writer.holds_half(h),
+                    None => false,
+                }
+            }
+            Source::Fed(_) => false,
+        };
+        if !matches {
+            return refuse(
+                self,
+                writer,
+                "not the two halves of one stream of that type",
+            );
+        }
+        let wio = match writer.detach_if_idle() {
+            Ok(wio) => wio,
+            Err(reason) => return refuse(self, writer, reason),
+        };
+        let mut this = self;
+        let buffered = this.take(this.tail - this.head);
+        let stream: Box<dyn Any> = match (this.src, wio) {
+            (Source::Socket(io), _) => socket_stream(io),
+            (Source::Stream(end), WIo::End(w)) => {
+                let end = end.into_inner().unwrap_or_else(|e| e.into_inner());
+                // Both types were checked above, under the writer's lock for `w`.
+                let r = end.into_any().downcast::<Half<S>>().expect("checked type");
+                let w = w.into_any().downcast::<Half<S>>().expect("checked type");
+                Box::new(
+                    r.reunite(*w)
+                        .expect("checked: the two handles of one stream"),
+                )
+            }
+            _ => unreachable!("checked: the reader and writer match"),
+        };
+        let stream = stream.downcast::<S>().expect("checked type");
+        Ok((*stream, buffered))
+    }
+
+    /// The read end of a reader made with [`from_async_read`](Self::from_async_read),
+    /// with the bytes received and not yet returned (they come before anything read
+    /// from the end afterwards).
+    ///
+    /// # Errors
+    /// The reader itself, unchanged, when it does not read from an `R`.
+    #[allow(clippy::result_large_err)] // the reader itself comes back
+    pub fn into_inner<R: 'static>(self) -> std::result::Result<(R, Vec<u8>), StreamReader> {
+        let is_r = match &self.src {
+            Source::Stream(end) => {
+                let end = end.lock().unwrap_or_else(|e| e.into_inner());
+                ReadEnd::as_any(&**end).is::<R>()
+            }
+            _ => false,
+        };
+        if !is_r {
+            return Err(self);
+        }
+        let mut this = self;
+        let buffered = this.take(this.tail - this.head);
+        let Source::Stream(end) = this.src else {
+            unreachable!("checked: a stream source")
+        };
+        let end = end.into_inner().unwrap_or_else(|e| e.into_inner());
+        let r = end.into_any().downcast::<R>().expect("checked type");
+        Ok((*r, buffered))
+    }
+}
+
+/// True when `S` is the stream type of socket `io` (TCP or Unix).
+fn socket_stream_is<S: 'static>(io: &Io<Socket>) -> bool {
+    let unix = matches!(io.get().domain(), Ok(d) if d == Domain::UNIX);
+    let want = TypeId::of::<S>();
+    if unix {
+        want == TypeId::of::<UnixStream>()
+    } else {
+        want == TypeId::of::<TcpStream>()
+    }
+}
+
+/// The TCP or Unix stream of socket `io`, as checked by [`socket_stream_is`].
+fn socket_stream(io: Arc<Io<Socket>>) -> Box<dyn Any> {
+    if matches!(io.get().domain(), Ok(d) if d == Domain::UNIX) {
+        Box::new(UnixStream::from_io(io))
+    } else {
+        Box::new(TcpStream::from_io(io))
     }
 }

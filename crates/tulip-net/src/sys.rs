@@ -58,6 +58,17 @@ pub(crate) fn send(s: &Socket, buf: &[u8]) -> io::Result<usize> {
     s.send_with_flags(buf, SEND_FLAGS)
 }
 
+/// Most slices one `sendmsg` takes (POSIX's minimum `IOV_MAX`; Linux's is the same).
+const MAX_IOV: usize = 1024;
+
+/// One `sendmsg` of several buffers, with the flags of [`send`]; more than
+/// [`MAX_IOV`] slices are written in several calls (a short write, as the
+/// `AsyncWrite` contract allows).
+pub(crate) fn send_vectored(s: &Socket, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
+    let bufs = &bufs[..bufs.len().min(MAX_IOV)];
+    s.send_vectored_with_flags(bufs, SEND_FLAGS)
+}
+
 /// A new non-blocking socket of the family of `addr`.
 pub(crate) fn socket_for(addr: &SocketAddr, ty: Type) -> io::Result<Socket> {
     new_socket(Domain::for_address(*addr), ty)

@@ -17,7 +17,7 @@ use tulip_reactor::Direction;
 
 use crate::addr::{lookup_host, ToAddrs};
 use crate::error::{Error, Result};
-use crate::io::{cancel_point, Io};
+use crate::io::{cancel_point, impl_as_fd, Io};
 use crate::sys;
 
 /// Options for a listening socket.
@@ -273,6 +273,10 @@ impl TcpStream {
         self.io
     }
 
+    pub(crate) fn from_io(io: Arc<Io<Socket>>) -> TcpStream {
+        TcpStream { io }
+    }
+
     /// Reads into `buf`; `Ok(0)` at end of stream.
     ///
     /// # Errors
@@ -398,6 +402,17 @@ macro_rules! impl_async_io {
                 self.io.poll_write(cx, buf)
             }
 
+            /// One `sendmsg` of all the slices (`MSG_NOSIGNAL`), not one write per
+            /// slice.
+            fn poll_write_vectored(
+                self: Pin<&mut Self>,
+                cx: &mut Context<'_>,
+                bufs: &[io::IoSlice<'_>],
+            ) -> Poll<io::Result<usize>> {
+                std::task::ready!(tulip_core::coop::poll_proceed(cx));
+                self.io.poll_write_vectored(cx, bufs)
+            }
+
             fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
                 Poll::Ready(Ok(()))
             }
@@ -413,6 +428,9 @@ macro_rules! impl_async_io {
 }
 
 pub(crate) use impl_async_io;
+
+impl_as_fd!(TcpStream);
+impl_as_fd!(TcpListener);
 
 impl_async_io!(TcpStream);
 impl_async_io!(&TcpStream);

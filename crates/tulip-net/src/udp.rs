@@ -10,7 +10,7 @@ use tulip_reactor::Direction;
 
 use crate::addr::{lookup_host, ToAddrs};
 use crate::error::{Error, Result};
-use crate::io::{cancel_point, Io};
+use crate::io::{cancel_point, impl_as_fd, Io};
 use crate::sys;
 
 /// A UDP socket.
@@ -239,3 +239,5 @@ impl UdpSocket {
         self.io.get().peer_addr()
     }
 }
+
+impl_as_fd!(UdpSocket);

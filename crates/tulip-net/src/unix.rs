@@ -13,7 +13,7 @@ use tulip_reactor::Direction;
 
 use crate::addr::Address;
 use crate::error::{Error, Result};
-use crate::io::{cancel_point, Io};
+use crate::io::{cancel_point, impl_as_fd, Io};
 use crate::sys;
 use crate::tcp::{connect_one, impl_async_io};
 
@@ -158,6 +158,10 @@ impl UnixStream {
         self.io
     }
 
+    pub(crate) fn from_io(io: Arc<Io<Socket>>) -> UnixStream {
+        UnixStream { io }
+    }
+
     /// Reads into `buf`; `Ok(0)` at end of stream.
     ///
     /// # Errors
@@ -216,5 +220,7 @@ impl UnixStream {
     }
 }
 
+impl_as_fd!(UnixStream);
+impl_as_fd!(UnixListener);
 impl_async_io!(UnixStream);
 impl_async_io!(&UnixStream);

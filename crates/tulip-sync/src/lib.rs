@@ -68,7 +68,7 @@ pub use locks::{
     Acquire, Barrier, BarrierWait, BoundedSemaphore, Condition, Event, EventWait, Lock, LockGuard,
     Semaphore, SemaphoreAcquire, SemaphorePermit,
 };
-pub use queues::{Get, Join, LifoQueue, PriorityQueue, Put, Queue, QueueStream};
+pub use queues::{Get, Join, LifoQueue, PriorityQueue, Put, Queue, QueueSink, QueueStream};
 pub use shield::{shield, shield_task, Shield};
 pub use task_group::{Run, TaskGroup};
 pub use timeouts::{timeout, timeout_at, wait_for, Timeout, TimeoutScope, WaitFor};

@@ -10,7 +10,8 @@
 //! never sits in the queue while a getter sleeps. Putters are symmetric.
 //!
 //! The poll logic lives on the queue (`poll_get`, `poll_put`) with the waiter key kept
-//! by the caller, so the borrowing futures and the owning [`QueueStream`] share it.
+//! by the caller, so the borrowing futures, the owning [`QueueStream`] and
+//! [`QueueSink`] share it.
 
 use std::cmp::Ordering;
 use std::collections::{BinaryHeap, VecDeque};
@@ -19,7 +20,7 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 
-use futures::Stream;
+use futures::{Sink, Stream};
 use tulip_core::take_cancel;
 
 use crate::error::{Error, PutError};
@@ -387,18 +388,36 @@ impl<T> Queue<T> {
         }
     }
 
+    /// The sending side as a `futures::Sink` of items (see [`QueueSink`]): with
+    /// `StreamExt::forward` or `SinkExt::send`, each item is put as
+    /// [`put`](Self::put) would, waiting while a bounded queue is full.
+    ///
+    /// # Cancel safety
+    /// As [`stream`](Self::stream), the sink does not take cancel requests; an item
+    /// it accepted and could not put yet stays in the sink until a flush.
+    pub fn sink(&self) -> QueueSink<T> {
+        QueueSink {
+            queue: self.clone(),
+            item: None,
+            key: None,
+        }
+    }
+
     fn poll_put(
         &self,
         item: &mut Option<T>,
         key: &mut Option<usize>,
         cx: &mut Context<'_>,
+        cancellable: bool,
     ) -> Poll<Result<(), PutError<T>>> {
         let Some(value) = item.take() else {
             return Poll::Ready(Ok(()));
         };
-        if let Some(c) = take_cancel() {
-            self.abandon_put(key);
-            return Poll::Ready(Err(PutError::Cancelled(value, c)));
+        if cancellable {
+            if let Some(c) = take_cancel() {
+                self.abandon_put(key);
+                return Poll::Ready(Err(PutError::Cancelled(value, c)));
+            }
         }
         let mut st = lock(&self.inner);
         if let Some(k) = *key {
@@ -453,7 +472,7 @@ impl<T> Future for Put<'_, T> {
         // A ready await point spends the task's budget (tulip_core::coop).
         std::task::ready!(tulip_core::coop::poll_proceed(cx));
         let this = self.get_mut();
-        this.queue.poll_put(&mut this.item, &mut this.key, cx)
+        this.queue.poll_put(&mut this.item, &mut this.key, cx, true)
     }
 }
 
@@ -579,6 +598,104 @@ impl<T> Stream for QueueStream<T> {
 impl<T> Drop for QueueStream<T> {
     fn drop(&mut self) {
         self.queue.abandon_get(&mut self.key);
+    }
+}
+
+/// The sending side of a [`Queue`] as a `futures::Sink`; see [`Queue::sink`].
+///
+/// `start_send` puts the item at once when there is room; otherwise the sink holds it
+/// (one item at most) and `poll_ready` / `poll_flush` wait, as a putter does, until
+/// the queue takes it. `poll_close` is `poll_flush`: it leaves the queue open (call
+/// [`Queue::shutdown`] to end its stream). Errors: `QueueShutDown` once the queue is
+/// shut down (an item held then is dropped). Dropping the sink drops an item it still
+/// holds, as the `Sink` contract allows: flush or close it first.
+///
+/// # Examples
+/// ```
+/// use futures::{SinkExt, StreamExt};
+/// use tulip_sync::Queue;
+/// let lp = tulip_local::new_event_loop().unwrap();
+/// let got: Vec<i32> = lp.run_until_complete(async {
+///     let q = Queue::new(2); // bounded: the forward waits for the reader
+///     let reader = tulip_core::create_task({
+///         let q = q.clone();
+///         async move { Ok::<_, tulip_core::Error>(q.stream().collect::<Vec<_>>().await) }
+///     })?;
+///     let mut sink = q.sink();
+///     futures::stream::iter((1..=5).map(Ok)).forward(&mut sink).await?;
+///     q.shutdown(false);
+///     reader.await
+/// })?;
+/// assert_eq!(got, [1, 2, 3, 4, 5]);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub struct QueueSink<T> {
+    queue: Queue<T>,
+    item: Option<T>,
+    key: Option<usize>,
+}
+
+impl<T> std::fmt::Debug for QueueSink<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("QueueSink")
+            .field("queue", &self.queue)
+            .field("holding", &self.item.is_some())
+            .finish()
+    }
+}
+
+impl<T> Unpin for QueueSink<T> {}
+
+impl<T> QueueSink<T> {
+    /// Puts the held item, if any, waiting while the queue is full.
+    fn poll_push(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        match self
+            .queue
+            .poll_put(&mut self.item, &mut self.key, cx, false)
+        {
+            Poll::Ready(Ok(())) => Poll::Ready(Ok(())),
+            Poll::Ready(Err(_)) => Poll::Ready(Err(Error::QueueShutDown)),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+impl<T> Sink<T> for QueueSink<T> {
+    type Error = Error;
+
+    fn poll_ready(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        self.get_mut().poll_push(cx)
+    }
+
+    fn start_send(self: Pin<&mut Self>, item: T) -> Result<(), Error> {
+        let this = self.get_mut();
+        if this.item.is_some() {
+            return Err(Error::RuntimeError(
+                "QueueSink::start_send without poll_ready",
+            ));
+        }
+        match this.queue.put_nowait(item) {
+            Ok(()) => Ok(()),
+            Err(PutError::Full(v)) => {
+                this.item = Some(v);
+                Ok(())
+            }
+            Err(_) => Err(Error::QueueShutDown),
+        }
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        self.get_mut().poll_push(cx)
+    }
+
+    fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        self.get_mut().poll_push(cx)
+    }
+}
+
+impl<T> Drop for QueueSink<T> {
+    fn drop(&mut self) {
+        self.queue.abandon_put(&mut self.key);
     }
 }
 

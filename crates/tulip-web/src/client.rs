@@ -1,30 +1,32 @@
-//! A minimal HTTP/1.1 client on tulip's streams: one request per connection
-//! (`Connection: close`), enough for tests, examples and self-checks.
+//! A small HTTP client on hyper's: one request per connection, the whole response
+//! read (chunked or sized, hyper decodes it). Enough for tests, examples and
+//! self-checks; a pooled client would keep connections.
 
-use tulip_net::{ToAddrs, DEFAULT_LIMIT};
+use bytes::Bytes;
+use http::header::HOST;
+use http::{HeaderMap, HeaderValue, Method, Request, StatusCode, Version};
+use http_body_util::{BodyExt, Full};
+use tulip_net::ToAddrs;
 
-use crate::Error;
+use crate::error::Error;
 
 /// A response read by [`fetch`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClientResponse {
     /// The status code.
-    pub status: u16,
-    /// The reason phrase.
-    pub reason: String,
-    /// Header names and values, in arrival order.
-    pub headers: Vec<(String, String)>,
-    /// The body.
-    pub body: Vec<u8>,
+    pub status: StatusCode,
+    /// The HTTP version the server answered with.
+    pub version: Version,
+    /// The headers.
+    pub headers: HeaderMap,
+    /// The body, decoded from its transfer framing.
+    pub body: Bytes,
 }
 
 impl ClientResponse {
-    /// The first value of header `name` (case-insensitive).
+    /// The first value of header `name` (case-insensitive), if it is visible ASCII.
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        self.headers.get(name).and_then(|v| v.to_str().ok())
     }
 
     /// The body as text (invalid UTF-8 replaced).
@@ -41,71 +43,53 @@ impl ClientResponse {
 /// # Cancel safety
 /// Cancel safe (the connection is dropped).
 pub async fn get(addr: impl ToAddrs, path: &str) -> Result<ClientResponse, Error> {
-    fetch(addr, "GET", path, &[]).await
+    fetch(addr, Method::GET, path, Bytes::new()).await
 }
 
-/// Sends one request and reads the whole response.
+/// Sends one request over HTTP/1.1 and reads the whole response.
 ///
 /// # Errors
-/// [`Error::Net`] if the connection fails; [`Error::BadResponse`] if the reply is not
-/// HTTP.
+/// [`Error::Net`] if the connection fails; [`Error::InvalidRequest`] for a path
+/// that is not a request target; [`Error::Hyper`] if the reply is not HTTP.
 ///
 /// # Cancel safety
 /// Cancel safe (the connection is dropped).
 pub async fn fetch(
     addr: impl ToAddrs,
-    method: &str,
+    method: Method,
     path: &str,
-    body: &[u8],
+    body: impl Into<Bytes>,
 ) -> Result<ClientResponse, Error> {
     let host = addr
         .to_target()
         .map_err(tulip_net::Error::from)?
         .to_string();
-    let (mut r, w) = tulip_net::open_connection(addr).await?;
-    let head = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\nContent-Length: {}\r\n\r\n",
-        body.len()
-    );
-    w.write(head.as_bytes());
-    w.write(body);
-    w.drain().await?;
-    r.set_limit(DEFAULT_LIMIT);
-    let head = r.readuntil(b"\r\n\r\n").await?;
-    let mut headers = [httparse::EMPTY_HEADER; 64];
-    let mut resp = httparse::Response::new(&mut headers);
-    match resp.parse(&head) {
-        Ok(httparse::Status::Complete(_)) => {}
-        _ => {
-            return Err(Error::BadResponse(
-                String::from_utf8_lossy(&head).into_owned(),
-            ))
-        }
+    let host = HeaderValue::from_str(&host).map_err(|_| Error::InvalidRequest(host))?;
+    let req = Request::builder()
+        .method(method)
+        .uri(path)
+        .header(HOST, host)
+        .body(Full::new(body.into()))
+        .map_err(|e| Error::InvalidRequest(format!("{path:?}: {e}")))?;
+    let mut sender = tulip_hyper::client::connect(addr)
+        .await
+        .map_err(hyper_glue)?;
+    let resp = sender.send_request(req).await?;
+    let (head, body) = resp.into_parts();
+    let body = body.collect().await?.to_bytes();
+    Ok(ClientResponse {
+        status: head.status,
+        version: head.version,
+        headers: head.headers,
+        body,
+    })
+}
+
+fn hyper_glue(e: tulip_hyper::Error) -> Error {
+    match e {
+        tulip_hyper::Error::Hyper(h) => Error::Hyper(h),
+        tulip_hyper::Error::Net(n) => Error::Net(n),
+        tulip_hyper::Error::Loop(l) => l.into(),
+        other => Error::Other(Box::new(other)),
     }
-    let mut out = ClientResponse {
-        status: resp.code.unwrap_or(0),
-        reason: resp.reason.unwrap_or("").to_string(),
-        headers: resp
-            .headers
-            .iter()
-            .map(|h| {
-                (
-                    h.name.to_string(),
-                    String::from_utf8_lossy(h.value).into_owned(),
-                )
-            })
-            .collect(),
-        body: Vec::new(),
-    };
-    out.body = match out
-        .header("content-length")
-        .map(|v| v.trim().parse::<usize>())
-    {
-        Some(Ok(n)) if method != "HEAD" => r.readexactly(n).await?,
-        Some(Ok(_)) => Vec::new(),
-        Some(Err(_)) => return Err(Error::BadResponse("bad Content-Length".into())),
-        None => r.read_to_end().await?,
-    };
-    w.close();
-    Ok(out)
 }

@@ -40,6 +40,9 @@ pub fn measure(
     quick: bool,
 ) -> Result<Metrics, String> {
     match contender {
+        "asyncio" | "uvloop" if workload == "hyper_hello" => {
+            Err("hyper is a Rust library: no Python peer".into())
+        }
         "asyncio" | "uvloop" => python::run(contender, workload, p),
         _ => {
             let mut cmd = Command::new(std::env::current_exe().map_err(|e| e.to_string())?);
@@ -122,8 +125,11 @@ pub fn print_result(r: &Result<Metrics, String>) {
 pub fn run_here(contender: &str, workload: &str, p: &Params) -> Result<Metrics, String> {
     use tokio_rt::Tokio;
     match contender {
-        "tokio-ct" => workloads::run_any(&Tokio::current_thread(), workload, p),
-        "tokio-mt" => workloads::run_any(&Tokio::multi_thread(), workload, p),
+        "tokio-ct" => workloads::run_hyper(&Tokio::current_thread(), workload, p),
+        "tokio-mt" => workloads::run_hyper(&Tokio::multi_thread(), workload, p),
+        "smol" | "floor" if workload == "hyper_hello" => {
+            Err("hyper_hello runs on tulip and tokio only".into())
+        }
         "smol" => workloads::run_any(&smol_rt::Smol, workload, p),
         "floor" => match workload {
             "tcp_echo" => floor::run(p),

@@ -90,3 +90,20 @@ impl NetRuntime for Tokio {
         s.write_all(buf)
     }
 }
+
+impl crate::runtime::HyperRuntime for Tokio {
+    async fn serve_hello(s: TcpStream) -> io::Result<()> {
+        use hyper_util::rt::{TokioIo, TokioTimer};
+        let svc = hyper::service::service_fn(|_req| async {
+            let body = http_body_util::Full::new(bytes::Bytes::from_static(
+                crate::workloads::hyper_hello::HELLO,
+            ));
+            Ok::<_, std::convert::Infallible>(hyper::Response::new(body))
+        });
+        hyper::server::conn::http1::Builder::new()
+            .timer(TokioTimer::new())
+            .serve_connection(TokioIo::new(s), svc)
+            .await
+            .map_err(io::Error::other)
+    }
+}

@@ -96,10 +96,37 @@ mod net {
     }
 }
 
-/// Runs a workload on a tulip loop: every workload with `tulip-net`, the core ones without.
+#[cfg(feature = "tulip-hyper")]
+mod hyper_glue {
+    use std::io;
+
+    use tulip::net::TcpStream;
+
+    use super::rt::Tulip;
+    use crate::runtime::HyperRuntime;
+
+    impl HyperRuntime for Tulip {
+        async fn serve_hello(s: TcpStream) -> io::Result<()> {
+            let svc = hyper::service::service_fn(|_req| async {
+                let body = http_body_util::Full::new(bytes::Bytes::from_static(
+                    crate::workloads::hyper_hello::HELLO,
+                ));
+                Ok::<_, std::convert::Infallible>(hyper::Response::new(body))
+            });
+            tulip::hyper::server::serve_http1(s, svc)
+                .await
+                .map_err(io::Error::other)
+        }
+    }
+}
+
+/// Runs a workload on a tulip loop: every workload with `tulip-hyper`, all but
+/// hyper_hello with `tulip-net`, the core ones without.
 #[cfg(feature = "tulip")]
 fn run_on(rt: &rt::Tulip, workload: &str, p: &Params) -> Result<Metrics, String> {
-    #[cfg(feature = "tulip-net")]
+    #[cfg(feature = "tulip-hyper")]
+    return crate::workloads::run_hyper(rt, workload, p);
+    #[cfg(all(feature = "tulip-net", not(feature = "tulip-hyper")))]
     return crate::workloads::run_any(rt, workload, p);
     #[cfg(not(feature = "tulip-net"))]
     crate::workloads::run_core(rt, workload, p)

@@ -3,8 +3,9 @@
 
 use std::time::Duration;
 
-use crate::runtime::{NetRuntime, Runtime};
+use crate::runtime::{HyperRuntime, NetRuntime, Runtime};
 
+pub mod hyper_hello;
 pub mod idle_memory;
 pub mod ping_pong;
 pub mod spawn_join;
@@ -20,6 +21,7 @@ pub const ALL: &[&str] = &[
     "timers",
     "tcp_echo",
     "idle_memory",
+    "hyper_hello",
 ];
 
 /// Named figures one workload produced, e.g. `("spawn_join.ns_per_task", 61.2)`.
@@ -41,6 +43,12 @@ pub struct Params {
     /// Round trips per connection for the fixed-count run under strace.
     pub tcp_fixed_round_trips: u64,
     pub idle_tasks: u64,
+    /// hyper_hello: keep-alive client connections (one thread each).
+    pub hyper_connections: usize,
+    /// hyper_hello: measured requests, over all connections.
+    pub hyper_requests: u64,
+    /// hyper_hello: requests per connection before the measured phase.
+    pub hyper_warmup: u64,
 }
 
 impl Params {
@@ -59,6 +67,9 @@ impl Params {
             tcp_duration: Duration::from_secs(if quick { 1 } else { 3 }),
             tcp_fixed_round_trips: 500,
             idle_tasks: 100_000 / scale,
+            hyper_connections: 8,
+            hyper_requests: 200_000 / scale,
+            hyper_warmup: 200,
         }
     }
 
@@ -99,6 +110,14 @@ pub fn run_any<R: NetRuntime>(rt: &R, workload: &str, p: &Params) -> Result<Metr
         "tcp_echo" => tcp_echo::run(rt, p),
         "tcp_echo_fixed" => tcp_echo::run_fixed(rt, p),
         other => run_core(rt, other, p).ok_or_else(|| format!("unknown workload {other}")),
+    }
+}
+
+/// Runs any workload, `hyper_hello` included.
+pub fn run_hyper<R: HyperRuntime>(rt: &R, workload: &str, p: &Params) -> Result<Metrics, String> {
+    match workload {
+        "hyper_hello" => hyper_hello::run(rt, p),
+        other => run_any(rt, other, p),
     }
 }
 
