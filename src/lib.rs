@@ -45,12 +45,12 @@ pub use tulip_net as net;
 #[cfg(feature = "net")]
 pub use tulip_web as web;
 
-/// Which reactor a loop parks in (executor builders take it).
-pub use tulip_reactor::ReactorKind;
 /// hyper 1.x on tulip: `TulipIo`, `TulipExecutor`, `TulipTimer`, server and client
 /// presets (feature `hyper`).
 #[cfg(feature = "hyper")]
 pub use tulip_hyper as hyper;
+/// Which reactor a loop parks in (executor builders take it).
+pub use tulip_reactor::ReactorKind;
 
 /// The executors compiled in, to pick one explicitly.
 pub mod executors {

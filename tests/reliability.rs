@@ -184,9 +184,14 @@ fn threads() -> Vec<String> {
         .map(|comm| comm.trim_end().to_string())
         .filter(|comm| {
             // libtest names a test's thread after the test (cut to 15 bytes).
-            !["local::", "threaded::", "local_async_io:", "threaded_async_"]
-                .iter()
-                .any(|p| comm.starts_with(p))
+            ![
+                "local::",
+                "threaded::",
+                "local_async_io:",
+                "threaded_async_",
+            ]
+            .iter()
+            .any(|p| comm.starts_with(p))
                 && comm != main
         })
         .collect();

@@ -70,10 +70,7 @@ impl Wake for RaiseHalf {
 
     fn wake_by_ref(self: &Arc<Self>) {
         if let Some(source) = self.source.upgrade() {
-            source.raise(
-                self.dir == Direction::Read,
-                self.dir == Direction::Write,
-            );
+            source.raise(self.dir == Direction::Read, self.dir == Direction::Write);
         }
     }
 }

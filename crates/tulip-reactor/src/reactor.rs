@@ -386,7 +386,6 @@ mod tests {
         t.join().unwrap();
     }
 
-
     /// Async-io mode: readiness reaches the waker the source was polled with, and a
     /// waker that notifies the reactor (as a loop's task waker does) ends the park.
     #[cfg(feature = "async-io")]
@@ -491,7 +490,9 @@ mod tests {
             a.set_nonblocking(true).unwrap();
             let reg = reactor.register(a).unwrap();
             let src = reg.source().clone();
-            let tick = src.ready_tick(crate::Direction::Read).expect("starts ready");
+            let tick = src
+                .ready_tick(crate::Direction::Read)
+                .expect("starts ready");
             src.clear_ready(crate::Direction::Read, tick);
             let flag = Arc::new(Flag(false.into()));
             let waker = Waker::from(flag.clone());
@@ -499,7 +500,10 @@ mod tests {
             assert!(src.poll_readable(&mut cx).is_pending());
             drop(reg);
             assert_eq!(reactor.registered(), 0);
-            assert!(flag.0.load(Ordering::SeqCst), "a waiter learns of the close");
+            assert!(
+                flag.0.load(Ordering::SeqCst),
+                "a waiter learns of the close"
+            );
         }
     }
 }

@@ -22,7 +22,10 @@ use futures_lite::{AsyncReadExt, AsyncWriteExt};
 
 /// `rounds` one-byte round trips between two tasks of the same thread; returns the
 /// elapsed time.
-async fn ping_pong(rounds: usize, spawn: impl Fn(std::pin::Pin<Box<dyn Future<Output = ()>>>)) -> Duration {
+async fn ping_pong(
+    rounds: usize,
+    spawn: impl Fn(std::pin::Pin<Box<dyn Future<Output = ()>>>),
+) -> Duration {
     let (a, b) = UnixStream::pair().expect("socketpair");
     let mut a = Async::new(a).expect("register a");
     let mut b = Async::new(b).expect("register b");
@@ -57,7 +60,9 @@ fn async_io_thread_cpu() -> Option<Duration> {
         let f: Vec<&str> = rest.split_whitespace().collect();
         let utime: u64 = f.get(11)?.parse().ok()?;
         let stime: u64 = f.get(12)?.parse().ok()?;
-        return Some(Duration::from_secs_f64((utime + stime) as f64 / ticks as f64));
+        return Some(Duration::from_secs_f64(
+            (utime + stime) as f64 / ticks as f64,
+        ));
     }
     None
 }
@@ -110,11 +115,19 @@ fn main() {
     type Row = (&'static str, Box<dyn Fn(usize) -> Duration>);
     let rows: Vec<Row> = vec![
         ("block_on", Box::new(run_block_on)),
-        ("tulip-async-io", Box::new(|n| run_tulip(tulip::ReactorKind::AsyncIo, n))),
-        ("tulip-polling", Box::new(|n| run_tulip(tulip::ReactorKind::Polling, n))),
+        (
+            "tulip-async-io",
+            Box::new(|n| run_tulip(tulip::ReactorKind::AsyncIo, n)),
+        ),
+        (
+            "tulip-polling",
+            Box::new(|n| run_tulip(tulip::ReactorKind::Polling, n)),
+        ),
     ];
-    let mut results: Vec<(&str, Vec<f64>, Duration)> =
-        rows.iter().map(|(n, _)| (*n, Vec::new(), Duration::ZERO)).collect();
+    let mut results: Vec<(&str, Vec<f64>, Duration)> = rows
+        .iter()
+        .map(|(n, _)| (*n, Vec::new(), Duration::ZERO))
+        .collect();
     // Interleave the rows so drift of the machine hits all of them alike.
     for _ in 0..repeat {
         for (i, (_, f)) in rows.iter().enumerate() {
@@ -127,7 +140,10 @@ fn main() {
     }
     let base = median(results[0].1.clone());
     println!("aio_share: {rounds} one-byte round trips over Async<UnixStream>, median of {repeat}");
-    println!("{:<16} {:>10} {:>10} {:>22}", "runner", "us/rt", "ratio", "async-io thread CPU");
+    println!(
+        "{:<16} {:>10} {:>10} {:>22}",
+        "runner", "us/rt", "ratio", "async-io thread CPU"
+    );
     for (name, v, cpu) in &results {
         let m = median(v.clone());
         println!(
