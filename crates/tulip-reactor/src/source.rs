@@ -35,6 +35,7 @@ impl Half {
     }
 
     /// Marks the half ready with a new tick (no wake-up).
+    #[cfg(feature = "async-io")]
     fn set_ready(&self) {
         let _ = self
             .state
