@@ -21,7 +21,7 @@
 //! ```
 //!
 //! `cargo run --example web_server [ADDR]` (default 127.0.0.1:8000) serves until
-//! interrupted. `--self-test` serves on a free port instead, fetches `/` and
+//! SIGINT / SIGTERM, then closes the server and exits 0. `--self-test` serves on a free port instead, fetches `/` and
 //! `/hello/tulip` with tulip's own client, prints them and exits.
 use std::time::Duration;
 
@@ -47,6 +47,7 @@ async fn init(addr: &str) -> tulip::web::Result<Server> {
     Ok(srv)
 }
 
+#[allow(dead_code)] // also compiled into the tour and tests/signal_exit.rs
 pub fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let self_test = args.iter().any(|a| a == "--self-test");
@@ -55,11 +56,15 @@ pub fn main() -> Result<(), Box<dyn std::error::Error>> {
 }
 
 /// The `--self-test` mode: what the tour runs.
+#[allow(dead_code)]
 pub fn self_test() -> Result<(), Box<dyn std::error::Error>> {
     serve(None, true)
 }
 
-fn serve(addr: Option<String>, self_test: bool) -> Result<(), Box<dyn std::error::Error>> {
+/// Serves on `addr`; until SIGINT or SIGTERM (then closes the server, lets the
+/// requests in flight finish, prints "server closed" and returns), or with
+/// `self_test`, for two requests.
+pub fn serve(addr: Option<String>, self_test: bool) -> Result<(), Box<dyn std::error::Error>> {
     let addr = addr.unwrap_or_else(|| {
         if self_test {
             "127.0.0.1:0"
@@ -83,7 +88,19 @@ fn serve(addr: Option<String>, self_test: bool) -> Result<(), Box<dyn std::error
             Ok::<_, tulip::web::Error>(())
         })?;
     } else {
+        // Not in the seed (its server dies with Ctrl-C): asyncio's way to stop a
+        // `run_forever` server cleanly, a signal handler that closes it and stops.
+        for sig in [tulip::signal::SIGINT, tulip::signal::SIGTERM] {
+            let (srv, handle) = (srv.clone(), lp.clone());
+            lp.add_signal_handler(sig, move || {
+                println!("signal {sig}: closing the server");
+                srv.close();
+                handle.stop();
+            })?;
+        }
         lp.run_forever()?;
+        lp.run_until_complete(srv.wait_closed())?;
+        println!("server closed");
     }
     lp.close()?;
     tulip::set_event_loop(None);

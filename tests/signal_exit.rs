@@ -17,6 +17,8 @@ use std::time::Duration;
 mod run_cleanup;
 #[path = "../examples/signal_server.rs"]
 mod signal_server;
+#[path = "../examples/web_server.rs"]
+mod web_server;
 
 const CHILD: &str = "TULIP_SIGNAL_EXIT_CHILD";
 const EXECUTOR: &str = "TULIP_SIGNAL_EXIT_EXECUTOR";
@@ -57,6 +59,7 @@ fn child(program: &str) -> ! {
         "run_cleanup_slow" => run_cleanup::program(true),
         "signal_server" => signal_server::serve(new_loop, "127.0.0.1:0"),
         "run_returns" => run_returns(),
+        "web_server" => web_server::serve(Some("127.0.0.1:0".into()), false),
         other => panic!("no program {other}"),
     };
     match out {
@@ -213,6 +216,31 @@ fn server_stops_on(executor: &str, sig: &str) {
     assert!(released(addr));
 }
 
+/// Seed 002's aiohttp-style server (`examples/web_server.rs`) on SIGINT: it
+/// answers, then stops, closes its port and exits 0.
+fn web_server_stops_on_sigint(executor: &str) {
+    let mut p = Program::start("web_server", executor);
+    let at = p.until("Server started at http://");
+    let addr: SocketAddr = at.trim_end_matches("...").parse().unwrap();
+    let mut c = TcpStream::connect(addr).unwrap();
+    c.set_read_timeout(Some(CHILD_LIMIT)).unwrap();
+    c.write_all(b"GET /hello/sig HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    let mut reply = String::new();
+    c.read_to_string(&mut reply).unwrap();
+    assert!(reply.starts_with("HTTP/1.1 200"), "{reply}");
+    assert!(reply.ends_with("<h1>hello, sig!</h1>"), "{reply}");
+    p.signal("INT");
+    let (status, rest) = p.finish();
+    assert!(status.success(), "{status:?}; output {rest:?}");
+    assert_eq!(
+        rest.last().map(String::as_str),
+        Some("server closed"),
+        "{rest:?}"
+    );
+    assert!(released(addr));
+}
+
 fn server_stops_on_sigint(executor: &str) {
     server_stops_on(executor, "INT")
 }
@@ -225,7 +253,7 @@ fn main() {
     if let Ok(program) = std::env::var(CHILD) {
         child(&program);
     }
-    let cases: [Case; 5] = [
+    let cases: [Case; 6] = [
         ("run_gives_sigint_back", run_gives_sigint_back),
         ("run_first_ctrl_c_cleans_up", run_first_ctrl_c_cleans_up),
         (
@@ -234,6 +262,7 @@ fn main() {
         ),
         ("server_stops_on_sigint", server_stops_on_sigint),
         ("server_stops_on_sigterm", server_stops_on_sigterm),
+        ("web_server_stops_on_sigint", web_server_stops_on_sigint),
     ];
     let filter: Vec<String> = std::env::args()
         .skip(1)
