@@ -124,6 +124,14 @@ fn main() {
             Box::new(|n| run_tulip(tulip::ReactorKind::Polling, n)),
         ),
     ];
+    // AIO_SHARE_ONLY=name keeps one row (ratios are then to that row), for profiling.
+    let only = std::env::var("AIO_SHARE_ONLY").ok();
+    let rows: Vec<Row> = rows
+        .into_iter()
+        .enumerate()
+        .filter(|(_, (n, _))| only.as_deref().is_none_or(|o| o == *n))
+        .map(|(_, r)| r)
+        .collect();
     let mut results: Vec<(&str, Vec<f64>, Duration)> = rows
         .iter()
         .map(|(n, _)| (*n, Vec::new(), Duration::ZERO))
