@@ -59,6 +59,7 @@ fn child(program: &str) -> ! {
         "run_cleanup_slow" => run_cleanup::program(true),
         "signal_server" => signal_server::serve(new_loop, "127.0.0.1:0"),
         "run_returns" => run_returns(),
+        "web_run_server" => web_run_server(),
         "web_server" => web_server::serve(Some("127.0.0.1:0".into()), false),
         other => panic!("no program {other}"),
     };
@@ -78,6 +79,22 @@ fn run_returns() -> Result<(), Box<dyn std::error::Error>> {
     let during = tulip::run(async { Ok::<_, tulip::Error>(is_default(SIGINT)) })?;
     println!("during: default {during}");
     println!("after: default {}", is_default(SIGINT));
+    Ok(())
+}
+
+/// tulip-web's `run_server` (the second half of `run_app`) inside `tulip::run`:
+/// serves until SIGINT, then returns normally.
+fn web_run_server() -> Result<(), Box<dyn std::error::Error>> {
+    tulip::run(async {
+        let mut app = tulip::web::Application::new();
+        app.router
+            .add_get("/", |_r: tulip::web::Request| async { "up" });
+        let srv = app.serve("127.0.0.1:0").await?;
+        println!("listening on {}", srv.local_addr());
+        tulip::web::run_server(&srv).await?;
+        println!("run_server returned");
+        Ok::<_, tulip::web::Error>(())
+    })?;
     Ok(())
 }
 
@@ -241,6 +258,29 @@ fn web_server_stops_on_sigint(executor: &str) {
     assert!(released(addr));
 }
 
+/// `run_app`'s serving loop closes the server on SIGINT and returns `Ok`; the
+/// program exits 0 and the port is released.
+fn run_server_closes_on_sigint(executor: &str) {
+    let mut p = Program::start("web_run_server", executor);
+    let addr: SocketAddr = p.until("listening on ").parse().unwrap();
+    let mut c = TcpStream::connect(addr).unwrap();
+    c.set_read_timeout(Some(CHILD_LIMIT)).unwrap();
+    c.write_all(b"GET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    let mut reply = String::new();
+    c.read_to_string(&mut reply).unwrap();
+    assert!(reply.ends_with("up"), "{reply}");
+    p.signal("INT");
+    let (status, rest) = p.finish();
+    assert!(status.success(), "{status:?}; output {rest:?}");
+    assert_eq!(
+        rest.last().map(String::as_str),
+        Some("run_server returned"),
+        "{rest:?}"
+    );
+    assert!(released(addr));
+}
+
 fn server_stops_on_sigint(executor: &str) {
     server_stops_on(executor, "INT")
 }
@@ -253,7 +293,7 @@ fn main() {
     if let Ok(program) = std::env::var(CHILD) {
         child(&program);
     }
-    let cases: [Case; 6] = [
+    let cases: [Case; 7] = [
         ("run_gives_sigint_back", run_gives_sigint_back),
         ("run_first_ctrl_c_cleans_up", run_first_ctrl_c_cleans_up),
         (
@@ -263,6 +303,7 @@ fn main() {
         ("server_stops_on_sigint", server_stops_on_sigint),
         ("server_stops_on_sigterm", server_stops_on_sigterm),
         ("web_server_stops_on_sigint", web_server_stops_on_sigint),
+        ("run_server_closes_on_sigint", run_server_closes_on_sigint),
     ];
     let filter: Vec<String> = std::env::args()
         .skip(1)
