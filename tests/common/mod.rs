@@ -82,8 +82,7 @@ pub fn warm_up_process_globals() {
             );
             let (a, _b) = std::os::unix::net::UnixStream::pair().expect("socketpair");
             let reg = r.register(a).expect("register");
-            r.drive(|| r.wait(Some(Duration::from_millis(1))))
-                .expect("park");
+            r.wait(Some(Duration::from_millis(1))).expect("park");
             drop(reg);
             // The thread names itself once it runs: wait for that (bounded), or a
             // count taken now would list it under its parent's name.

@@ -11,7 +11,7 @@
 //! - the loop runs only on the thread that first ran it (or spawned a local task on it);
 //! - one iteration runs exactly the items that were ready when it started; items added
 //!   meanwhile wait for the next iteration (asyncio's `_run_once`);
-//! - this file's `run_once` is the only place callbacks and task steps run;
+//! - this file's `finish_iteration` is the only place callbacks and task steps run;
 //! - `sleeping` is raised before the injector is checked one last time and the poller
 //!   is entered, and foreign pushers notify the poller when they see it raised, so no
 //!   wake-up is lost; with async-io's reactor, whose park calls wakers on this thread
@@ -271,9 +271,10 @@ impl LocalLoop {
         })
     }
 
-    /// One iteration: wait for I/O or the next timer (not at all if work is ready),
-    /// collect due timers, then run exactly the items that are ready now.
-    fn run_once(&self, state: &Rc<RefCell<State>>, main: &mut MainSlot<'_, '_>) {
+    /// The first half of an iteration: whether to wait for I/O or the next timer
+    /// (`Some(timeout)`; not at all if work is ready), with `sleeping` raised if so.
+    /// The reactor waits between the halves ([`Reactor::run_loop`]).
+    fn begin_iteration(&self, state: &Rc<RefCell<State>>) -> Option<Option<Duration>> {
         let sh = &*self.shared;
         let timeout = {
             let mut st = state.borrow_mut();
@@ -287,16 +288,27 @@ impl LocalLoop {
         self.ticks.store(tick, Ordering::Relaxed);
         let must_poll = timeout != Some(Duration::ZERO)
             || (tick % IO_POLL_INTERVAL == 0 && sh.reactor.has_io());
+        if !must_poll {
+            return None;
+        }
+        sh.sleeping.store(true, Ordering::SeqCst);
+        Some(if sh.injected.load(Ordering::SeqCst) {
+            Some(Duration::ZERO)
+        } else {
+            timeout
+        })
+    }
+
+    /// The second half of an iteration: collect due timers, then run exactly the
+    /// items that are ready now.
+    fn finish_iteration(
+        &self,
+        state: &Rc<RefCell<State>>,
+        main: &mut MainSlot<'_, '_>,
+        must_poll: bool,
+    ) {
+        let sh = &*self.shared;
         if must_poll {
-            sh.sleeping.store(true, Ordering::SeqCst);
-            let timeout = if sh.injected.load(Ordering::SeqCst) {
-                Some(Duration::ZERO)
-            } else {
-                timeout
-            };
-            if let Err(e) = sh.reactor.wait(timeout) {
-                eprintln!("tulip: poller wait failed: {e}");
-            }
             sh.sleeping.store(false, Ordering::SeqCst);
         }
         // This iteration runs exactly what is ready now; whatever is scheduled while it
@@ -326,6 +338,10 @@ impl LocalLoop {
             }
         }
     }
+}
+
+fn report_wait_error(e: std::io::Error) {
+    eprintln!("tulip: poller wait failed: {e}");
 }
 
 impl Backend for LocalLoop {
@@ -398,26 +414,32 @@ impl Backend for LocalLoop {
                 let _ = shared.enqueue(Item::Main);
             }
         });
-        self.shared.reactor.drive(|| loop {
-            self.run_once(&guard.state, &mut slot);
-            if slot.is_done() {
-                return Ok(());
-            }
-            if self.shared.take_stop() {
-                return Err(Error::StoppedBeforeComplete);
-            }
-        })
+        self.shared.reactor.run_loop(
+            || self.begin_iteration(&guard.state),
+            |waited| {
+                self.finish_iteration(&guard.state, &mut slot, waited);
+                if slot.is_done() {
+                    return Some(Ok(()));
+                }
+                self.shared
+                    .take_stop()
+                    .then_some(Err(Error::StoppedBeforeComplete))
+            },
+            report_wait_error,
+        )
     }
 
     fn run_forever(&self) -> Result<()> {
         let guard = self.start()?;
         let mut slot = MainSlot::new(None, || {});
-        self.shared.reactor.drive(|| loop {
-            self.run_once(&guard.state, &mut slot);
-            if self.shared.take_stop() {
-                return Ok(());
-            }
-        })
+        self.shared.reactor.run_loop(
+            || self.begin_iteration(&guard.state),
+            |waited| {
+                self.finish_iteration(&guard.state, &mut slot, waited);
+                self.shared.take_stop().then_some(Ok(()))
+            },
+            report_wait_error,
+        )
     }
 
     fn stop(&self) {

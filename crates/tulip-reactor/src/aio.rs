@@ -3,13 +3,16 @@
 //! async-io keeps one reactor per process and drives it from whichever thread sits in
 //! `async_io::block_on` (its fallback `async-io` thread only steps in while no
 //! `block_on` is running, or when the reactor has not ticked for a while). In this
-//! mode a tulip loop therefore
-//! - runs its whole loop inside one `block_on` ([`drive`]), which keeps the fallback
-//!   thread backing off, and
-//! - parks in a nested `block_on` ([`Park`]) whenever it would have waited in its own
-//!   poller, so the loop's own thread processes async-io's events and timers: a
-//!   smol-ecosystem crate (`Async<T>`, `async_io::Timer`, `async-process`, ...) used
-//!   inside the loop costs no thread hop.
+//! mode a tulip loop therefore runs as one future under `block_on`
+//! ([`Reactor::run_loop`](crate::Reactor::run_loop)), and a wait is that future
+//! pending on a [`Park`]: the loop's own thread processes async-io's events and
+//! timers, so a smol-ecosystem crate (`Async<T>`, `async_io::Timer`,
+//! `async-process`, ...) used inside the loop costs no thread hop. (A park in a
+//! nested `block_on`, the first design, lost the reactor to the fallback thread: once
+//! that thread holds the reactor, the nested `block_on` fails to take it and sleeps
+//! until woken, and the fallback thread, seeing nobody else tick, takes it again.
+//! [`Reactor::wait`](crate::Reactor::wait) still parks that way, for callers
+//! outside a loop.)
 //!
 //! tulip's own sockets register with the same reactor through [`AioSource`], an
 //! `Async` over a borrowed descriptor; the readiness protocol tulip-net sees
@@ -140,7 +143,13 @@ impl Notifier {
     /// Parks the thread in async-io's reactor until notified, `timeout` passes, or
     /// (with `Some(ZERO)`) after one non-blocking look at I/O.
     pub(crate) fn park(&self, timeout: Option<Duration>) {
-        let park = Park {
+        async_io::block_on(self.park_async(timeout));
+    }
+
+    /// The same park as a future, for a loop that runs as one future under
+    /// `block_on` (see [`Reactor::run_loop`](crate::Reactor::run_loop)).
+    pub(crate) fn park_async(&self, timeout: Option<Duration>) -> impl Future<Output = ()> + '_ {
+        Park {
             notifier: self,
             timer: match timeout {
                 Some(d) if !d.is_zero() => Some(match Instant::now().checked_add(d) {
@@ -151,8 +160,7 @@ impl Notifier {
             },
             just_look: timeout == Some(Duration::ZERO),
             looked: false,
-        };
-        async_io::block_on(park);
+        }
     }
 }
 
@@ -193,10 +201,4 @@ impl Future for Park<'_> {
         }
         Poll::Pending
     }
-}
-
-/// Runs `f` (a whole run of a loop) inside `async_io::block_on`, so async-io's
-/// fallback thread stays idle while the loop's thread drives the reactor.
-pub(crate) fn drive<R>(f: impl FnOnce() -> R) -> R {
-    async_io::block_on(async move { f() })
 }

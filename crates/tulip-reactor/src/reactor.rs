@@ -85,15 +85,49 @@ impl Reactor {
         }
     }
 
-    /// Runs `f` — a whole run of the loop that waits in this reactor — in the context
-    /// the reactor needs: nothing for [`ReactorKind::Polling`]; inside
-    /// `async_io::block_on` for [`ReactorKind::AsyncIo`], so that async-io's fallback
-    /// thread stays idle while the loop's thread drives the reactor.
-    pub fn drive<R>(&self, f: impl FnOnce() -> R) -> R {
-        match self.mode {
-            Mode::Polling { .. } => f(),
+    /// Runs a loop whose iterations wait in this reactor between two halves:
+    /// `begin` says whether to wait (`Some(timeout)`, as for [`wait`](Self::wait)),
+    /// then `finish(waited)` runs the rest of the iteration and ends the loop by
+    /// returning `Some`. A wait that fails goes to `report` (the iteration goes on).
+    ///
+    /// With tulip's poller this is a plain loop around `wait`. In async-io's
+    /// reactor the whole loop is one future under `async_io::block_on`, and a wait
+    /// is that future pending: the loop's thread then drives async-io's reactor as
+    /// `block_on` itself does, rather than from a nested `block_on` that loses the
+    /// reactor to async-io's fallback thread.
+    pub fn run_loop<R>(
+        &self,
+        mut begin: impl FnMut() -> Option<Option<Duration>>,
+        mut finish: impl FnMut(bool) -> Option<R>,
+        report: impl Fn(io::Error),
+    ) -> R {
+        match &self.mode {
+            Mode::Polling { .. } => loop {
+                let wait = begin();
+                if let Some(timeout) = wait {
+                    if let Err(e) = self.wait(timeout) {
+                        report(e);
+                    }
+                }
+                if let Some(r) = finish(wait.is_some()) {
+                    return r;
+                }
+            },
             #[cfg(feature = "async-io")]
-            Mode::AsyncIo(_) => crate::aio::drive(f),
+            Mode::AsyncIo(n) => {
+                let _ = &report; // async-io's park does not fail
+                async_io::block_on(async move {
+                    loop {
+                        let wait = begin();
+                        if let Some(timeout) = wait {
+                            n.park_async(timeout).await;
+                        }
+                        if let Some(r) = finish(wait.is_some()) {
+                            return r;
+                        }
+                    }
+                })
+            }
         }
     }
 
@@ -438,7 +472,7 @@ mod tests {
             assert!(reg.source().poll_readable(&mut cx).is_pending());
             b.write_all(b"hi").unwrap();
             let start = std::time::Instant::now();
-            reactor.drive(|| reactor.wait(Some(Duration::from_secs(30))).unwrap());
+            reactor.wait(Some(Duration::from_secs(30))).unwrap();
             assert!(start.elapsed() < Duration::from_secs(20), "park not ended");
             assert!(flag.flag.load(Ordering::SeqCst));
             match reg.source().poll_readable(&mut cx) {

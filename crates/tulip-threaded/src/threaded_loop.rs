@@ -399,15 +399,23 @@ impl ThreadedLoop {
     }
 
     /// One iteration of the driver (see the module docs).
-    fn run_once(&self, main: &mut MainSlot<'_, '_>) {
+    /// The first half of an iteration: whether the driver waits in the reactor
+    /// (`Some(timeout)`), with `driver_sleeping` raised if so.
+    fn begin_iteration(&self) -> Option<Option<Duration>> {
         let sh = &*self.shared;
         if self.timeout() != Some(Duration::ZERO) || sh.reactor.has_io() {
             sh.driver_sleeping.store(true, Ordering::SeqCst);
             fence(Ordering::SeqCst);
-            let timeout = self.timeout();
-            if let Err(e) = sh.reactor.wait(timeout) {
-                eprintln!("tulip: poller wait failed: {e}");
-            }
+            Some(self.timeout())
+        } else {
+            None
+        }
+    }
+
+    /// The second half: the lane's items, then the timers that fell due.
+    fn finish_iteration(&self, main: &mut MainSlot<'_, '_>, waited: bool) {
+        let sh = &*self.shared;
+        if waited {
             sh.driver_sleeping.store(false, Ordering::SeqCst);
         }
         // Due timers go after what the lane holds now, as asyncio appends them to its
@@ -442,25 +450,27 @@ impl ThreadedLoop {
         }
     }
 
+    /// The driver's iterations, until the main future is done or `stop()`.
     fn drive(&self, main: &mut MainSlot<'_, '_>) -> Result<()> {
         let _run = self.start()?;
-        self.shared.reactor.clone().drive(|| self.iterate(main))
-    }
-
-    /// The driver's iterations, until the main future is done or `stop()`.
-    fn iterate(&self, main: &mut MainSlot<'_, '_>) -> Result<()> {
-        loop {
-            self.run_once(main);
-            if main.is_done() {
-                return Ok(());
-            }
-            if self.shared.stopping.swap(false, Ordering::AcqRel) {
-                return match main.has_future() {
-                    true => Err(Error::StoppedBeforeComplete),
-                    false => Ok(()),
-                };
-            }
-        }
+        let reactor = self.shared.reactor.clone();
+        reactor.run_loop(
+            || self.begin_iteration(),
+            |waited| {
+                self.finish_iteration(main, waited);
+                if main.is_done() {
+                    return Some(Ok(()));
+                }
+                if self.shared.stopping.swap(false, Ordering::AcqRel) {
+                    return Some(match main.has_future() {
+                        true => Err(Error::StoppedBeforeComplete),
+                        false => Ok(()),
+                    });
+                }
+                None
+            },
+            |e| eprintln!("tulip: poller wait failed: {e}"),
+        )
     }
 }
 
