@@ -274,6 +274,7 @@ impl LocalLoop {
     /// The first half of an iteration: whether to wait for I/O or the next timer
     /// (`Some(timeout)`; not at all if work is ready), with `sleeping` raised if so.
     /// The reactor waits between the halves ([`Reactor::run_loop`]).
+    #[inline(always)]
     fn begin_iteration(&self, state: &Rc<RefCell<State>>) -> Option<Option<Duration>> {
         let sh = &*self.shared;
         let timeout = {
@@ -301,6 +302,7 @@ impl LocalLoop {
 
     /// The second half of an iteration: collect due timers, then run exactly the
     /// items that are ready now.
+    #[inline(always)]
     fn finish_iteration(
         &self,
         state: &Rc<RefCell<State>>,
@@ -421,9 +423,10 @@ impl Backend for LocalLoop {
                 if slot.is_done() {
                     return Some(Ok(()));
                 }
+                // `then`, not `then_some`: no error built and dropped per iteration.
                 self.shared
                     .take_stop()
-                    .then_some(Err(Error::StoppedBeforeComplete))
+                    .then(|| Err(Error::StoppedBeforeComplete))
             },
             report_wait_error,
         )

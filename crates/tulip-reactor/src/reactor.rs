@@ -95,6 +95,7 @@ impl Reactor {
     /// is that future pending: the loop's thread then drives async-io's reactor as
     /// `block_on` itself does, rather than from a nested `block_on` that loses the
     /// reactor to async-io's fallback thread.
+    #[inline]
     pub fn run_loop<R>(
         &self,
         mut begin: impl FnMut() -> Option<Option<Duration>>,

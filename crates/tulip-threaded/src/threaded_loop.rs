@@ -401,6 +401,7 @@ impl ThreadedLoop {
     /// One iteration of the driver (see the module docs).
     /// The first half of an iteration: whether the driver waits in the reactor
     /// (`Some(timeout)`), with `driver_sleeping` raised if so.
+    #[inline(always)]
     fn begin_iteration(&self) -> Option<Option<Duration>> {
         let sh = &*self.shared;
         if self.timeout() != Some(Duration::ZERO) || sh.reactor.has_io() {
@@ -413,6 +414,7 @@ impl ThreadedLoop {
     }
 
     /// The second half: the lane's items, then the timers that fell due.
+    #[inline(always)]
     fn finish_iteration(&self, main: &mut MainSlot<'_, '_>, waited: bool) {
         let sh = &*self.shared;
         if waited {
