@@ -338,20 +338,32 @@ mod tests {
     use std::os::unix::net::UnixStream;
     use std::task::{Context, Poll, Wake, Waker};
 
-    struct Flag(std::sync::atomic::AtomicBool);
-    impl Wake for Flag {
+    /// A waker that records its wake and notifies the reactor, as a loop's task
+    /// waker does (in async-io mode only a notify ends a park).
+    struct NotifyFlag {
+        flag: std::sync::atomic::AtomicBool,
+        reactor: std::sync::Weak<Reactor>,
+    }
+    impl Wake for NotifyFlag {
         fn wake(self: Arc<Self>) {
-            self.0.store(true, Ordering::SeqCst);
+            self.flag.store(true, Ordering::SeqCst);
+            if let Some(r) = self.reactor.upgrade() {
+                r.notify().unwrap();
+            }
         }
     }
 
-    #[test]
-    fn readable_edge_wakes_the_stored_waker() {
-        let reactor = Arc::new(Reactor::new().unwrap());
+    /// A readable edge wakes the waker the source was polled with, ends the wait,
+    /// and carries a new tick; deregistering uncounts the source.
+    fn readable_edge_wakes_the_stored_waker_on(reactor: Arc<Reactor>) {
         let (a, mut b) = UnixStream::pair().unwrap();
         a.set_nonblocking(true).unwrap();
         let mut reg = reactor.register(a).unwrap();
-        let flag = Arc::new(Flag(false.into()));
+        assert_eq!(reactor.registered(), 1);
+        let flag = Arc::new(NotifyFlag {
+            flag: false.into(),
+            reactor: Arc::downgrade(&reactor),
+        });
         let waker = Waker::from(flag.clone());
         let mut cx = Context::from_waker(&waker);
         let tick = match reg.source().poll_readable(&mut cx) {
@@ -366,13 +378,35 @@ mod tests {
         reg.source().clear_ready(crate::Direction::Read, tick);
         assert!(reg.source().poll_readable(&mut cx).is_pending());
         b.write_all(b"hi").unwrap();
-        reactor.wait(Some(Duration::from_secs(5))).unwrap();
-        assert!(flag.0.load(Ordering::SeqCst));
-        assert!(reg.source().poll_readable(&mut cx).is_ready());
+        let start = std::time::Instant::now();
+        reactor.wait(Some(Duration::from_secs(30))).unwrap();
+        assert!(start.elapsed() < Duration::from_secs(20), "wait not ended");
+        assert!(flag.flag.load(Ordering::SeqCst));
+        match reg.source().poll_readable(&mut cx) {
+            Poll::Ready(t) => assert_ne!(t, tick, "readiness carries a new tick"),
+            Poll::Pending => panic!("readable after the write"),
+        }
         assert_eq!(reg.get_mut().read(&mut buf).unwrap(), 2);
-        assert_eq!(reactor.registered(), 1);
         drop(reg);
         assert_eq!(reactor.registered(), 0);
+    }
+
+    /// `notify` from another thread ends a wait long before its timeout.
+    fn notify_ends_a_wait_early_on(reactor: Arc<Reactor>) {
+        let r2 = reactor.clone();
+        let t = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(20));
+            r2.notify().unwrap();
+        });
+        let start = std::time::Instant::now();
+        reactor.wait(Some(Duration::from_secs(10))).unwrap();
+        assert!(start.elapsed() < Duration::from_secs(5));
+        t.join().unwrap();
+    }
+
+    #[test]
+    fn readable_edge_wakes_the_stored_waker() {
+        readable_edge_wakes_the_stored_waker_on(Arc::new(Reactor::new().unwrap()));
     }
 
     #[test]
@@ -409,16 +443,7 @@ mod tests {
 
     #[test]
     fn notify_ends_a_wait_early() {
-        let reactor = Arc::new(Reactor::new().unwrap());
-        let r2 = reactor.clone();
-        let t = std::thread::spawn(move || {
-            std::thread::sleep(Duration::from_millis(20));
-            r2.notify().unwrap();
-        });
-        let start = std::time::Instant::now();
-        reactor.wait(Some(Duration::from_secs(10))).unwrap();
-        assert!(start.elapsed() < Duration::from_secs(5));
-        t.join().unwrap();
+        notify_ends_a_wait_early_on(Arc::new(Reactor::new().unwrap()));
     }
 
     /// Async-io mode: readiness reaches the waker the source was polled with, and a
@@ -426,19 +451,6 @@ mod tests {
     #[cfg(feature = "async-io")]
     mod async_io_mode {
         use super::*;
-
-        struct NotifyFlag {
-            flag: std::sync::atomic::AtomicBool,
-            reactor: std::sync::Weak<Reactor>,
-        }
-        impl Wake for NotifyFlag {
-            fn wake(self: Arc<Self>) {
-                self.flag.store(true, Ordering::SeqCst);
-                if let Some(r) = self.reactor.upgrade() {
-                    r.notify().unwrap();
-                }
-            }
-        }
 
         fn reactor() -> Arc<Reactor> {
             let r = Arc::new(Reactor::with_kind(ReactorKind::AsyncIo).unwrap());
@@ -449,55 +461,12 @@ mod tests {
 
         #[test]
         fn readable_wakes_the_waker_and_ends_the_park() {
-            let reactor = reactor();
-            let (a, mut b) = UnixStream::pair().unwrap();
-            a.set_nonblocking(true).unwrap();
-            let mut reg = reactor.register(a).unwrap();
-            assert_eq!(reactor.registered(), 1);
-            let flag = Arc::new(NotifyFlag {
-                flag: false.into(),
-                reactor: Arc::downgrade(&reactor),
-            });
-            let waker = Waker::from(flag.clone());
-            let mut cx = Context::from_waker(&waker);
-            let tick = match reg.source().poll_readable(&mut cx) {
-                Poll::Ready(t) => t,
-                Poll::Pending => panic!("new source starts ready"),
-            };
-            let mut buf = [0u8; 8];
-            assert_eq!(
-                reg.get_mut().read(&mut buf).unwrap_err().kind(),
-                io::ErrorKind::WouldBlock
-            );
-            reg.source().clear_ready(crate::Direction::Read, tick);
-            assert!(reg.source().poll_readable(&mut cx).is_pending());
-            b.write_all(b"hi").unwrap();
-            let start = std::time::Instant::now();
-            reactor.wait(Some(Duration::from_secs(30))).unwrap();
-            assert!(start.elapsed() < Duration::from_secs(20), "park not ended");
-            assert!(flag.flag.load(Ordering::SeqCst));
-            match reg.source().poll_readable(&mut cx) {
-                Poll::Ready(t) => assert_ne!(t, tick, "readiness carries a new tick"),
-                Poll::Pending => panic!("readable after the write"),
-            }
-            assert_eq!(reg.get_mut().read(&mut buf).unwrap(), 2);
-            let a = reg.into_inner();
-            assert_eq!(reactor.registered(), 0);
-            drop(a);
+            readable_edge_wakes_the_stored_waker_on(reactor());
         }
 
         #[test]
         fn notify_from_another_thread_ends_a_park() {
-            let reactor = reactor();
-            let r2 = reactor.clone();
-            let t = std::thread::spawn(move || {
-                std::thread::sleep(Duration::from_millis(20));
-                r2.notify().unwrap();
-            });
-            let start = std::time::Instant::now();
-            reactor.wait(Some(Duration::from_secs(30))).unwrap();
-            assert!(start.elapsed() < Duration::from_secs(20));
-            t.join().unwrap();
+            notify_ends_a_wait_early_on(reactor());
         }
 
         #[test]
@@ -529,14 +498,17 @@ mod tests {
                 .ready_tick(crate::Direction::Read)
                 .expect("starts ready");
             src.clear_ready(crate::Direction::Read, tick);
-            let flag = Arc::new(Flag(false.into()));
+            let flag = Arc::new(NotifyFlag {
+                flag: false.into(),
+                reactor: Arc::downgrade(&reactor),
+            });
             let waker = Waker::from(flag.clone());
             let mut cx = Context::from_waker(&waker);
             assert!(src.poll_readable(&mut cx).is_pending());
             drop(reg);
             assert_eq!(reactor.registered(), 0);
             assert!(
-                flag.0.load(Ordering::SeqCst),
+                flag.flag.load(Ordering::SeqCst),
                 "a waiter learns of the close"
             );
         }
