@@ -21,10 +21,6 @@ fn serial() -> MutexGuard<'static, ()> {
     SERIAL.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-fn fds() -> usize {
-    std::fs::read_dir("/proc/self/fd").unwrap().count()
-}
-
 /// Waits (at most 10 s) until no threaded loop's worker is alive in the process; a
 /// thread that was just joined can stay listed in /proc for a moment. Returns how
 /// many are left.
@@ -34,16 +30,6 @@ fn settled_workers() -> usize {
         std::thread::sleep(Duration::from_millis(1));
     }
     threads()
-}
-
-/// Waits (at most 10 s) until the process has `want` descriptors open again; what a
-/// loop's threads closed a moment ago may still be on its way out. Returns the count.
-fn settled_fds(want: usize) -> usize {
-    let start = std::time::Instant::now();
-    while fds() != want && start.elapsed() < Duration::from_secs(10) {
-        std::thread::sleep(Duration::from_millis(1));
-    }
-    fds()
 }
 
 /// The threaded loops' worker threads alive in the process (by name: the test
@@ -102,7 +88,7 @@ fn park_ten(lp: &tulip::EventLoop, dropped: &Arc<AtomicUsize>) {
 /// Finding 4: `close()` drops every parked task's future, on both executors.
 fn close_releases_parked_tasks(new_loop: Factory) {
     let _serial = serial();
-    let fds_before = fds();
+    let fds_before = common::open_fds();
     let dropped = Arc::new(AtomicUsize::new(0));
     let lp = new_loop().unwrap();
     park_ten(&lp, &dropped);
@@ -114,7 +100,11 @@ fn close_releases_parked_tasks(new_loop: Factory) {
         "every parked future dropped"
     );
     drop(lp);
-    assert_eq!(settled_fds(fds_before), fds_before, "no fd left open");
+    assert_eq!(
+        common::fds_settled(fds_before),
+        fds_before,
+        "no fd left open"
+    );
 }
 
 /// Finding 4: dropping the last handle without `close()` does the same, and a
@@ -122,7 +112,7 @@ fn close_releases_parked_tasks(new_loop: Factory) {
 fn dropping_the_loop_releases_parked_tasks(new_loop: Factory) {
     let _serial = serial();
     assert_eq!(settled_workers(), 0, "no worker thread before");
-    let fds_before = fds();
+    let fds_before = common::open_fds();
     let dropped = Arc::new(AtomicUsize::new(0));
     let lp = new_loop().unwrap();
     park_ten(&lp, &dropped);
@@ -132,7 +122,11 @@ fn dropping_the_loop_releases_parked_tasks(new_loop: Factory) {
         10,
         "every parked future dropped"
     );
-    assert_eq!(settled_fds(fds_before), fds_before, "no fd left open");
+    assert_eq!(
+        common::fds_settled(fds_before),
+        fds_before,
+        "no fd left open"
+    );
     assert_eq!(settled_workers(), 0, "no worker thread left");
 }
 

@@ -163,10 +163,6 @@ fn serial() -> MutexGuard<'static, ()> {
     SERIAL.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-fn fds() -> usize {
-    std::fs::read_dir("/proc/self/fd").unwrap().count()
-}
-
 /// The process's threads, minus the test harness's own: libtest names each test's
 /// thread after the test (`local::…`, `threaded::…`), and starts the next test's
 /// thread whenever one finishes — those come and go on their own schedule. Tulip
@@ -182,18 +178,7 @@ fn threads() -> Vec<String> {
         .unwrap()
         .filter_map(|e| std::fs::read_to_string(e.ok()?.path().join("comm")).ok())
         .map(|comm| comm.trim_end().to_string())
-        .filter(|comm| {
-            // libtest names a test's thread after the test (cut to 15 bytes).
-            ![
-                "local::",
-                "threaded::",
-                "local_async_io:",
-                "threaded_async_",
-            ]
-            .iter()
-            .any(|p| comm.starts_with(p))
-                && comm != main
-        })
+        .filter(|comm| !common::is_test_thread(comm) && comm != main)
         .collect();
     names.sort();
     names
@@ -207,20 +192,6 @@ fn threads_settled(expected: &[String]) -> Vec<String> {
     let start = Instant::now();
     loop {
         let now = threads();
-        if now == expected || start.elapsed() > Duration::from_secs(10) {
-            return now;
-        }
-        std::thread::sleep(Duration::from_millis(1));
-    }
-}
-
-/// The descriptor count once it is `expected`, or after 10 s whatever it is: a socket
-/// whose task a foreign thread (async-io's) released closes a moment after the loop
-/// did (a descriptor that stays open still fails the check).
-fn fds_settled(expected: usize) -> usize {
-    let start = Instant::now();
-    loop {
-        let now = fds();
         if now == expected || start.elapsed() > Duration::from_secs(10) {
             return now;
         }
@@ -274,7 +245,7 @@ struct Snapshot {
 impl Snapshot {
     fn take() -> Snapshot {
         Snapshot {
-            fds: fds(),
+            fds: common::open_fds(),
             threads: threads(),
             rss_kib: rss_kib(),
         }
@@ -302,12 +273,12 @@ fn two_passes(what: &str, sizes: &Sizes, pass: impl Fn()) {
     pass();
     let mut mid = Snapshot::take();
     mid.threads = threads_settled(&start.threads);
-    mid.fds = fds_settled(start.fds);
+    mid.fds = common::fds_settled(start.fds);
     let t1 = Instant::now();
     pass();
     let mut end = Snapshot::take();
     end.threads = threads_settled(&start.threads);
-    end.fds = fds_settled(start.fds);
+    end.fds = common::fds_settled(start.fds);
     let t2 = Instant::now();
     eprintln!(
         "  {what}: fds {} -> {} -> {}, threads {} -> {} -> {}, rss {} -> {} -> {} KiB \
@@ -606,7 +577,7 @@ fn echo_soak_body(new_loop: Factory, exe: &str) {
     let seed = seed();
 
     // Room for two descriptors per open connection, plus margin.
-    let room = nofile_limit().saturating_sub(fds() + 64) / 2;
+    let room = nofile_limit().saturating_sub(common::open_fds() + 64) / 2;
     let concurrency = sizes.concurrency.min(room).max(1);
     let connections = sizes.connections;
 
@@ -615,7 +586,7 @@ fn echo_soak_body(new_loop: Factory, exe: &str) {
     let st = stats.clone();
     let totals = lp
         .run_until_complete(async move {
-            let inner_fds = fds();
+            let inner_fds = common::open_fds();
             let server = echo_server(st.clone()).await?;
             let addr = server.local_addr().unwrap();
             let gate = Arc::new(Semaphore::new(concurrency));
@@ -650,8 +621,12 @@ fn echo_soak_body(new_loop: Factory, exe: &str) {
             stop_echo_server(server, &st).await?;
             // A handler counts itself finished a moment before its socket is dropped;
             // on the threaded loop that drop may still be running on a worker.
-            common::until(|| fds() <= inner_fds).await;
-            assert_eq!(fds(), inner_fds, "descriptors left open inside the loop");
+            common::until(|| common::open_fds() <= inner_fds).await;
+            assert_eq!(
+                common::open_fds(),
+                inner_fds,
+                "descriptors left open inside the loop"
+            );
             Ok::<_, Error>((total, most_open.load(Ordering::SeqCst)))
         })
         .unwrap();

@@ -32,20 +32,12 @@ fn threads_now() -> usize {
     let me = std::fs::read_to_string("/proc/thread-self/comm").unwrap_or_default();
     dir.filter_map(|t| t.ok())
         .filter_map(|t| std::fs::read_to_string(t.path().join("comm")).ok())
-        // libtest names a test's thread after the test, cut to 15 bytes ("local::...",
-        // "local_async_io:"): other tests' threads are not counted.
-        .filter(|name| *name == me || !is_test_thread(name))
+        // Other tests' threads are not counted.
+        .filter(|name| *name == me || !common::is_test_thread(name))
         // async-io's reactor thread is process-wide, made once by whichever test
         // first runs an async-io loop: not the resolver's.
         .filter(|name| name.trim_end() != "async-io")
         .count()
-}
-
-fn is_test_thread(name: &str) -> bool {
-    name.contains("::")
-        || ["local_async_io:", "threaded_async_"]
-            .iter()
-            .any(|p| name.starts_with(p))
 }
 
 /// What the OS resolver says `host` is, as a set (the order is the resolver's

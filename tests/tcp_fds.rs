@@ -12,10 +12,6 @@ use tulip::net::{open_connection, start_server, TcpListener, TcpStream};
 /// Scenarios in this binary count the process's descriptors: one at a time.
 static SERIAL: Mutex<()> = Mutex::new(());
 
-fn open_fds() -> usize {
-    std::fs::read_dir("/proc/self/fd").unwrap().count()
-}
-
 fn thousand_connections_leak_no_descriptors(new_loop: Factory) {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let lp = new_loop().unwrap();
@@ -25,7 +21,7 @@ fn thousand_connections_leak_no_descriptors(new_loop: Factory) {
             let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
             drop(TcpStream::connect(l.local_addr().unwrap()).await.unwrap());
             drop(l);
-            let before = open_fds();
+            let before = common::open_fds();
             let server = start_server(
                 |mut r, w| async move {
                     let line = r.readline().await.unwrap_or_default();
@@ -49,10 +45,10 @@ fn thousand_connections_leak_no_descriptors(new_loop: Factory) {
             // On the threaded loop the server's last handler may still be closing
             // its socket on a worker: wait for the count to come back (bounded).
             let start = std::time::Instant::now();
-            while open_fds() > before && start.elapsed() < Duration::from_secs(10) {
+            while common::open_fds() > before && start.elapsed() < Duration::from_secs(10) {
                 tulip::sleep(Duration::from_millis(1)).await?;
             }
-            let after = open_fds();
+            let after = common::open_fds();
             assert!(
                 after <= before,
                 "descriptors: {before} before, {after} after"

@@ -68,6 +68,38 @@ pub fn threaded_async_io() -> tulip::Result<tulip::EventLoop> {
         .build()
 }
 
+/// The descriptors the process has open.
+pub fn open_fds() -> usize {
+    std::fs::read_dir("/proc/self/fd").unwrap().count()
+}
+
+/// The descriptor count once it is `want`, or after 10 s whatever it is: a socket
+/// closed a moment ago on another thread (a loop's worker, async-io's) may still be
+/// on its way out; one that stays open still fails the caller's check.
+pub fn fds_settled(want: usize) -> usize {
+    let start = Instant::now();
+    while open_fds() != want && start.elapsed() < Duration::from_secs(10) {
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    open_fds()
+}
+
+/// Whether a thread name (`/proc/.../comm`) is one of this harness's test threads:
+/// libtest names each test's thread after the test, cut to 15 bytes, and
+/// [`per_executor!`] puts every scenario in a module named after its arm
+/// (`local::…`, `local_async_io:`).
+pub fn is_test_thread(comm: &str) -> bool {
+    let comm = comm.trim_end();
+    [
+        "local::",
+        "threaded::",
+        "local_async_io:",
+        "threaded_async_",
+    ]
+    .iter()
+    .any(|p| comm.starts_with(p))
+}
+
 /// Makes what a process makes once, on first use, before a test counts descriptors
 /// or threads: with the `async-io` feature, async-io's reactor (its poller's
 /// descriptors and its fallback `async-io` thread) is process-wide and lazily built.
