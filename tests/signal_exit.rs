@@ -213,6 +213,30 @@ fn run_gives_sigint_back(executor: &str) {
     );
 }
 
+/// Sends `sig` to `p`, which serves on `addr`: it must exit 0 with `last` as its
+/// last line, and the port must be free again.
+fn stops_cleanly(p: Program, sig: &str, last: &str, addr: SocketAddr) {
+    p.signal(sig);
+    let (status, rest) = p.finish();
+    assert!(status.success(), "{status:?}; output {rest:?}");
+    assert_eq!(rest.last().map(String::as_str), Some(last), "{rest:?}");
+    assert!(released(addr));
+}
+
+/// One HTTP/1.1 GET of `path` that closes the connection: the whole reply.
+fn http_get(addr: SocketAddr, path: &str) -> String {
+    let mut c = TcpStream::connect(addr).unwrap();
+    c.set_read_timeout(Some(CHILD_LIMIT)).unwrap();
+    write!(
+        c,
+        "GET {path} HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut reply = String::new();
+    c.read_to_string(&mut reply).unwrap();
+    reply
+}
+
 fn server_stops_on(executor: &str, sig: &str) {
     let mut p = Program::start("signal_server", executor);
     let addr: SocketAddr = p.until("listening on ").parse().unwrap();
@@ -222,15 +246,7 @@ fn server_stops_on(executor: &str, sig: &str) {
     let mut echo = [0u8; 5];
     c.read_exact(&mut echo).unwrap();
     assert_eq!(&echo, b"ping\n");
-    p.signal(sig);
-    let (status, rest) = p.finish();
-    assert!(status.success(), "{status:?}; output {rest:?}");
-    assert_eq!(
-        rest.last().map(String::as_str),
-        Some("server closed"),
-        "{rest:?}"
-    );
-    assert!(released(addr));
+    stops_cleanly(p, sig, "server closed", addr);
 }
 
 /// Seed 002's aiohttp-style server (`examples/web_server.rs`) on SIGINT: it
@@ -239,23 +255,10 @@ fn web_server_stops_on_sigint(executor: &str) {
     let mut p = Program::start("web_server", executor);
     let at = p.until("Server started at http://");
     let addr: SocketAddr = at.trim_end_matches("...").parse().unwrap();
-    let mut c = TcpStream::connect(addr).unwrap();
-    c.set_read_timeout(Some(CHILD_LIMIT)).unwrap();
-    c.write_all(b"GET /hello/sig HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
-        .unwrap();
-    let mut reply = String::new();
-    c.read_to_string(&mut reply).unwrap();
+    let reply = http_get(addr, "/hello/sig");
     assert!(reply.starts_with("HTTP/1.1 200"), "{reply}");
     assert!(reply.ends_with("<h1>hello, sig!</h1>"), "{reply}");
-    p.signal("INT");
-    let (status, rest) = p.finish();
-    assert!(status.success(), "{status:?}; output {rest:?}");
-    assert_eq!(
-        rest.last().map(String::as_str),
-        Some("server closed"),
-        "{rest:?}"
-    );
-    assert!(released(addr));
+    stops_cleanly(p, "INT", "server closed", addr);
 }
 
 /// `run_app`'s serving loop closes the server on SIGINT and returns `Ok`; the
@@ -263,22 +266,9 @@ fn web_server_stops_on_sigint(executor: &str) {
 fn run_server_closes_on_sigint(executor: &str) {
     let mut p = Program::start("web_run_server", executor);
     let addr: SocketAddr = p.until("listening on ").parse().unwrap();
-    let mut c = TcpStream::connect(addr).unwrap();
-    c.set_read_timeout(Some(CHILD_LIMIT)).unwrap();
-    c.write_all(b"GET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
-        .unwrap();
-    let mut reply = String::new();
-    c.read_to_string(&mut reply).unwrap();
+    let reply = http_get(addr, "/");
     assert!(reply.ends_with("up"), "{reply}");
-    p.signal("INT");
-    let (status, rest) = p.finish();
-    assert!(status.success(), "{status:?}; output {rest:?}");
-    assert_eq!(
-        rest.last().map(String::as_str),
-        Some("run_server returned"),
-        "{rest:?}"
-    );
-    assert!(released(addr));
+    stops_cleanly(p, "INT", "run_server returned", addr);
 }
 
 fn server_stops_on_sigint(executor: &str) {
