@@ -35,7 +35,6 @@ impl Half {
     }
 
     /// Marks the half ready with a new tick (no wake-up).
-    #[cfg(feature = "async-io")]
     fn set_ready(&self) {
         let _ = self
             .state
@@ -44,12 +43,9 @@ impl Half {
             });
     }
 
+    /// Marks the half ready with a new tick and wakes its waiter.
     fn raise(&self) {
-        let _ = self
-            .state
-            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |s| {
-                Some((((s >> 1) + 1) << 1) | 1)
-            });
+        self.set_ready();
         let waker = self.waker.lock().unwrap_or_else(|e| e.into_inner()).take();
         if let Some(w) = waker {
             w.wake();
