@@ -10,14 +10,11 @@ use std::time::{Duration, Instant};
 
 use common::{Factory, Log};
 use tulip::web::{client, Method, Request, Response, StatusCode};
-use web_support::{raw, run, test_app, Hits};
+use web_support::{raw, run, serve_test_app, test_app, Hits};
 
 fn routes_and_match_info(new_loop: Factory) {
     run(new_loop, async {
-        let srv = test_app(&Hits::default())
-            .serve("127.0.0.1:0")
-            .await
-            .unwrap();
+        let srv = serve_test_app().await;
         let addr = srv.local_addr();
         let index = client::get(addr, "/").await.unwrap();
         assert_eq!(index.status, StatusCode::OK);
@@ -38,10 +35,7 @@ fn routes_and_match_info(new_loop: Factory) {
 
 fn unknown_path_is_404_and_wrong_method_is_405(new_loop: Factory) {
     run(new_loop, async {
-        let srv = test_app(&Hits::default())
-            .serve("127.0.0.1:0")
-            .await
-            .unwrap();
+        let srv = serve_test_app().await;
         let addr = srv.local_addr();
         let missing = client::get(addr, "/nope").await.unwrap();
         assert_eq!(missing.status, StatusCode::NOT_FOUND);
@@ -91,10 +85,7 @@ fn date_header_and_reason_phrases(new_loop: Factory) {
 /// An HTTP/1.0 request is answered as HTTP/1.0, and the connection closes.
 fn http10_is_answered_as_http10(new_loop: Factory) {
     run(new_loop, async {
-        let srv = test_app(&Hits::default())
-            .serve("127.0.0.1:0")
-            .await
-            .unwrap();
+        let srv = serve_test_app().await;
         let r = raw(srv.local_addr(), b"GET /hello/old HTTP/1.0\r\n\r\n").await;
         assert!(r.text.starts_with("HTTP/1.0 200 OK\r\n"), "{}", r.text);
         assert!(r.text.ends_with("<h1>hello, old!</h1>"), "{}", r.text);
@@ -107,10 +98,7 @@ fn http10_is_answered_as_http10(new_loop: Factory) {
 /// Three requests in one write, the first slowest: answered in request order.
 fn pipelined_requests_are_answered_in_order(new_loop: Factory) {
     run(new_loop, async {
-        let srv = test_app(&Hits::default())
-            .serve("127.0.0.1:0")
-            .await
-            .unwrap();
+        let srv = serve_test_app().await;
         let r = raw(
             srv.local_addr(),
             b"GET /slow/300 HTTP/1.1\r\nHost: x\r\n\r\n\
@@ -132,10 +120,7 @@ fn pipelined_requests_are_answered_in_order(new_loop: Factory) {
 /// `Expect: 100-continue`: the server says 100 before the client sends the body.
 fn expect_100_continue(new_loop: Factory) {
     run(new_loop, async {
-        let srv = test_app(&Hits::default())
-            .serve("127.0.0.1:0")
-            .await
-            .unwrap();
+        let srv = serve_test_app().await;
         let (mut r, w) = tulip::net::open_connection(srv.local_addr()).await.unwrap();
         w.write(
             b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n\
@@ -157,10 +142,7 @@ fn expect_100_continue(new_loop: Factory) {
 /// HEAD on a GET route: the GET's headers (its length), no body.
 fn head_has_no_body(new_loop: Factory) {
     run(new_loop, async {
-        let srv = test_app(&Hits::default())
-            .serve("127.0.0.1:0")
-            .await
-            .unwrap();
+        let srv = serve_test_app().await;
         let r = raw(
             srv.local_addr(),
             b"HEAD /hello/h HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
@@ -183,10 +165,7 @@ fn head_has_no_body(new_loop: Factory) {
 /// connection too.
 fn panicking_handler_is_500_and_the_server_keeps_serving(new_loop: Factory) {
     run(new_loop, async {
-        let srv = test_app(&Hits::default())
-            .serve("127.0.0.1:0")
-            .await
-            .unwrap();
+        let srv = serve_test_app().await;
         let r = raw(
             srv.local_addr(),
             b"GET /panic HTTP/1.1\r\nHost: x\r\n\r\n\
@@ -210,10 +189,7 @@ fn panicking_handler_is_500_and_the_server_keeps_serving(new_loop: Factory) {
 /// build, the client gets a 500, and no injected header reaches the wire.
 fn header_injection_cannot_reach_the_wire(new_loop: Factory) {
     run(new_loop, async {
-        let srv = test_app(&Hits::default())
-            .serve("127.0.0.1:0")
-            .await
-            .unwrap();
+        let srv = serve_test_app().await;
         let r = raw(
             srv.local_addr(),
             b"GET /go/x%0d%0aSet-Cookie:%20owned=1 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
@@ -248,10 +224,7 @@ fn header_injection_cannot_reach_the_wire(new_loop: Factory) {
 /// Ten requests to handlers that each sleep 0.5 s overlap: well under 10 × 0.5 s.
 fn concurrent_requests_overlap(new_loop: Factory) {
     run(new_loop, async {
-        let srv = test_app(&Hits::default())
-            .serve("127.0.0.1:0")
-            .await
-            .unwrap();
+        let srv = serve_test_app().await;
         let addr = srv.local_addr();
         let start = Instant::now();
         let mut tasks = Vec::new();

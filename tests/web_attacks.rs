@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use common::Factory;
 use tulip::web::{client, Request};
-use web_support::{raw, raw_for, run, test_app, Hits};
+use web_support::{raw, raw_for, run, serve_test_app, test_app, Hits};
 
 /// The request smuggled inside each attack: it must never run.
 const HIDDEN: &str = "GET /smuggled HTTP/1.1\r\nHost: x\r\n\r\n";
@@ -131,10 +131,7 @@ fn length_with_chunked_is_framed_by_chunks_and_closed(new_loop: Factory) {
 /// Malformed heads: 400 and closed, quickly (no waiting for 16 KiB or a timeout).
 fn malformed_heads_are_400(new_loop: Factory) {
     run(new_loop, async {
-        let srv = test_app(&Hits::default())
-            .serve("127.0.0.1:0")
-            .await
-            .unwrap();
+        let srv = serve_test_app().await;
         for bad in [
             &b"THIS IS NOT HTTP\r\n\r\n"[..],
             b"GET /x HTTP/1.1\r\nBad Header\r\n\r\n",
@@ -160,10 +157,7 @@ fn malformed_heads_are_400(new_loop: Factory) {
 /// waiting.
 fn bare_lf_heads_and_endless_junk_get_prompt_answers(new_loop: Factory) {
     run(new_loop, async {
-        let srv = test_app(&Hits::default())
-            .serve("127.0.0.1:0")
-            .await
-            .unwrap();
+        let srv = serve_test_app().await;
         let r = raw(
             srv.local_addr(),
             b"GET /slow/0 HTTP/1.1\nHost: x\nConnection: close\n\n",
@@ -373,10 +367,7 @@ fn tcp_nodelay_is_on_by_default(new_loop: Factory) {
 /// `wait_closed` does not wait for the keep-alive timeout.
 fn close_ends_idle_keep_alive_connections(new_loop: Factory) {
     run(new_loop, async {
-        let srv = test_app(&Hits::default())
-            .serve("127.0.0.1:0")
-            .await
-            .unwrap();
+        let srv = serve_test_app().await;
         let r = tulip::create_task({
             let addr = srv.local_addr();
             async move {

@@ -9,7 +9,7 @@ mod web_support;
 use std::process::{Command, Output};
 
 use common::Factory;
-use web_support::{run, test_app, Hits};
+use web_support::{run, serve_test_app};
 
 fn installed(program: &str) -> bool {
     Command::new(program).arg("--version").output().is_ok()
@@ -43,10 +43,7 @@ fn curl_against_the_server(new_loop: Factory) {
         return;
     }
     run(new_loop, async {
-        let srv = test_app(&Hits::default())
-            .serve("127.0.0.1:0")
-            .await
-            .unwrap();
+        let srv = serve_test_app().await;
         let base = format!("http://{}", srv.local_addr());
         let got = curl(format!("{base}/hello/curl"), &["-i"]).await;
         assert!(got.starts_with("HTTP/1.1 200 OK\r\n"), "{got}");
@@ -91,10 +88,7 @@ fn python_http_client_against_the_server(new_loop: Factory) {
         return;
     }
     run(new_loop, async {
-        let srv = test_app(&Hits::default())
-            .serve("127.0.0.1:0")
-            .await
-            .unwrap();
+        let srv = serve_test_app().await;
         let script = concat!(
             env!("CARGO_MANIFEST_DIR"),
             "/tests/asyncio_ref/web_http_client.py"

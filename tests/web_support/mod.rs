@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::Factory;
-use tulip::web::{Application, HttpException, Request, Response, StatusCode};
+use tulip::web::{Application, HttpException, Request, Response, Server, StatusCode};
 
 use crate::common;
 
@@ -36,6 +36,14 @@ impl Hits {
     pub fn smuggled(&self) -> usize {
         self.smuggled.load(Ordering::SeqCst)
     }
+}
+
+/// [`test_app`], counting nothing, serving on an ephemeral port of 127.0.0.1.
+pub async fn serve_test_app() -> Server {
+    test_app(&Hits::default())
+        .serve("127.0.0.1:0")
+        .await
+        .unwrap()
 }
 
 /// Seed 002's routes, plus what the tests need: an echo that reads the body, a
