@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use common::{payload, record_reports, transformed, within, BoxError, Factory};
+use common::{payload, record_reports, run_unreported, transformed, within, BoxError, Factory};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper::{Request, Response, StatusCode, Version};
@@ -116,59 +116,51 @@ fn local_service_streams(new_loop: Factory) {
     use std::cell::Cell;
     use std::rc::Rc;
 
-    let lp = new_loop().unwrap();
-    let reports = record_reports(&lp);
-    within(Duration::from_secs(60), || {
-        lp.run_until_complete(async move {
-            let listener = TcpListener::bind("127.0.0.1:0").await?;
-            let addr = listener.local_addr()?;
-            let count = Rc::new(Cell::new(0usize));
-            let seen = count.clone();
-            let server = tulip_core::spawn_local(async move {
-                let (stream, _) = listener.accept().await?;
-                let svc = hyper::service::service_fn(move |req: Request<Incoming>| {
-                    let count = count.clone();
-                    async move {
-                        let body = req.into_body().collect().await?.to_bytes();
-                        count.set(count.get() + 1);
-                        Ok::<_, hyper::Error>(Response::new(Full::new(Bytes::from(transformed(
-                            &body,
-                        )))))
-                    }
-                });
-                let conn = tulip_hyper::server::http2_local()
-                    .serve_connection(tulip_hyper::TulipIo::new(stream), svc);
-                tulip_hyper::Cancellable::new(conn).await??;
-                Ok::<_, BoxError>(())
-            })?;
-            let sender = tulip_hyper::client::connect_http2(addr).await?;
-            let mut clients = Vec::new();
-            for i in 0..STREAMS {
-                let mut sender = sender.clone();
-                clients.push(tulip_core::create_task(async move {
-                    let body = payload(i as u64 + 99, 1000 + i);
-                    let req = Request::post("/").body(Full::new(Bytes::from(body.clone())))?;
-                    let got = sender
-                        .send_request(req)
-                        .await?
-                        .into_body()
-                        .collect()
-                        .await?;
-                    assert!(got.to_bytes()[..] == transformed(&body)[..], "stream {i}");
-                    Ok::<_, BoxError>(())
-                })?);
-            }
-            for c in clients {
-                c.await?;
-            }
-            drop(sender);
-            server.await?;
-            assert_eq!(seen.get(), STREAMS);
+    run_unreported(new_loop, Duration::from_secs(60), async move {
+        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        let count = Rc::new(Cell::new(0usize));
+        let seen = count.clone();
+        let server = tulip_core::spawn_local(async move {
+            let (stream, _) = listener.accept().await?;
+            let svc = hyper::service::service_fn(move |req: Request<Incoming>| {
+                let count = count.clone();
+                async move {
+                    let body = req.into_body().collect().await?.to_bytes();
+                    count.set(count.get() + 1);
+                    Ok::<_, hyper::Error>(Response::new(Full::new(Bytes::from(transformed(&body)))))
+                }
+            });
+            let conn = tulip_hyper::server::http2_local()
+                .serve_connection(tulip_hyper::TulipIo::new(stream), svc);
+            tulip_hyper::Cancellable::new(conn).await??;
             Ok::<_, BoxError>(())
-        })
-        .unwrap();
+        })?;
+        let sender = tulip_hyper::client::connect_http2(addr).await?;
+        let mut clients = Vec::new();
+        for i in 0..STREAMS {
+            let mut sender = sender.clone();
+            clients.push(tulip_core::create_task(async move {
+                let body = payload(i as u64 + 99, 1000 + i);
+                let req = Request::post("/").body(Full::new(Bytes::from(body.clone())))?;
+                let got = sender
+                    .send_request(req)
+                    .await?
+                    .into_body()
+                    .collect()
+                    .await?;
+                assert!(got.to_bytes()[..] == transformed(&body)[..], "stream {i}");
+                Ok::<_, BoxError>(())
+            })?);
+        }
+        for c in clients {
+            c.await?;
+        }
+        drop(sender);
+        server.await?;
+        assert_eq!(seen.get(), STREAMS);
+        Ok::<_, BoxError>(())
     });
-    assert_eq!(reports.take(), Vec::<String>::new());
 }
 
 per_executor!(

@@ -7,7 +7,7 @@ mod common;
 use std::time::Duration;
 
 use bytes::Bytes;
-use common::{payload, record_reports, within, BoxError, Factory};
+use common::{payload, run_unreported, BoxError, Factory};
 use futures::io::{AsyncReadExt, AsyncWriteExt};
 use http_body_util::Empty;
 use hyper::body::Incoming;
@@ -44,49 +44,43 @@ async fn upgrade_to_echo(
 }
 
 fn upgrade_echo(new_loop: Factory) {
-    let lp = new_loop().unwrap();
-    let reports = record_reports(&lp);
-    within(Duration::from_secs(60), || {
-        lp.run_until_complete(async {
-            let listener = TcpListener::bind("127.0.0.1:0").await?;
-            let addr = listener.local_addr()?;
-            let copied = tulip_core::Promise::<u64>::new();
-            let c = copied.clone();
-            let server = tulip_core::create_task(async move {
-                let (stream, _) = listener.accept().await?;
-                let svc = hyper::service::service_fn(move |req| upgrade_to_echo(req, c.clone()));
-                tulip_hyper::server::serve_http1(stream, svc).await?;
-                Ok::<_, BoxError>(())
-            })?;
-            let mut sender = tulip_hyper::client::connect(addr).await?;
-            let req = Request::get("/")
-                .header("connection", "upgrade")
-                .header("upgrade", "echo")
-                .body(Empty::<Bytes>::new())?;
-            let resp = sender.send_request(req).await?;
-            assert_eq!(resp.status(), StatusCode::SWITCHING_PROTOCOLS);
-            let upgraded = hyper::upgrade::on(resp).await?;
-            let (mut reader, mut writer) = TulipIo::new(upgraded).split();
-            let sent = payload(42, ECHOED);
-            let to_send = sent.clone();
-            let writing = tulip_core::create_task(async move {
-                writer.write_all(&to_send).await?;
-                writer.close().await?;
-                Ok::<_, BoxError>(())
-            })?;
-            let mut got = Vec::new();
-            reader.read_to_end(&mut got).await?;
-            writing.await?;
-            assert_eq!(got.len(), sent.len());
-            assert!(got == sent, "echo differs");
-            assert_eq!(copied.await?, ECHOED as u64);
-            // The HTTP/1 connection future ended at the upgrade.
-            server.await?;
+    run_unreported(new_loop, Duration::from_secs(60), async {
+        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        let copied = tulip_core::Promise::<u64>::new();
+        let c = copied.clone();
+        let server = tulip_core::create_task(async move {
+            let (stream, _) = listener.accept().await?;
+            let svc = hyper::service::service_fn(move |req| upgrade_to_echo(req, c.clone()));
+            tulip_hyper::server::serve_http1(stream, svc).await?;
             Ok::<_, BoxError>(())
-        })
-        .unwrap();
+        })?;
+        let mut sender = tulip_hyper::client::connect(addr).await?;
+        let req = Request::get("/")
+            .header("connection", "upgrade")
+            .header("upgrade", "echo")
+            .body(Empty::<Bytes>::new())?;
+        let resp = sender.send_request(req).await?;
+        assert_eq!(resp.status(), StatusCode::SWITCHING_PROTOCOLS);
+        let upgraded = hyper::upgrade::on(resp).await?;
+        let (mut reader, mut writer) = TulipIo::new(upgraded).split();
+        let sent = payload(42, ECHOED);
+        let to_send = sent.clone();
+        let writing = tulip_core::create_task(async move {
+            writer.write_all(&to_send).await?;
+            writer.close().await?;
+            Ok::<_, BoxError>(())
+        })?;
+        let mut got = Vec::new();
+        reader.read_to_end(&mut got).await?;
+        writing.await?;
+        assert_eq!(got.len(), sent.len());
+        assert!(got == sent, "echo differs");
+        assert_eq!(copied.await?, ECHOED as u64);
+        // The HTTP/1 connection future ended at the upgrade.
+        server.await?;
+        Ok::<_, BoxError>(())
     });
-    assert_eq!(reports.take(), Vec::<String>::new());
 }
 
 per_executor!(upgrade_echo);

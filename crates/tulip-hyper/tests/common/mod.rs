@@ -82,6 +82,20 @@ pub fn record_reports(lp: &tulip_core::EventLoop) -> Log {
     log
 }
 
+/// Runs `body` on a fresh loop of `new_loop`'s executor, failing the test if it
+/// errs or takes longer than `limit`, then checks that the loop's exception
+/// handler heard nothing (no task failed unseen).
+pub fn run_unreported(
+    new_loop: Factory,
+    limit: Duration,
+    body: impl std::future::Future<Output = Result<(), BoxError>>,
+) {
+    let lp = new_loop().unwrap();
+    let reports = record_reports(&lp);
+    within(limit, || lp.run_until_complete(body).unwrap());
+    assert_eq!(reports.take(), Vec::<String>::new());
+}
+
 /// Runs `f` and fails the test if it takes longer than `limit` (catches hangs, not
 /// a timing figure).
 pub fn within<R>(limit: Duration, f: impl FnOnce() -> R) -> R {
