@@ -52,6 +52,10 @@ pub use tulip_hyper as hyper;
 /// Which reactor a loop parks in (executor builders take it).
 pub use tulip_reactor::ReactorKind;
 
+/// I/O readiness and the timer heap a loop parks in, for writing an executor or an I/O
+/// crate (most programs need only [`ReactorKind`]).
+pub use tulip_reactor as reactor;
+
 /// The executors compiled in, to pick one explicitly.
 pub mod executors {
     #[cfg(feature = "local")]

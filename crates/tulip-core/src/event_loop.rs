@@ -29,13 +29,13 @@ pub type ExceptionHandler = Arc<dyn Fn(&EventLoop, &ExceptionContext) + Send + S
 ///
 /// # Examples
 /// ```
-/// let lp = tulip_local::new_event_loop().unwrap();
-/// let out = lp.run_until_complete(async { Ok::<_, tulip_core::Error>(1 + 1) })?;
+/// let lp = tulip::new_event_loop().unwrap();
+/// let out = lp.run_until_complete(async { Ok::<_, tulip::Error>(1 + 1) })?;
 /// assert_eq!(out, 2);
 /// lp.close()?;
-/// let again = lp.run_until_complete(async { Ok::<_, tulip_core::Error>(()) });
-/// assert!(matches!(again, Err(tulip_core::Error::LoopClosed)));
-/// # Ok::<(), tulip_core::Error>(())
+/// let again = lp.run_until_complete(async { Ok::<_, tulip::Error>(()) });
+/// assert!(matches!(again, Err(tulip::Error::LoopClosed)));
+/// # Ok::<(), tulip::Error>(())
 /// ```
 pub struct EventLoop {
     backend: Arc<dyn Backend>,

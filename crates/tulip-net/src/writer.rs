@@ -362,16 +362,16 @@ impl StreamWriter {
     ///
     /// # Examples
     /// ```
-    /// let lp = tulip_local::new_event_loop().unwrap();
+    /// let lp = tulip::new_event_loop().unwrap();
     /// lp.run_until_complete(async {
-    ///     let (a, b) = tulip_net::UnixStream::pair()?;
-    ///     let w = tulip_net::StreamWriter::from_async_write(a);
-    ///     let mut r = tulip_net::StreamReader::from_async_read(b, 1024);
+    ///     let (a, b) = tulip::net::UnixStream::pair()?;
+    ///     let w = tulip::net::StreamWriter::from_async_write(a);
+    ///     let mut r = tulip::net::StreamReader::from_async_read(b, 1024);
     ///     w.write(b"hello\n");
     ///     w.close();
     ///     w.wait_closed().await?;
     ///     assert_eq!(r.read_to_end().await?, b"hello\n");
-    ///     Ok::<_, tulip_net::Error>(())
+    ///     Ok::<_, tulip::net::Error>(())
     /// })?;
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```

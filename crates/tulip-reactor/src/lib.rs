@@ -13,7 +13,7 @@
 //!
 //! ```
 //! use std::time::Duration;
-//! let reactor = tulip_reactor::Reactor::new()?;
+//! let reactor = tulip::reactor::Reactor::new()?;
 //! reactor.notify()?;                                    // as if from another thread
 //! reactor.wait(Some(Duration::from_secs(5)))?;          // returns at once
 //! # Ok::<(), std::io::Error>(())

@@ -131,25 +131,25 @@ impl<T> State<T> {
 ///
 /// # Examples
 /// ```
-/// use tulip_sync::Queue;
-/// let lp = tulip_local::new_event_loop().unwrap();
+/// use tulip::Queue;
+/// let lp = tulip::new_event_loop().unwrap();
 /// lp.run_until_complete(async {
 ///     let q = Queue::new(1);
 ///     let consumer = q.clone();
-///     tulip_core::create_task(async move {
+///     tulip::create_task(async move {
 ///         while let Ok(n) = consumer.get().await {
 ///             println!("got {n}");
 ///             consumer.task_done()?;
 ///         }
-///         Ok::<_, tulip_sync::Error>(())
+///         Ok::<_, tulip::sync::Error>(())
 ///     })?;
 ///     for n in 0..3 {
 ///         q.put(n).await?; // waits while the one slot is taken
 ///     }
 ///     q.join().await?;
-///     Ok::<_, tulip_sync::Error>(())
+///     Ok::<_, tulip::sync::Error>(())
 /// })?;
-/// # Ok::<(), tulip_sync::Error>(())
+/// # Ok::<(), tulip::sync::Error>(())
 /// ```
 pub struct Queue<T> {
     inner: Arc<Mutex<State<T>>>,
@@ -556,18 +556,18 @@ impl<T> Drop for Join<'_, T> {
 /// # Examples
 /// ```
 /// use futures::StreamExt;
-/// use tulip_sync::Queue;
-/// let lp = tulip_local::new_event_loop().unwrap();
+/// use tulip::Queue;
+/// let lp = tulip::new_event_loop().unwrap();
 /// let got: Vec<i32> = lp.run_until_complete(async {
 ///     let q = Queue::new(0);
 ///     for n in 1..=3 {
 ///         q.put_nowait(n).unwrap();
 ///     }
 ///     q.shutdown(false);
-///     Ok::<_, tulip_core::Error>(q.stream().collect().await)
+///     Ok::<_, tulip::Error>(q.stream().collect().await)
 /// })?;
 /// assert_eq!(got, [1, 2, 3]);
-/// # Ok::<(), tulip_core::Error>(())
+/// # Ok::<(), tulip::Error>(())
 /// ```
 pub struct QueueStream<T> {
     queue: Queue<T>,
@@ -613,13 +613,13 @@ impl<T> Drop for QueueStream<T> {
 /// # Examples
 /// ```
 /// use futures::{SinkExt, StreamExt};
-/// use tulip_sync::Queue;
-/// let lp = tulip_local::new_event_loop().unwrap();
+/// use tulip::Queue;
+/// let lp = tulip::new_event_loop().unwrap();
 /// let got: Vec<i32> = lp.run_until_complete(async {
 ///     let q = Queue::new(2); // bounded: the forward waits for the reader
-///     let reader = tulip_core::create_task({
+///     let reader = tulip::create_task({
 ///         let q = q.clone();
-///         async move { Ok::<_, tulip_core::Error>(q.stream().collect::<Vec<_>>().await) }
+///         async move { Ok::<_, tulip::Error>(q.stream().collect::<Vec<_>>().await) }
 ///     })?;
 ///     let mut sink = q.sink();
 ///     futures::stream::iter((1..=5).map(Ok)).forward(&mut sink).await?;
@@ -704,7 +704,7 @@ impl<T> Drop for QueueSink<T> {
 ///
 /// # Examples
 /// ```
-/// use tulip_sync::PriorityQueue;
+/// use tulip::PriorityQueue;
 /// let q = PriorityQueue::new(0);
 /// for p in [3, 1, 2] {
 ///     q.put_nowait((p, format!("job {p}"))).unwrap();
@@ -726,7 +726,7 @@ impl<T: Ord> PriorityQueue<T> {
 ///
 /// # Examples
 /// ```
-/// use tulip_sync::LifoQueue;
+/// use tulip::LifoQueue;
 /// let q = LifoQueue::new(0);
 /// q.put_nowait(1).unwrap();
 /// q.put_nowait(2).unwrap();
