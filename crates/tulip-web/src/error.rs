@@ -32,8 +32,9 @@ pub enum Error {
     #[cfg(feature = "json")]
     #[error("bad json: {0}")]
     Json(#[from] serde_json::Error),
-    /// Any other error a handler returned; it becomes a 500.
-    #[error("{0}")]
+    /// Any other error a handler returned; it becomes a 500. It stands for that error:
+    /// same text, same `source()`.
+    #[error(transparent)]
     Other(Box<dyn std::error::Error + Send + Sync>),
 }
 
