@@ -290,10 +290,14 @@ impl Transport {
         st.wake_driver();
     }
 
-    /// The (high, low) water marks.
+    /// asyncio's `get_write_buffer_limits()`: the water marks as `(low, high)`, in
+    /// asyncio's order (the reverse of [`set_write_buffer_limits`]'s arguments, as in
+    /// asyncio).
+    ///
+    /// [`set_write_buffer_limits`]: Self::set_write_buffer_limits
     pub fn get_write_buffer_limits(&self) -> (usize, usize) {
         let st = self.sh.lock();
-        (st.high, st.low)
+        (st.low, st.high)
     }
 
     /// `"peername"` or `"sockname"`; `None` for other names or once closed.

@@ -603,10 +603,27 @@ impl StreamWriter {
         }
     }
 
-    /// The (high, low) water marks.
-    pub fn write_buffer_limits(&self) -> (usize, usize) {
+    /// asyncio's `transport.get_write_buffer_limits()`: the water marks as
+    /// `(low, high)`, in asyncio's order (the reverse of
+    /// [`set_write_buffer_limits`]'s arguments, as in asyncio).
+    ///
+    /// # Examples
+    /// ```
+    /// let lp = tulip::new_event_loop()?;
+    /// lp.run_until_complete(async {
+    ///     let (a, _b) = tulip::net::UnixStream::pair()?;
+    ///     let w = tulip::net::StreamWriter::from_async_write(a);
+    ///     w.set_write_buffer_limits(1024, None);
+    ///     assert_eq!(w.get_write_buffer_limits(), (256, 1024));
+    ///     Ok::<_, tulip::net::Error>(())
+    /// })?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// [`set_write_buffer_limits`]: Self::set_write_buffer_limits
+    pub fn get_write_buffer_limits(&self) -> (usize, usize) {
         let st = self.shared.lock();
-        (st.high, st.low)
+        (st.low, st.high)
     }
 
     /// asyncio's `get_extra_info`: `"peername"` or `"sockname"`; `None` for other names,
