@@ -53,6 +53,7 @@ struct Inner<T> {
 /// assert!(p.done());
 /// # Ok::<(), tulip::Error>(())
 /// ```
+#[must_use = "a Promise does nothing unless awaited or given a result"]
 pub struct Promise<T> {
     inner: Arc<Inner<T>>,
 }

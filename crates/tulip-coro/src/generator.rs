@@ -167,6 +167,7 @@ enum State<Y, S, R> {
 /// }
 /// assert_eq!(countdown(3).collect::<Vec<_>>(), [3, 2, 1]);
 /// ```
+#[must_use = "a generator does nothing unless resumed"]
 pub struct Generator<Y, S = (), R = ()> {
     slot: Rc<RefCell<Slot<Y, S>>>,
     state: State<Y, S, R>,

@@ -44,6 +44,7 @@
 //! # Ok(()) }
 //! ```
 #![warn(missing_docs)]
+#![warn(missing_debug_implementations)]
 #![forbid(unsafe_code)]
 
 mod cancel;

@@ -45,6 +45,7 @@
 #![deny(clippy::undocumented_unsafe_blocks)]
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
+#![warn(missing_debug_implementations)]
 
 mod addr;
 mod byte_io;

@@ -20,6 +20,7 @@
 //! ```
 #![deny(clippy::undocumented_unsafe_blocks)]
 #![warn(missing_docs)]
+#![warn(missing_debug_implementations)]
 
 #[cfg(feature = "async-io")]
 mod aio;

@@ -28,6 +28,7 @@
 //! ```
 #![deny(clippy::undocumented_unsafe_blocks)]
 #![warn(missing_docs)]
+#![warn(missing_debug_implementations)]
 
 use std::fmt;
 use std::io;

@@ -549,6 +549,12 @@ pub mod private {
     /// Where one child of `gather!` leaves its value.
     pub struct Slot<T>(Arc<Mutex<Option<T>>>);
 
+    impl<T> std::fmt::Debug for Slot<T> {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.debug_struct("Slot").finish_non_exhaustive()
+        }
+    }
+
     impl<T> Slot<T> {
         fn take(self) -> T {
             let v = self.0.lock().unwrap_or_else(|e| e.into_inner()).take();

@@ -195,9 +195,24 @@ impl<T> Queue<T> {
         }
     }
 
-    /// Number of items in the queue.
+    /// asyncio's `qsize()`: the number of items in the queue. [`len`](Self::len) is
+    /// the same number under Rust's name.
     pub fn qsize(&self) -> usize {
         lock(&self.inner).items.len()
+    }
+
+    /// The number of items in the queue: Rust's name for asyncio's
+    /// [`qsize`](Self::qsize), which it returns.
+    ///
+    /// # Examples
+    /// ```
+    /// let q = tulip::Queue::new(0);
+    /// q.put_nowait("a").unwrap();
+    /// assert_eq!((q.len(), q.qsize()), (1, 1));
+    /// assert!(!q.is_empty() && !q.empty());
+    /// ```
+    pub fn len(&self) -> usize {
+        self.qsize()
     }
 
     /// The bound given at creation (0: unbounded).
@@ -205,9 +220,16 @@ impl<T> Queue<T> {
         lock(&self.inner).maxsize
     }
 
-    /// True when there are no items.
+    /// asyncio's `empty()`: true when there are no items.
+    /// [`is_empty`](Self::is_empty) is the same answer under Rust's name.
     pub fn empty(&self) -> bool {
         self.qsize() == 0
+    }
+
+    /// True when there are no items: Rust's name for asyncio's
+    /// [`empty`](Self::empty), which it returns.
+    pub fn is_empty(&self) -> bool {
+        self.empty()
     }
 
     /// True when a bounded queue holds `maxsize` items.
@@ -465,6 +487,17 @@ pub struct Put<'a, T> {
 
 impl<T> Unpin for Put<'_, T> {}
 
+// The queue and whether this future is parked in its wait list (the item a `Put`
+// holds need not be `Debug`).
+impl<T> std::fmt::Debug for Put<'_, T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Put")
+            .field("queue", self.queue)
+            .field("waiting", &self.key.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
 impl<T> Future for Put<'_, T> {
     type Output = Result<(), PutError<T>>;
 
@@ -489,6 +522,17 @@ pub struct Get<'a, T> {
     key: Option<usize>,
 }
 
+// The queue and whether this future is parked in its wait list (the item a `Put`
+// holds need not be `Debug`).
+impl<T> std::fmt::Debug for Get<'_, T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Get")
+            .field("queue", self.queue)
+            .field("waiting", &self.key.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
 impl<T> Future for Get<'_, T> {
     type Output = Result<T, Error>;
 
@@ -511,6 +555,17 @@ impl<T> Drop for Get<'_, T> {
 pub struct Join<'a, T> {
     queue: &'a Queue<T>,
     key: Option<usize>,
+}
+
+// The queue and whether this future is parked in its wait list (the item a `Put`
+// holds need not be `Debug`).
+impl<T> std::fmt::Debug for Join<'_, T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Join")
+            .field("queue", self.queue)
+            .field("waiting", &self.key.is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 impl<T> Future for Join<'_, T> {
@@ -569,6 +624,7 @@ impl<T> Drop for Join<'_, T> {
 /// assert_eq!(got, [1, 2, 3]);
 /// # Ok::<(), tulip::Error>(())
 /// ```
+#[must_use = "streams do nothing unless polled"]
 pub struct QueueStream<T> {
     queue: Queue<T>,
     key: Option<usize>,
@@ -629,6 +685,7 @@ impl<T> Drop for QueueStream<T> {
 /// assert_eq!(got, [1, 2, 3, 4, 5]);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
+#[must_use = "sinks do nothing unless polled"]
 pub struct QueueSink<T> {
     queue: Queue<T>,
     item: Option<T>,

@@ -245,6 +245,7 @@ struct TimeoutState {
 /// # Ok::<(), tulip::Error>(())
 /// ```
 #[derive(Clone)]
+#[must_use = "a timeout does nothing until its run() wraps a future"]
 pub struct Timeout {
     inner: Arc<Mutex<TimeoutState>>,
 }

@@ -33,6 +33,7 @@
 //! [`Application::access_log`] is on (off by default, as aiohttp's `access_log=None`).
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
+#![warn(missing_debug_implementations)]
 
 mod app;
 pub mod client;
