@@ -177,6 +177,42 @@ fn queues_answer_to_rust_and_asyncio_names() {
     );
 }
 
+/// `Default` is asyncio's no-argument constructor: unbounded.
+#[test]
+fn default_queues_are_unbounded() {
+    let q: Queue<u8> = Queue::default();
+    let p: PriorityQueue<u8> = PriorityQueue::default();
+    let l: LifoQueue<u8> = LifoQueue::default();
+    assert_eq!((q.maxsize(), p.maxsize(), l.maxsize()), (0, 0, 0));
+    for i in 0..1000 {
+        q.put_nowait(i as u8).unwrap();
+    }
+    assert!(!q.full());
+}
+
+/// Tasks and loops go in hash sets, as asyncio's `background_tasks = set()`.
+fn tasks_and_loops_are_hashable(new_loop: Factory) {
+    use std::collections::HashSet;
+    let lp = new_loop().unwrap();
+    let other = new_loop().unwrap();
+    let loops: HashSet<tulip::EventLoop> = [lp.clone(), lp.clone(), other.clone()].into();
+    assert_eq!(loops.len(), 2);
+    lp.run_until_complete(async {
+        let mut background = HashSet::new();
+        let a = tulip::create_task(async { Ok::<_, Error>(1) })?;
+        let b = tulip::create_task(async { Ok::<_, Error>(2) })?;
+        background.insert(a.task_ref());
+        background.insert(b.task_ref());
+        background.insert(a.task_ref());
+        assert_eq!(background.len(), 2);
+        assert!(background.contains(&b.task_ref()));
+        assert_eq!(a.await? + b.await?, 3);
+        Ok::<_, Error>(())
+    })
+    .unwrap();
+    other.close().unwrap();
+}
+
 /// asyncio's `get_write_buffer_limits()` answers `(low, high)`; low defaults to
 /// high / 4 (tests/asyncio_ref/write_buffer_limits.py).
 #[cfg(feature = "net")]
@@ -190,6 +226,7 @@ fn write_buffer_limits_in_asyncio_order(new_loop: Factory) {
         assert_eq!(w.get_write_buffer_limits(), (256, 1024));
         w.set_write_buffer_limits(64 * 1024, Some(16 * 1024));
         assert_eq!(w.get_write_buffer_limits(), (16 * 1024, 64 * 1024));
+        assert_eq!((w.get_write_buffer_size(), w.write_buffer_size()), (0, 0));
         Ok::<_, tulip::net::Error>(())
     })
     .unwrap();
@@ -224,6 +261,10 @@ per_executor!(write_buffer_limits_in_asyncio_order);
 mod debug {
     use super::*;
     per_executor!(queue_futures_are_debug);
+}
+mod hash {
+    use super::*;
+    per_executor!(tasks_and_loops_are_hashable);
 }
 
 #[cfg(feature = "local")]

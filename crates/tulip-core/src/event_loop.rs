@@ -79,6 +79,12 @@ impl PartialEq for EventLoop {
 }
 impl Eq for EventLoop {}
 
+impl std::hash::Hash for EventLoop {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.id().hash(state);
+    }
+}
+
 impl EventLoop {
     /// Wraps an executor. Executor crates call this from their constructors.
     pub fn from_backend(backend: Arc<dyn Backend>) -> EventLoop {

@@ -30,6 +30,13 @@ impl PartialEq for TaskRef {
 }
 impl Eq for TaskRef {}
 
+// By id, which is one per task: asyncio keeps tasks in sets (`background_tasks.add(t)`).
+impl std::hash::Hash for TaskRef {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.id().hash(state);
+    }
+}
+
 impl TaskRef {
     /// The task's id, unique in the process, increasing in creation order.
     pub fn id(&self) -> u64 {

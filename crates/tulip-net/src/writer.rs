@@ -580,9 +580,17 @@ impl StreamWriter {
         })
     }
 
-    /// Bytes queued and not yet written to the socket.
+    /// Bytes queued and not yet written to the socket. Rust's name for asyncio's
+    /// [`get_write_buffer_size`](Self::get_write_buffer_size), which it returns.
     pub fn write_buffer_size(&self) -> usize {
         self.shared.lock().pending()
+    }
+
+    /// asyncio's `transport.get_write_buffer_size()`: bytes queued and not yet written.
+    /// [`write_buffer_size`](Self::write_buffer_size) is the same number under Rust's
+    /// name.
+    pub fn get_write_buffer_size(&self) -> usize {
+        self.write_buffer_size()
     }
 
     /// Sets the high- and low-water marks (`low` defaults to `high / 4`, asyncio's

@@ -175,6 +175,13 @@ impl<T> std::fmt::Debug for Queue<T> {
     }
 }
 
+/// An unbounded queue, as asyncio's `Queue()` (`maxsize=0`).
+impl<T> Default for Queue<T> {
+    fn default() -> Self {
+        Queue::new(0)
+    }
+}
+
 impl<T> Queue<T> {
     /// A FIFO queue holding at most `maxsize` items (0: unbounded).
     pub fn new(maxsize: usize) -> Queue<T> {
@@ -771,6 +778,13 @@ impl<T> Drop for QueueSink<T> {
 /// ```
 pub struct PriorityQueue<T>(Queue<T>);
 
+/// An unbounded priority queue, as asyncio's `PriorityQueue()`.
+impl<T: Ord> Default for PriorityQueue<T> {
+    fn default() -> Self {
+        PriorityQueue::new(0)
+    }
+}
+
 impl<T: Ord> PriorityQueue<T> {
     /// A priority queue holding at most `maxsize` items (0: unbounded).
     pub fn new(maxsize: usize) -> Self {
@@ -790,6 +804,13 @@ impl<T: Ord> PriorityQueue<T> {
 /// assert_eq!(q.get_nowait().unwrap(), 2);
 /// ```
 pub struct LifoQueue<T>(Queue<T>);
+
+/// An unbounded LIFO queue, as asyncio's `LifoQueue()`.
+impl<T> Default for LifoQueue<T> {
+    fn default() -> Self {
+        LifoQueue::new(0)
+    }
+}
 
 impl<T> LifoQueue<T> {
     /// A LIFO queue holding at most `maxsize` items (0: unbounded).
