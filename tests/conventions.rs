@@ -191,6 +191,8 @@ fn default_queues_are_unbounded() {
 }
 
 /// Tasks and loops go in hash sets, as asyncio's `background_tasks = set()`.
+// Both hash and compare by id, which never changes; clippy sees the atomics inside.
+#[allow(clippy::mutable_key_type)]
 fn tasks_and_loops_are_hashable(new_loop: Factory) {
     use std::collections::HashSet;
     let lp = new_loop().unwrap();

@@ -79,6 +79,9 @@ impl PartialEq for EventLoop {
 }
 impl Eq for EventLoop {}
 
+/// By id, as equality. (Clippy's `mutable_key_type` flags a `HashSet<EventLoop>` for
+/// the executor's state inside; equality and hash never read it, so the lint may be
+/// allowed.)
 impl std::hash::Hash for EventLoop {
     fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
         self.id().hash(state);
