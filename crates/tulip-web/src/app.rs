@@ -141,10 +141,10 @@ impl Application {
     /// app.router.add_get("/x", |_r: Request| async { "x" });
     /// let lp = tulip::new_event_loop()?;
     /// let resp = lp.run_until_complete(async {
-    ///     let r = Request::new(http::Method::GET, "/nope".parse().unwrap());
+    ///     let r = Request::new(tulip::web::Method::GET, "/nope".parse().unwrap());
     ///     Ok::<_, tulip::web::Error>(app.handle(r).await)
     /// })?;
-    /// assert_eq!(resp.status, http::StatusCode::NOT_FOUND);
+    /// assert_eq!(resp.status, tulip::web::StatusCode::NOT_FOUND);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub async fn handle(&self, req: Request) -> Response {

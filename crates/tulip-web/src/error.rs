@@ -118,7 +118,7 @@ impl tulip_core::TaskError for Error {
 /// ```
 /// use tulip::web::HttpException;
 /// let e = HttpException::not_found();
-/// assert_eq!(e.status(), http::StatusCode::NOT_FOUND);
+/// assert_eq!(e.status(), tulip::web::StatusCode::NOT_FOUND);
 /// assert_eq!(e.to_string(), "404: Not Found");
 /// ```
 #[derive(Debug, Clone)]

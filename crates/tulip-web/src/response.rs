@@ -15,7 +15,7 @@ use crate::error::{status_text, Error, HttpException};
 ///
 /// # Examples
 /// ```
-/// use http::StatusCode;
+/// use tulip::web::StatusCode;
 /// use tulip::web::Response;
 /// let r = Response::new(b"<h1>Index</h1>".to_vec()).content_type("text/html")?;
 /// assert_eq!(r.status, StatusCode::OK);
