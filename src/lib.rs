@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
+#![warn(missing_debug_implementations)]
 
 mod executor;
 mod policy;
@@ -59,6 +60,10 @@ pub use tulip_web as web;
 pub use tulip_hyper as hyper;
 /// Which reactor a loop parks in (executor builders take it).
 pub use tulip_reactor::ReactorKind;
+
+/// I/O readiness and the timer heap a loop parks in, for writing an executor or an I/O
+/// crate (most programs need only [`ReactorKind`]).
+pub use tulip_reactor as reactor;
 
 /// The executors compiled in, to pick one explicitly.
 pub mod executors {

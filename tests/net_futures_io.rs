@@ -89,8 +89,8 @@ fn async_write_writer_respects_water_marks(new_loop: Factory) {
         let (a, b) = UnixStream::pair()?;
         let w = StreamWriter::from_async_write(a);
         let r = StreamReader::from_async_read(b, tulip::net::DEFAULT_LIMIT);
-        let (high, low) = w.write_buffer_limits();
-        assert_eq!((high, low), (64 * 1024, 16 * 1024));
+        let (low, high) = w.get_write_buffer_limits();
+        assert_eq!((low, high), (16 * 1024, 64 * 1024));
         let reader = tulip::create_task(async move {
             let mut r = r;
             r.read_to_end().await

@@ -193,7 +193,7 @@ fn pause_and_resume_writing(new_loop: Factory) {
         .await
         .unwrap();
         t.set_write_buffer_limits(64 * 1024, Some(16 * 1024));
-        assert_eq!(t.get_write_buffer_limits(), (64 * 1024, 16 * 1024));
+        assert_eq!(t.get_write_buffer_limits(), (16 * 1024, 64 * 1024));
         let chunk = vec![0u8; 64 * 1024];
         // Kernel buffers take a few MiB on loopback; then our buffer fills.
         let mut written = 0;

@@ -48,7 +48,7 @@ fn slow_peer_keeps_writer_buffer_bounded(new_loop: Factory) {
             })
             .unwrap();
             let (_r, w) = open_connection(addr).await.unwrap();
-            let (high, _low) = w.write_buffer_limits();
+            let (_low, high) = w.get_write_buffer_limits();
             let mut max_seen = 0;
             let mut sum = 0u64;
             let mut piece = vec![0u8; PIECE];
@@ -84,7 +84,7 @@ fn drain_waits_for_a_slow_peer(new_loop: Factory) {
         let (_r, w) = open_connection(l.local_addr().unwrap()).await.unwrap();
         let (mut s, _) = l.accept().await.unwrap();
         w.set_write_buffer_limits(1024, None);
-        assert_eq!(w.write_buffer_limits(), (1024, 256));
+        assert_eq!(w.get_write_buffer_limits(), (256, 1024));
         // Far more than the kernel buffers hold.
         let big = vec![1u8; 32 * 1024 * 1024];
         w.write(&big);

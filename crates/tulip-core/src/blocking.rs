@@ -57,16 +57,16 @@ struct PoolInner {
 ///
 /// # Examples
 /// ```
-/// use tulip_core::ThreadPool;
+/// use tulip::ThreadPool;
 /// let pool = ThreadPool::new(2);
-/// let lp = tulip_local::new_event_loop()?;
+/// let lp = tulip::new_event_loop()?;
 /// let n = lp.run_until_complete(async {
 ///     let a = pool.submit(|| (1..=10u64).product::<u64>());
 ///     let b = pool.submit(|| 7);
-///     Ok::<_, tulip_core::Error>(a.await? + b.await?)
+///     Ok::<_, tulip::Error>(a.await? + b.await?)
 /// })?;
 /// assert_eq!(n, 3628807);
-/// # Ok::<(), tulip_core::Error>(())
+/// # Ok::<(), tulip::Error>(())
 /// ```
 #[derive(Clone)]
 pub struct ThreadPool {
@@ -319,16 +319,16 @@ pub fn default_pool() -> &'static ThreadPool {
 /// # Examples
 /// ```
 /// use std::time::Duration;
-/// let lp = tulip_local::new_event_loop()?;
+/// let lp = tulip::new_event_loop()?;
 /// let got = lp.run_until_complete(async {
-///     let slow = tulip_core::to_thread(|| {
+///     let slow = tulip::to_thread(|| {
 ///         std::thread::sleep(Duration::from_millis(20)); // blocks its own thread only
 ///         std::thread::current().name().map(String::from)
 ///     });
 ///     slow.await
 /// })?;
 /// assert!(got.unwrap().starts_with("tulip-blocking"));
-/// # Ok::<(), tulip_core::Error>(())
+/// # Ok::<(), tulip::Error>(())
 /// ```
 pub async fn to_thread<F, T>(f: F) -> Result<T>
 where
@@ -350,11 +350,11 @@ impl crate::event_loop::EventLoop {
     ///
     /// # Examples
     /// ```
-    /// let lp = tulip_local::new_event_loop()?;
-    /// let pool = tulip_core::ThreadPool::new(1);
+    /// let lp = tulip::new_event_loop()?;
+    /// let pool = tulip::ThreadPool::new(1);
     /// let job = lp.run_in_executor(Some(&pool), || 2 + 2)?;
     /// assert_eq!(lp.run_until_complete(job)?, 4);
-    /// # Ok::<(), tulip_core::Error>(())
+    /// # Ok::<(), tulip::Error>(())
     /// ```
     pub fn run_in_executor<F, T>(&self, executor: Option<&ThreadPool>, f: F) -> Result<Blocking<T>>
     where

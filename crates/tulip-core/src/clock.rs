@@ -12,7 +12,7 @@ const NEVER: Duration = Duration::from_secs(30 * 365 * 24 * 3600);
 /// # Examples
 /// ```
 /// use std::time::{Duration, Instant};
-/// assert!(tulip_core::deadline_after(Duration::MAX) > Instant::now());
+/// assert!(tulip::deadline_after(Duration::MAX) > Instant::now());
 /// ```
 pub fn deadline_after(delay: Duration) -> Instant {
     let now = Instant::now();

@@ -29,13 +29,13 @@ pub type ExceptionHandler = Arc<dyn Fn(&EventLoop, &ExceptionContext) + Send + S
 ///
 /// # Examples
 /// ```
-/// let lp = tulip_local::new_event_loop().unwrap();
-/// let out = lp.run_until_complete(async { Ok::<_, tulip_core::Error>(1 + 1) })?;
+/// let lp = tulip::new_event_loop().unwrap();
+/// let out = lp.run_until_complete(async { Ok::<_, tulip::Error>(1 + 1) })?;
 /// assert_eq!(out, 2);
 /// lp.close()?;
-/// let again = lp.run_until_complete(async { Ok::<_, tulip_core::Error>(()) });
-/// assert!(matches!(again, Err(tulip_core::Error::LoopClosed)));
-/// # Ok::<(), tulip_core::Error>(())
+/// let again = lp.run_until_complete(async { Ok::<_, tulip::Error>(()) });
+/// assert!(matches!(again, Err(tulip::Error::LoopClosed)));
+/// # Ok::<(), tulip::Error>(())
 /// ```
 pub struct EventLoop {
     backend: Arc<dyn Backend>,
@@ -80,6 +80,15 @@ impl PartialEq for EventLoop {
 }
 impl Eq for EventLoop {}
 
+/// By id, as equality. (Clippy's `mutable_key_type` flags a `HashSet<EventLoop>` for
+/// the executor's state inside; equality and hash never read it, so the lint may be
+/// allowed.)
+impl std::hash::Hash for EventLoop {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.id().hash(state);
+    }
+}
+
 impl EventLoop {
     /// Wraps an executor. Executor crates call this from their constructors.
     pub fn from_backend(backend: Arc<dyn Backend>) -> EventLoop {
@@ -123,9 +132,9 @@ impl EventLoop {
     ///
     /// # Examples
     /// ```
-    /// let lp = tulip_local::new_event_loop()?;
+    /// let lp = tulip::executors::local::new_event_loop()?;
     /// assert_eq!(lp.executor(), "local");
-    /// # Ok::<(), tulip_core::Error>(())
+    /// # Ok::<(), tulip::Error>(())
     /// ```
     pub fn executor(&self) -> &'static str {
         self.backend.executor()
@@ -142,20 +151,20 @@ impl EventLoop {
     /// ```
     /// use std::sync::{Arc, Mutex};
     /// use std::time::Duration;
-    /// let lp = tulip_local::new_event_loop()?;
+    /// let lp = tulip::executors::local::new_event_loop()?;
     /// lp.set_debug(true);
     /// lp.set_slow_callback_duration(Duration::from_millis(20));
     /// let seen = Arc::new(Mutex::new(Vec::new()));
     /// let log = seen.clone();
-    /// lp.set_exception_handler(Some(move |_: &tulip_core::EventLoop, ctx: &tulip_core::ExceptionContext| {
+    /// lp.set_exception_handler(Some(move |_: &tulip::EventLoop, ctx: &tulip::ExceptionContext| {
     ///     log.lock().unwrap().push(ctx.message.clone());
     /// }));
     /// lp.run_until_complete(async {
     ///     std::thread::sleep(Duration::from_millis(30)); // blocks the loop
-    ///     Ok::<_, tulip_core::Error>(())
+    ///     Ok::<_, tulip::Error>(())
     /// })?;
     /// assert!(seen.lock().unwrap()[0].starts_with("Executing task"));
-    /// # Ok::<(), tulip_core::Error>(())
+    /// # Ok::<(), tulip::Error>(())
     /// ```
     pub fn set_debug(&self, enabled: bool) {
         self.backend.common().set_debug(enabled);

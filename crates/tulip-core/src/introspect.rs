@@ -273,20 +273,20 @@ impl EventLoop {
     ///
     /// # Examples
     /// ```
-    /// let lp = tulip_local::new_event_loop()?;
+    /// let lp = tulip::executors::local::new_event_loop()?;
     /// let dump = lp.run_until_complete(async {
-    ///     let child = tulip_core::create_task(async {
-    ///         tulip_core::sleep(std::time::Duration::from_secs(60)).await
+    ///     let child = tulip::create_task(async {
+    ///         tulip::sleep(std::time::Duration::from_secs(60)).await
     ///     })?;
     ///     child.set_name("sleeper");
-    ///     tulip_core::sleep(std::time::Duration::ZERO).await?; // let it start
-    ///     let dump = tulip_core::get_running_loop()?.dump_tasks();
+    ///     tulip::sleep(std::time::Duration::ZERO).await?; // let it start
+    ///     let dump = tulip::get_running_loop()?.dump_tasks();
     ///     child.cancel();
-    ///     Ok::<_, tulip_core::Error>(dump)
+    ///     Ok::<_, tulip::Error>(dump)
     /// })?;
     /// assert!(dump.contains("sleeper"), "{dump}");
     /// assert!(dump.contains("sleep until"), "{dump}");
-    /// # Ok::<(), tulip_core::Error>(())
+    /// # Ok::<(), tulip::Error>(())
     /// ```
     pub fn dump_tasks(&self) -> String {
         let tasks = self.tasks();

@@ -7,19 +7,20 @@
 //!
 //! ```
 //! use std::time::Duration;
-//! let lp = tulip_local::new_event_loop().unwrap();
+//! let lp = tulip::new_event_loop().unwrap();
 //! let answer = lp.run_until_complete(async {
-//!     let t = tulip_core::create_task(async {
-//!         tulip_core::sleep(Duration::from_millis(5)).await?;
-//!         Ok::<_, tulip_core::Error>(42)
+//!     let t = tulip::create_task(async {
+//!         tulip::sleep(Duration::from_millis(5)).await?;
+//!         Ok::<_, tulip::Error>(42)
 //!     })?;
 //!     t.await
 //! })?;
 //! assert_eq!(answer, 42);
-//! # Ok::<(), tulip_core::Error>(())
+//! # Ok::<(), tulip::Error>(())
 //! ```
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
+#![warn(missing_debug_implementations)]
 
 mod backend;
 mod blocking;

@@ -44,15 +44,16 @@ struct Inner<T> {
 ///
 /// # Examples
 /// ```
-/// use tulip_core::Promise;
-/// let lp = tulip_local::new_event_loop().unwrap();
+/// use tulip::Promise;
+/// let lp = tulip::new_event_loop().unwrap();
 /// let p: Promise<u32> = lp.create_future();
 /// let setter = p.clone();
 /// lp.call_soon(move || { setter.set_result(7).unwrap(); })?;
 /// assert_eq!(lp.run_until_complete(p.clone())?, 7);
 /// assert!(p.done());
-/// # Ok::<(), tulip_core::Error>(())
+/// # Ok::<(), tulip::Error>(())
 /// ```
+#[must_use = "a Promise does nothing unless awaited or given a result"]
 pub struct Promise<T> {
     inner: Arc<Inner<T>>,
 }

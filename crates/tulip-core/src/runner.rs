@@ -33,10 +33,9 @@ use crate::spawn::all_done;
 ///
 /// # Examples
 /// ```
-/// # tulip_core::set_default_loop_factory(tulip_local::new_event_loop);
-/// let out = tulip_core::run(async { Ok::<_, tulip_core::Error>("hi") })?;
+/// let out = tulip::run(async { Ok::<_, tulip::Error>("hi") })?;
 /// assert_eq!(out, "hi");
-/// # Ok::<(), tulip_core::Error>(())
+/// # Ok::<(), tulip::Error>(())
 /// ```
 #[track_caller]
 pub fn run<F, T, E>(main: F) -> std::result::Result<T, E>

@@ -43,7 +43,7 @@ pub fn enter_running(lp: EventLoop) -> RunningGuard {
 ///
 /// # Examples
 /// ```
-/// assert!(tulip_core::get_running_loop().is_err());
+/// assert!(tulip::get_running_loop().is_err());
 /// ```
 pub fn get_running_loop() -> Result<EventLoop> {
     RUNNING

@@ -142,15 +142,15 @@ where
 ///
 /// # Examples
 /// ```
-/// let lp = tulip_local::new_event_loop()?;
+/// let lp = tulip::new_event_loop()?;
 /// lp.run_until_complete(async {
-///     let a = tulip_core::create_task(async { Ok::<_, tulip_core::Error>(1) })?;
-///     let b = tulip_core::create_task(async { Ok::<_, tulip_core::Error>(2) })?;
-///     tulip_core::all_done([a.task_ref(), b.task_ref()].iter()).await?;
+///     let a = tulip::create_task(async { Ok::<_, tulip::Error>(1) })?;
+///     let b = tulip::create_task(async { Ok::<_, tulip::Error>(2) })?;
+///     tulip::all_done([a.task_ref(), b.task_ref()].iter()).await?;
 ///     assert!(a.done() && b.done());
-///     Ok::<_, tulip_core::Error>(())
+///     Ok::<_, tulip::Error>(())
 /// })?;
-/// # Ok::<(), tulip_core::Error>(())
+/// # Ok::<(), tulip::Error>(())
 /// ```
 pub fn all_done<'a>(tasks: impl IntoIterator<Item = &'a TaskRef>) -> Promise<()> {
     let pending: Vec<&TaskRef> = tasks.into_iter().filter(|t| !t.done()).collect();

@@ -57,15 +57,15 @@ impl EventLoop {
     ///
     /// # Examples
     /// ```
-    /// let lp = tulip_local::new_event_loop()?;
+    /// let lp = tulip::executors::local::new_event_loop()?;
     /// lp.run_until_complete(async {
-    ///     tulip_core::create_task(async { Ok::<_, tulip_core::Error>(()) })?.await
+    ///     tulip::create_task(async { Ok::<_, tulip::Error>(()) })?.await
     /// })?;
     /// let s = lp.stats();
     /// assert_eq!(s.executor, "local");
     /// assert!(s.task_steps >= 1 && s.iterations >= 1);
     /// assert_eq!(s.live_tasks, 0);
-    /// # Ok::<(), tulip_core::Error>(())
+    /// # Ok::<(), tulip::Error>(())
     /// ```
     pub fn stats(&self) -> LoopStats {
         let backend = self.backend();

@@ -22,13 +22,13 @@ use crate::outcome::TaskError;
 ///
 /// # Examples
 /// ```
-/// let lp = tulip_local::new_event_loop()?;
+/// let lp = tulip::new_event_loop()?;
 /// let v = lp.run_until_complete(async {
-///     let t = tulip_core::create_task(async { Ok::<_, tulip_core::Error>(6 * 7) })?;
+///     let t = tulip::create_task(async { Ok::<_, tulip::Error>(6 * 7) })?;
 ///     t.await
 /// })?;
 /// assert_eq!(v, 42);
-/// # Ok::<(), tulip_core::Error>(())
+/// # Ok::<(), tulip::Error>(())
 /// ```
 pub struct Task<T, E = Error> {
     pub(crate) task: TaskRef,

@@ -30,6 +30,17 @@ impl PartialEq for TaskRef {
 }
 impl Eq for TaskRef {}
 
+/// By id, which is one per task and never changes: asyncio keeps tasks in sets
+/// (`background_tasks.add(task)`). Clippy's `mutable_key_type` lint flags a
+/// `HashSet<TaskRef>` for the task's state inside; equality and hash never read that
+/// state, so it may be allowed (or `TaskRef` listed under `ignore-interior-mutability`
+/// in `clippy.toml`).
+impl std::hash::Hash for TaskRef {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.id().hash(state);
+    }
+}
+
 impl TaskRef {
     /// The task's id, unique in the process, increasing in creation order.
     pub fn id(&self) -> u64 {

@@ -91,17 +91,17 @@ impl<T, E: TaskError> fmt::Debug for ConcurrentFuture<T, E> {
 /// # Examples
 /// ```
 /// use std::time::Duration;
-/// let lp = tulip_local::new_event_loop()?;
+/// let lp = tulip::new_event_loop()?;
 /// let lp2 = lp.clone();
 /// let t = std::thread::spawn(move || {
-///     let f = tulip_core::run_coroutine_threadsafe(async { Ok::<_, tulip_core::Error>(6 * 7) }, &lp2)?;
+///     let f = tulip::run_coroutine_threadsafe(async { Ok::<_, tulip::Error>(6 * 7) }, &lp2)?;
 ///     let v = f.result(Some(Duration::from_secs(10)));
 ///     lp2.call_soon_threadsafe({ let lp = lp2.clone(); move || lp.stop() })?;
 ///     v
 /// });
 /// lp.run_forever()?;
 /// assert_eq!(t.join().unwrap()?, 42);
-/// # Ok::<(), tulip_core::Error>(())
+/// # Ok::<(), tulip::Error>(())
 /// ```
 pub fn run_coroutine_threadsafe<F, T, E>(fut: F, lp: &EventLoop) -> Result<ConcurrentFuture<T, E>>
 where

@@ -38,11 +38,11 @@ pub struct Sleep {
 /// # Examples
 /// ```
 /// use std::time::{Duration, Instant};
-/// let lp = tulip_local::new_event_loop().unwrap();
+/// let lp = tulip::new_event_loop().unwrap();
 /// let start = Instant::now();
-/// lp.run_until_complete(tulip_core::sleep(Duration::from_millis(20)))?;
+/// lp.run_until_complete(tulip::sleep(Duration::from_millis(20)))?;
 /// assert!(start.elapsed() >= Duration::from_millis(20));
-/// # Ok::<(), tulip_core::Error>(())
+/// # Ok::<(), tulip::Error>(())
 /// ```
 pub fn sleep(delay: Duration) -> Sleep {
     if delay.is_zero() {

@@ -9,14 +9,14 @@
 /// # Examples
 ///
 /// ```
-/// use tulip_coro::{Error, Generator};
+/// use tulip::coro::{Error, Generator};
 ///
 /// let mut g: Generator<u8> = Generator::new(|co| async move {
 ///     co.yield_(1).await?;
 ///     Ok(())
 /// });
-/// assert_eq!(g.next(), Ok(tulip_coro::GeneratorState::Yielded(1)));
-/// assert_eq!(g.next(), Ok(tulip_coro::GeneratorState::Complete(())));
+/// assert_eq!(g.next(), Ok(tulip::coro::GeneratorState::Yielded(1)));
+/// assert_eq!(g.next(), Ok(tulip::coro::GeneratorState::Complete(())));
 /// // Python: StopIteration on a finished generator.
 /// assert_eq!(g.next(), Err(Error::Exhausted));
 /// ```

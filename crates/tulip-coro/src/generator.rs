@@ -5,7 +5,7 @@
 //! yields through it:
 //!
 //! ```
-//! use tulip_coro::{Generator, GeneratorState};
+//! use tulip::coro::{Generator, GeneratorState};
 //!
 //! // def averager():
 //! //     total, count, avg = 0, 0, None
@@ -61,7 +61,7 @@ use crate::Error;
 /// # Examples
 ///
 /// ```
-/// use tulip_coro::{Generator, GeneratorState};
+/// use tulip::coro::{Generator, GeneratorState};
 ///
 /// let mut g: Generator<&str, (), u32> = Generator::new(|co| async move {
 ///     co.yield_("working").await?;
@@ -84,7 +84,7 @@ impl<Y, R> GeneratorState<Y, R> {
     /// # Examples
     ///
     /// ```
-    /// use tulip_coro::GeneratorState;
+    /// use tulip::coro::GeneratorState;
     ///
     /// assert_eq!(GeneratorState::<u8, ()>::Yielded(3).yielded(), Some(3));
     /// assert_eq!(GeneratorState::<u8, ()>::Complete(()).yielded(), None);
@@ -101,7 +101,7 @@ impl<Y, R> GeneratorState<Y, R> {
     /// # Examples
     ///
     /// ```
-    /// use tulip_coro::GeneratorState;
+    /// use tulip::coro::GeneratorState;
     ///
     /// assert_eq!(GeneratorState::<u8, &str>::Complete("done").complete(), Some("done"));
     /// assert_eq!(GeneratorState::<u8, &str>::Yielded(1).complete(), None);
@@ -150,7 +150,7 @@ enum State<Y, S, R> {
 /// # Examples
 ///
 /// ```
-/// use tulip_coro::Generator;
+/// use tulip::coro::Generator;
 ///
 /// // def countdown(n):
 /// //     while n > 0:
@@ -167,6 +167,7 @@ enum State<Y, S, R> {
 /// }
 /// assert_eq!(countdown(3).collect::<Vec<_>>(), [3, 2, 1]);
 /// ```
+#[must_use = "a generator does nothing unless resumed"]
 pub struct Generator<Y, S = (), R = ()> {
     slot: Rc<RefCell<Slot<Y, S>>>,
     state: State<Y, S, R>,
@@ -184,7 +185,7 @@ impl<Y: 'static, S: 'static, R: 'static> Generator<Y, S, R> {
     /// # Examples
     ///
     /// ```
-    /// use tulip_coro::{Generator, GeneratorState};
+    /// use tulip::coro::{Generator, GeneratorState};
     ///
     /// let mut echo: Generator<String, String> = Generator::new(|co| async move {
     ///     let mut reply = String::from("ready");
@@ -223,7 +224,7 @@ impl<Y: 'static, S: 'static, R: 'static> Generator<Y, S, R> {
     /// # Examples
     ///
     /// ```
-    /// use tulip_coro::{Error, Generator, GeneratorState};
+    /// use tulip::coro::{Error, Generator, GeneratorState};
     ///
     /// let mut g: Generator<i32, i32> = Generator::new(|co| async move {
     ///     let x = co.yield_(0).await?;
@@ -263,7 +264,7 @@ impl<Y: 'static, S: 'static, R: 'static> Generator<Y, S, R> {
     /// # Examples
     ///
     /// ```
-    /// use tulip_coro::{Error, Generator, GeneratorState};
+    /// use tulip::coro::{Error, Generator, GeneratorState};
     ///
     /// let mut double: Generator<i32, i32> = Generator::new(|co| async move {
     ///     let mut out = 0;
@@ -298,7 +299,7 @@ impl<Y: 'static, S: 'static, R: 'static> Generator<Y, S, R> {
     ///
     /// ```
     /// use std::{cell::Cell, rc::Rc};
-    /// use tulip_coro::{Error, Generator};
+    /// use tulip::coro::{Error, Generator};
     ///
     /// let cleaned = Rc::new(Cell::new(false));
     /// let flag = Rc::clone(&cleaned);
@@ -333,13 +334,13 @@ impl<Y: 'static, S: 'static, R: 'static> Generator<Y, S, R> {
     /// # Examples
     ///
     /// ```
-    /// use tulip_coro::Generator;
+    /// use tulip::coro::Generator;
     ///
     /// let mut g: Generator<u8> = Generator::new(|co| async move { co.yield_(1).await });
     /// assert!(!g.is_started());
     /// g.next()?;
     /// assert!(g.is_started());
-    /// # Ok::<(), tulip_coro::Error>(())
+    /// # Ok::<(), tulip::coro::Error>(())
     /// ```
     pub fn is_started(&self) -> bool {
         !matches!(self.state, State::Created(_))
@@ -350,13 +351,13 @@ impl<Y: 'static, S: 'static, R: 'static> Generator<Y, S, R> {
     /// # Examples
     ///
     /// ```
-    /// use tulip_coro::Generator;
+    /// use tulip::coro::Generator;
     ///
     /// let mut g: Generator<u8> = Generator::new(|_co| async move { Ok(()) });
     /// assert!(!g.is_finished());
     /// g.next()?;
     /// assert!(g.is_finished());
-    /// # Ok::<(), tulip_coro::Error>(())
+    /// # Ok::<(), tulip::coro::Error>(())
     /// ```
     pub fn is_finished(&self) -> bool {
         matches!(self.state, State::Finished)
@@ -369,7 +370,7 @@ impl<Y: 'static, S: 'static, R: 'static> Generator<Y, S, R> {
     /// # Examples
     ///
     /// ```
-    /// use tulip_coro::{Error, Generator};
+    /// use tulip::coro::{Error, Generator};
     ///
     /// let mut g: Generator<u8> = Generator::new(|co| async move {
     ///     co.yield_(1).await?;
@@ -450,7 +451,7 @@ impl<Y: 'static, R: 'static> Generator<Y, (), R> {
     /// # Examples
     ///
     /// ```
-    /// use tulip_coro::{Error, Generator, GeneratorState};
+    /// use tulip::coro::{Error, Generator, GeneratorState};
     ///
     /// let mut g: Generator<char, (), usize> = Generator::new(|co| async move {
     ///     co.yield_('a').await?;
@@ -529,9 +530,9 @@ impl<Y, S, R> fmt::Debug for Generator<Y, S, R> {
 /// # Examples
 ///
 /// ```
-/// use tulip_coro::{Co, Generator};
+/// use tulip::coro::{Co, Generator};
 ///
-/// async fn emit_twice(co: &Co<&'static str>, s: &'static str) -> Result<(), tulip_coro::Error> {
+/// async fn emit_twice(co: &Co<&'static str>, s: &'static str) -> Result<(), tulip::coro::Error> {
 ///     co.yield_(s).await?;
 ///     co.yield_(s).await
 /// }
@@ -573,7 +574,7 @@ impl<Y: 'static, S: 'static> Co<Y, S> {
     /// # Examples
     ///
     /// ```
-    /// use tulip_coro::{Generator, GeneratorState};
+    /// use tulip::coro::{Generator, GeneratorState};
     ///
     /// let mut g: Generator<u8, u8> = Generator::new(|co| async move {
     ///     let got = co.yield_(1).await?;
@@ -582,7 +583,7 @@ impl<Y: 'static, S: 'static> Co<Y, S> {
     /// });
     /// g.start()?;
     /// assert_eq!(g.send(7), Ok(GeneratorState::Complete(())));
-    /// # Ok::<(), tulip_coro::Error>(())
+    /// # Ok::<(), tulip::coro::Error>(())
     /// ```
     pub fn yield_(&self, item: Y) -> Yield<Y, S> {
         Yield {
@@ -606,7 +607,7 @@ impl<Y: 'static, S: 'static> Co<Y, S> {
     /// # Examples
     ///
     /// ```
-    /// use tulip_coro::Generator;
+    /// use tulip::coro::Generator;
     ///
     /// fn inner() -> Generator<u8, (), &'static str> {
     ///     Generator::new(|co| async move {

@@ -48,18 +48,18 @@ pub struct Joined<T, E = tulip_core::Error> {
 /// # Examples
 /// ```
 /// use std::time::Duration;
-/// use tulip_coro::gevent::{joinall, spawn};
-/// let lp = tulip_local::new_event_loop()?;
+/// use tulip::coro::gevent::{joinall, spawn};
+/// let lp = tulip::new_event_loop()?;
 /// let joined = lp.run_until_complete(async {
-///     let quick = spawn(async { Ok::<_, tulip_core::Error>(1) })?;
+///     let quick = spawn(async { Ok::<_, tulip::Error>(1) })?;
 ///     let slow = spawn(async {
-///         tulip_core::sleep(Duration::from_secs(5)).await?;
+///         tulip::sleep(Duration::from_secs(5)).await?;
 ///         Ok(2)
 ///     })?;
 ///     joinall(vec![quick, slow], Some(Duration::from_millis(20))).await
 /// })?;
 /// assert_eq!((joined.finished.len(), joined.unfinished.len()), (1, 1));
-/// # Ok::<(), tulip_core::Error>(())
+/// # Ok::<(), tulip::Error>(())
 /// ```
 pub async fn joinall<T: Send + 'static, E: TaskError>(
     tasks: Vec<Task<T, E>>,

@@ -9,7 +9,7 @@
 //! switching, no event loop.
 //!
 //! ```
-//! use tulip_coro::{Error, Greenlet};
+//! use tulip::coro::{Error, Greenlet};
 //!
 //! // from greenlet import greenlet
 //! // def test1(x, y):
@@ -106,7 +106,7 @@ struct Inner<T> {
 /// # Examples
 ///
 /// ```
-/// use tulip_coro::Greenlet;
+/// use tulip::coro::Greenlet;
 ///
 /// // A finished greenlet returns its value to its parent (here: main).
 /// let add_one = Greenlet::new(|x: i32| async move { Ok(x + 1) });
@@ -125,7 +125,7 @@ impl<T: 'static> Greenlet<T> {
     /// # Examples
     ///
     /// ```
-    /// use tulip_coro::Greenlet;
+    /// use tulip::coro::Greenlet;
     ///
     /// let parent = Greenlet::new(|x: u32| async move {
     ///     // Created inside `parent`, so `parent` is its parent.
@@ -152,7 +152,7 @@ impl<T: 'static> Greenlet<T> {
     /// # Examples
     ///
     /// ```
-    /// use tulip_coro::{Error, Greenlet};
+    /// use tulip::coro::{Error, Greenlet};
     ///
     /// let g: Greenlet<u8> = Greenlet::empty();
     /// assert_eq!(g.switch_from_main(1), Err(Error::NoRun));
@@ -180,7 +180,7 @@ impl<T: 'static> Greenlet<T> {
     /// # Examples
     ///
     /// ```
-    /// use tulip_coro::{Error, Greenlet};
+    /// use tulip::coro::{Error, Greenlet};
     ///
     /// let g = Greenlet::new(|()| async move { Ok(()) });
     /// g.set_run(|()| async move { Ok(()) })?; // not started yet: fine
@@ -215,7 +215,7 @@ impl<T: 'static> Greenlet<T> {
     /// # Examples
     ///
     /// ```
-    /// use tulip_coro::Greenlet;
+    /// use tulip::coro::Greenlet;
     ///
     /// // A greenlet used like a generator: it hands values to main one by one.
     /// let numbers = Greenlet::new(|first: u32| async move {
@@ -245,7 +245,7 @@ impl<T: 'static> Greenlet<T> {
     /// # Examples
     ///
     /// ```
-    /// use tulip_coro::Greenlet;
+    /// use tulip::coro::Greenlet;
     ///
     /// assert!(Greenlet::<()>::current().is_main());
     /// let g = Greenlet::new(|()| async move {
@@ -253,7 +253,7 @@ impl<T: 'static> Greenlet<T> {
     ///     Ok(())
     /// });
     /// g.switch_from_main(())?;
-    /// # Ok::<(), tulip_coro::Error>(())
+    /// # Ok::<(), tulip::coro::Error>(())
     /// ```
     pub fn current() -> Self {
         CURRENT
@@ -284,7 +284,7 @@ impl<T: 'static> Greenlet<T> {
     /// # Examples
     ///
     /// ```
-    /// use tulip_coro::{Error, Greenlet};
+    /// use tulip::coro::{Error, Greenlet};
     ///
     /// // A worker that pauses halfway, handing progress to main.
     /// let worker = Greenlet::new(|n: u32| async move {
@@ -318,7 +318,7 @@ impl<T: 'static> Greenlet<T> {
     /// # Examples
     ///
     /// ```
-    /// use tulip_coro::{Error, Greenlet};
+    /// use tulip::coro::{Error, Greenlet};
     ///
     /// let g = Greenlet::new(|s: String| async move { Ok(s + " world") });
     /// assert_eq!(g.switch_from_main("hello".to_string())?, "hello world");
@@ -419,7 +419,7 @@ impl<T: 'static> Greenlet<T> {
     /// # Examples
     ///
     /// ```
-    /// use tulip_coro::Greenlet;
+    /// use tulip::coro::Greenlet;
     ///
     /// assert!(Greenlet::<()>::main().is_main());
     /// assert!(!Greenlet::new(|()| async move { Ok(()) }).is_main());
@@ -433,13 +433,13 @@ impl<T: 'static> Greenlet<T> {
     /// # Examples
     ///
     /// ```
-    /// use tulip_coro::Greenlet;
+    /// use tulip::coro::Greenlet;
     ///
     /// let g = Greenlet::new(|()| async move { Ok(()) });
     /// assert!(!g.is_dead());
     /// g.switch_from_main(())?;
     /// assert!(g.is_dead());
-    /// # Ok::<(), tulip_coro::Error>(())
+    /// # Ok::<(), tulip::coro::Error>(())
     /// ```
     pub fn is_dead(&self) -> bool {
         matches!(*self.inner.state.borrow(), State::Dead)
@@ -451,13 +451,13 @@ impl<T: 'static> Greenlet<T> {
     /// # Examples
     ///
     /// ```
-    /// use tulip_coro::Greenlet;
+    /// use tulip::coro::Greenlet;
     ///
     /// let g = Greenlet::new(|()| async move { Greenlet::main().switch(()).await });
     /// assert!(!g.is_active());
     /// g.switch_from_main(())?; // g switched back to main and is suspended
     /// assert!(g.is_active());
-    /// # Ok::<(), tulip_coro::Error>(())
+    /// # Ok::<(), tulip::coro::Error>(())
     /// ```
     pub fn is_active(&self) -> bool {
         self.is_main()
@@ -473,7 +473,7 @@ impl<T: 'static> Greenlet<T> {
     /// # Examples
     ///
     /// ```
-    /// use tulip_coro::Greenlet;
+    /// use tulip::coro::Greenlet;
     ///
     /// let g = Greenlet::new(|()| async move { Ok(()) });
     /// assert!(g.parent().is_some_and(|p| p.is_main()));

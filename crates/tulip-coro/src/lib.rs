@@ -22,7 +22,7 @@
 //! generator the producer drives with `send`:
 //!
 //! ```
-//! use tulip_coro::{Error, Generator, GeneratorState};
+//! use tulip::coro::{Error, Generator, GeneratorState};
 //!
 //! fn consumer(log: std::rc::Rc<std::cell::RefCell<Vec<String>>>) -> Generator<&'static str, i32> {
 //!     Generator::new(move |co| async move {
@@ -50,6 +50,7 @@
 //! ```
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
+#![warn(missing_debug_implementations)]
 
 mod drive;
 mod error;

@@ -15,7 +15,7 @@ pub enum Error {
     /// The automatic (HTTP/1 or HTTP/2) server reported an error; its source says
     /// which.
     #[error("http server: {0}")]
-    Server(Box<dyn StdError + Send + Sync>),
+    Server(#[source] Box<dyn StdError + Send + Sync>),
     /// The loop refused (closed, no running loop) or the task was cancelled.
     #[error(transparent)]
     Loop(tulip_core::Error),

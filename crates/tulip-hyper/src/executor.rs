@@ -82,7 +82,7 @@ fn report_lost_spawn(lp: Option<&EventLoop>, e: tulip_core::Error) {
 
 /// Spawns hyper's background futures that are not `Send` (an HTTP/2 server whose
 /// service holds `Rc`s, say) as tulip tasks pinned to the calling thread
-/// (`tulip_core::spawn_local`).
+/// (`tulip::spawn_local`).
 ///
 /// hyper calls `execute` from inside the connection it drives, so the tasks land on
 /// the thread and loop that drive that connection. Same contract as

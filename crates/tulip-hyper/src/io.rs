@@ -41,12 +41,12 @@ pub const SCRATCH_MAX: usize = 64 * 1024;
 /// # Examples
 /// ```
 /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
-/// let lp = tulip_local::new_event_loop()?;
+/// let lp = tulip::new_event_loop()?;
 /// lp.run_until_complete(async {
-///     let listener = tulip_net::TcpListener::bind("127.0.0.1:0").await?;
+///     let listener = tulip::net::TcpListener::bind("127.0.0.1:0").await?;
 ///     let addr = listener.local_addr()?;
-///     let stream = tulip_net::TcpStream::connect(addr).await?;
-///     let io = tulip_hyper::TulipIo::new(stream);
+///     let stream = tulip::net::TcpStream::connect(addr).await?;
+///     let io = tulip::hyper::TulipIo::new(stream);
 ///     assert!(!hyper::rt::Write::is_write_vectored(&io));
 ///     Ok::<_, Box<dyn std::error::Error + Send + Sync>>(())
 /// }).map_err(|e| e.to_string())?;

@@ -20,19 +20,19 @@
 //! use hyper::{Request, Response};
 //!
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! let lp = tulip_local::new_event_loop()?;
+//! let lp = tulip::new_event_loop()?;
 //! let body = lp.run_until_complete(async {
-//!     let listener = tulip_net::TcpListener::bind("127.0.0.1:0").await?;
+//!     let listener = tulip::net::TcpListener::bind("127.0.0.1:0").await?;
 //!     let addr = listener.local_addr()?;
-//!     let server = tulip_core::create_task(async move {
+//!     let server = tulip::create_task(async move {
 //!         let (stream, _) = listener.accept().await?;
 //!         let hello = hyper::service::service_fn(|req: Request<hyper::body::Incoming>| async move {
 //!             let text = format!("hello {}", req.uri().path());
 //!             Ok::<_, std::convert::Infallible>(Response::new(Full::new(Bytes::from(text))))
 //!         });
-//!         tulip_hyper::server::serve_http1(stream, hello).await
+//!         tulip::hyper::server::serve_http1(stream, hello).await
 //!     })?;
-//!     let mut sender = tulip_hyper::client::connect(addr).await?;
+//!     let mut sender = tulip::hyper::client::connect(addr).await?;
 //!     let req = Request::get("/tulip").body(Full::new(Bytes::new()))?;
 //!     let resp = sender.send_request(req).await?;
 //!     let body = resp.into_body().collect().await?.to_bytes();
@@ -44,6 +44,7 @@
 //! # Ok(()) }
 //! ```
 #![warn(missing_docs)]
+#![warn(missing_debug_implementations)]
 #![forbid(unsafe_code)]
 
 mod cancel;

@@ -1,7 +1,7 @@
 //! [`TulipTimer`] and [`TulipSleep`]: hyper's `rt::Timer` over the loop's timers.
 //!
 //! A sleep registers one loop timer (`EventLoop::call_at`) at its first pending
-//! poll, which wakes the polling task. Unlike `tulip_core::sleep`, a hyper sleep is
+//! poll, which wakes the polling task. Unlike `tulip::sleep`, a hyper sleep is
 //! not a tulip await point: it never takes the task's cancel request (hyper would
 //! read it as "the timeout fired"). The futures this crate spawns take cancel
 //! requests themselves (see [`Cancellable`](crate::Cancellable)).

@@ -11,11 +11,11 @@ use crate::local_loop::LocalLoop;
 ///
 /// # Examples
 /// ```
-/// use tulip_reactor::ReactorKind;
-/// let lp = tulip_local::Builder::new().reactor(ReactorKind::Polling).build()?;
-/// assert_eq!(lp.run_until_complete(async { Ok::<_, tulip_core::Error>(7) })?, 7);
+/// use tulip::ReactorKind;
+/// let lp = tulip::executors::local::Builder::new().reactor(ReactorKind::Polling).build()?;
+/// assert_eq!(lp.run_until_complete(async { Ok::<_, tulip::Error>(7) })?, 7);
 /// lp.close()?;
-/// # Ok::<(), tulip_core::Error>(())
+/// # Ok::<(), tulip::Error>(())
 /// ```
 #[derive(Debug, Clone, Default)]
 pub struct Builder {

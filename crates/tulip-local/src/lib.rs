@@ -6,7 +6,7 @@
 //! another thread. Local (`!Send`) tasks are allowed.
 //!
 //! ```
-//! let lp = tulip_local::new_event_loop()?;
+//! let lp = tulip::executors::local::new_event_loop()?;
 //! let order = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
 //! for i in 0..3 {
 //!     let order = order.clone();
@@ -17,10 +17,11 @@
 //! lp.call_soon(move || { o2.lock().unwrap().push(99); lp2.stop(); })?;
 //! lp.run_forever()?;
 //! assert_eq!(*order.lock().unwrap(), [0, 1, 2, 99]);
-//! # Ok::<(), tulip_core::Error>(())
+//! # Ok::<(), tulip::Error>(())
 //! ```
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
+#![warn(missing_debug_implementations)]
 
 mod builder;
 mod local_loop;

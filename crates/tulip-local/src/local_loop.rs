@@ -101,6 +101,17 @@ impl Counters {
     }
 }
 
+impl std::fmt::Debug for LocalLoop {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LocalLoop")
+            .field("id", &self.shared.common.id())
+            .field("reactor", &self.shared.reactor.kind())
+            .field("running", &self.shared.running.load(Ordering::Relaxed))
+            .field("closed", &self.shared.closed.load(Ordering::Relaxed))
+            .finish()
+    }
+}
+
 /// Creates a single-threaded loop.
 ///
 /// # Errors

@@ -3,7 +3,7 @@
 //!
 //! Resolution never blocks the loop: an IP literal is parsed in place, with no thread;
 //! a name is looked up by the OS resolver (`getaddrinfo`) on tulip's bounded blocking
-//! pool (`tulip_core::to_thread`, at most `default_pool().max_workers()` threads,
+//! pool (`tulip::to_thread`, at most `default_pool().max_workers()` threads,
 //! asyncio's `run_in_executor(None, getaddrinfo)`), and the loop awaits the answer.
 //! However many lookups run at once, they hold no more threads than the pool's
 //! maximum; the others wait in the pool's queue.
@@ -77,7 +77,7 @@ impl fmt::Display for Target {
 ///
 /// # Examples
 /// ```
-/// use tulip_net::{ToAddrs, Target};
+/// use tulip::net::{ToAddrs, Target};
 /// assert_eq!(("example.com", 80).to_target().unwrap(), Target::Host("example.com".into(), 80));
 /// assert_eq!("127.0.0.1:8000".to_target().unwrap(), Target::Addrs(vec!["127.0.0.1:8000".parse().unwrap()]));
 /// ```
@@ -180,7 +180,7 @@ impl<T: ToAddrs + ?Sized> ToAddrs for &T {
 
 /// Resolves `target` to socket addresses without blocking the loop: IP literals (v4,
 /// v6, v6 in brackets) are parsed in place and never touch a thread; names are looked
-/// up on tulip's bounded blocking pool (`tulip_core::to_thread`).
+/// up on tulip's bounded blocking pool (`tulip::to_thread`).
 ///
 /// # Errors
 /// [`Error::Resolve`] when the name is unknown (or resolves to nothing);
@@ -191,8 +191,8 @@ impl<T: ToAddrs + ?Sized> ToAddrs for &T {
 ///
 /// # Examples
 /// ```
-/// let lp = tulip_local::new_event_loop().unwrap();
-/// let addrs = lp.run_until_complete(tulip_net::lookup_host(("127.0.0.1", 80)))?;
+/// let lp = tulip::new_event_loop().unwrap();
+/// let addrs = lp.run_until_complete(tulip::net::lookup_host(("127.0.0.1", 80)))?;
 /// assert_eq!(addrs, ["127.0.0.1:80".parse().unwrap()]);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```

@@ -67,8 +67,8 @@ impl Default for ConnectOptions {
 ///
 /// # Examples
 /// ```
-/// use tulip_net::{open_connection_with, start_server, ConnectOptions};
-/// let lp = tulip_local::new_event_loop().unwrap();
+/// use tulip::net::{open_connection_with, start_server, ConnectOptions};
+/// let lp = tulip::new_event_loop().unwrap();
 /// lp.run_until_complete(async {
 ///     let server = start_server(|_r, w| async move {
 ///         w.write(b"0123456789\n");
@@ -77,7 +77,7 @@ impl Default for ConnectOptions {
 ///     let (mut r, _w) = open_connection_with(server.local_addr().unwrap(), opts).await?;
 ///     assert!(r.readline().await.is_err()); // the line does not fit in 4 bytes
 ///     server.close();
-///     Ok::<_, tulip_net::Error>(())
+///     Ok::<_, tulip::net::Error>(())
 /// })?;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```

@@ -125,7 +125,7 @@ impl Error {
     ///
     /// # Examples
     /// ```
-    /// let e = tulip_net::Error::from(std::io::Error::from(std::io::ErrorKind::ConnectionReset));
+    /// let e = tulip::net::Error::from(std::io::Error::from(std::io::ErrorKind::ConnectionReset));
     /// assert_eq!(e.io_kind(), Some(std::io::ErrorKind::ConnectionReset));
     /// ```
     pub fn io_kind(&self) -> Option<io::ErrorKind> {

@@ -29,8 +29,8 @@ impl TcpListener {
     /// # Examples
     /// ```
     /// use futures::StreamExt;
-    /// use tulip_net::{TcpListener, TcpStream};
-    /// let lp = tulip_local::new_event_loop().unwrap();
+    /// use tulip::net::{TcpListener, TcpStream};
+    /// let lp = tulip::new_event_loop().unwrap();
     /// lp.run_until_complete(async {
     ///     let l = TcpListener::bind("127.0.0.1:0").await?;
     ///     let addr = l.local_addr()?;
@@ -38,7 +38,7 @@ impl TcpListener {
     ///     let _b = TcpStream::connect(addr).await?;
     ///     let two: Vec<_> = l.incoming().take(2).collect().await;
     ///     assert!(two.iter().all(|c| c.is_ok()));
-    ///     Ok::<_, tulip_net::Error>(())
+    ///     Ok::<_, tulip::net::Error>(())
     /// })?;
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```

@@ -24,7 +24,7 @@
 //! [`cancel_point`] turns a poll function into a tulip await point: each poll first
 //! takes the task's pending cancel request (the cancellation protocol of tulip-core),
 //! then spends one unit of the task's cooperative budget
-//! (`tulip_core::coop::poll_proceed`): once a task has done 128 ready operations in
+//! (`tulip::coop::poll_proceed`): once a task has done 128 ready operations in
 //! one poll, the await point wakes it and returns `Pending`, so a task reading a fast
 //! socket lets the others run, as asyncio's one-callback-per-iteration does. The
 //! budget is spent before anything is taken, so that `Pending` changes nothing.

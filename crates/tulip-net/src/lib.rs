@@ -2,20 +2,20 @@
 //! under them, on any tulip executor.
 //!
 //! ```
-//! let lp = tulip_local::new_event_loop().unwrap();
+//! let lp = tulip::new_event_loop().unwrap();
 //! lp.run_until_complete(async {
-//!     let server = tulip_net::start_server(|mut r, w| async move {
+//!     let server = tulip::net::start_server(|mut r, w| async move {
 //!         while let Ok(line) = r.readline().await {
 //!             if line.is_empty() { break; }
 //!             w.write(&line);                       // echo each line back
 //!         }
 //!     }, ("127.0.0.1", 0)).await?;
-//!     let (mut r, w) = tulip_net::open_connection(server.local_addr().unwrap()).await?;
+//!     let (mut r, w) = tulip::net::open_connection(server.local_addr().unwrap()).await?;
 //!     w.write(b"hello\n");
 //!     w.drain().await?;
 //!     assert_eq!(r.readline().await?, b"hello\n");
 //!     server.close();
-//!     Ok::<_, tulip_net::Error>(())
+//!     Ok::<_, tulip::net::Error>(())
 //! })?;
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
@@ -23,7 +23,7 @@
 //! Layers, bottom up:
 //! - sockets: [`TcpListener`], [`TcpStream`], [`UdpSocket`], [`UnixListener`],
 //!   [`UnixStream`] — non-blocking sockets registered with the running loop's reactor
-//!   (`tulip_core::get_running_loop()?.reactor()`), whatever executor runs it;
+//!   (`tulip::get_running_loop()?.reactor()`), whatever executor runs it;
 //! - streams: [`open_connection`], [`start_server`], [`StreamReader`],
 //!   [`StreamWriter`], [`Server`];
 //! - transports and protocols: [`create_connection`], [`create_server`],
@@ -40,13 +40,14 @@
 //!
 //! Every `async` method here is a tulip await point: a cancelled task gets
 //! `Err(Error::Cancelled)` from it and can clean up. Host names are resolved on the
-//! bounded blocking pool (`tulip_core::to_thread`), never on the loop's thread; IP
+//! bounded blocking pool (`tulip::to_thread`), never on the loop's thread; IP
 //! literals need no thread at all.
 #![deny(clippy::undocumented_unsafe_blocks)]
 // One `unsafe` block, allowed where it is: the task dump borrows a raw descriptor to
 // name a socket's addresses (introspect.rs).
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
+#![warn(missing_debug_implementations)]
 
 mod addr;
 mod byte_io;

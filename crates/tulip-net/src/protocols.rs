@@ -46,7 +46,7 @@ const BUDGET: usize = 32;
 /// # Examples
 /// ```
 /// use std::sync::{Arc, Mutex};
-/// use tulip_net::{Protocol, Transport};
+/// use tulip::net::{Protocol, Transport};
 ///
 /// struct Echo(Option<Transport>);
 /// impl Protocol for Echo {
@@ -54,18 +54,18 @@ const BUDGET: usize = 32;
 ///     fn data_received(&mut self, data: &[u8]) { self.0.as_ref().unwrap().write(data); }
 /// }
 ///
-/// struct Client { got: Vec<u8>, done: tulip_core::Promise<Vec<u8>> }
+/// struct Client { got: Vec<u8>, done: tulip::Promise<Vec<u8>> }
 /// impl Protocol for Client {
 ///     fn data_received(&mut self, data: &[u8]) { self.got.extend_from_slice(data); }
 ///     fn eof_received(&mut self) -> bool { let _ = self.done.set_result(self.got.clone()); false }
 /// }
 ///
-/// let lp = tulip_local::new_event_loop().unwrap();
+/// let lp = tulip::new_event_loop().unwrap();
 /// let echoed = lp.run_until_complete(async {
-///     let server = tulip_net::create_server(|| Echo(None), "127.0.0.1:0").await?;
-///     let done = tulip_core::Promise::new();
+///     let server = tulip::net::create_server(|| Echo(None), "127.0.0.1:0").await?;
+///     let done = tulip::Promise::new();
 ///     let d = done.clone();
-///     let (t, _p) = tulip_net::create_connection(
+///     let (t, _p) = tulip::net::create_connection(
 ///         move || Client { got: vec![], done: d },
 ///         server.local_addr().unwrap(),
 ///     ).await?;
@@ -73,7 +73,7 @@ const BUDGET: usize = 32;
 ///     t.write_eof();               // the server echoes, sees EOF and closes
 ///     let echoed = done.await?;
 ///     server.close();
-///     Ok::<_, tulip_net::Error>(echoed)
+///     Ok::<_, tulip::net::Error>(echoed)
 /// })?;
 /// assert_eq!(echoed, b"ping");
 /// # Ok::<(), Box<dyn std::error::Error>>(())
@@ -290,10 +290,14 @@ impl Transport {
         st.wake_driver();
     }
 
-    /// The (high, low) water marks.
+    /// asyncio's `get_write_buffer_limits()`: the water marks as `(low, high)`, in
+    /// asyncio's order (the reverse of [`set_write_buffer_limits`]'s arguments, as in
+    /// asyncio).
+    ///
+    /// [`set_write_buffer_limits`]: Self::set_write_buffer_limits
     pub fn get_write_buffer_limits(&self) -> (usize, usize) {
         let st = self.sh.lock();
-        (st.high, st.low)
+        (st.low, st.high)
     }
 
     /// `"peername"` or `"sockname"`; `None` for other names or once closed.
@@ -806,7 +810,7 @@ impl<P: DatagramProtocol> Future for DDriver<P> {
 /// # Examples
 /// ```
 /// use std::net::SocketAddr;
-/// use tulip_net::{DatagramProtocol, DatagramTransport};
+/// use tulip::net::{DatagramProtocol, DatagramTransport};
 /// struct Echo(Option<DatagramTransport>);
 /// impl DatagramProtocol for Echo {
 ///     fn connection_made(&mut self, t: DatagramTransport) { self.0 = Some(t); }
@@ -814,18 +818,18 @@ impl<P: DatagramProtocol> Future for DDriver<P> {
 ///         self.0.as_ref().unwrap().sendto(data, Some(addr));
 ///     }
 /// }
-/// let lp = tulip_local::new_event_loop().unwrap();
+/// let lp = tulip::new_event_loop().unwrap();
 /// lp.run_until_complete(async {
 ///     let local: SocketAddr = "127.0.0.1:0".parse().unwrap();
-///     let (t, _) = tulip_net::create_datagram_endpoint(|| Echo(None), Some(local), None).await?;
+///     let (t, _) = tulip::net::create_datagram_endpoint(|| Echo(None), Some(local), None).await?;
 ///     let server = t.get_extra_info("sockname").unwrap().as_inet().unwrap();
-///     let client = tulip_net::UdpSocket::bind("127.0.0.1:0").await?;
+///     let client = tulip::net::UdpSocket::bind("127.0.0.1:0").await?;
 ///     client.send_to(b"hi", server).await?;
 ///     let mut buf = [0u8; 8];
 ///     let (n, _) = client.recv_from(&mut buf).await?;
 ///     assert_eq!(&buf[..n], b"hi");
 ///     t.close();
-///     Ok::<_, tulip_net::Error>(())
+///     Ok::<_, tulip::net::Error>(())
 /// })?;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```

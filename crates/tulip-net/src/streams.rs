@@ -53,19 +53,19 @@ const READ_CHUNK: usize = 16 * 1024;
 ///
 /// # Examples
 /// ```
-/// let lp = tulip_local::new_event_loop().unwrap();
+/// let lp = tulip::new_event_loop().unwrap();
 /// lp.run_until_complete(async {
-///     let server = tulip_net::start_server(|mut r, w| async move {
+///     let server = tulip::net::start_server(|mut r, w| async move {
 ///         let line = r.readline().await.unwrap();
 ///         w.write(&line);
 ///         w.close();
 ///     }, "127.0.0.1:0").await?;
-///     let (mut r, w) = tulip_net::open_connection(server.local_addr().unwrap()).await?;
+///     let (mut r, w) = tulip::net::open_connection(server.local_addr().unwrap()).await?;
 ///     w.write(b"hello\n");
 ///     w.drain().await?;
 ///     assert_eq!(r.readline().await?, b"hello\n");
 ///     server.close();
-///     Ok::<_, tulip_net::Error>(())
+///     Ok::<_, tulip::net::Error>(())
 /// })?;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
@@ -130,16 +130,16 @@ where
 ///
 /// # Examples
 /// ```
-/// let lp = tulip_local::new_event_loop().unwrap();
+/// let lp = tulip::new_event_loop().unwrap();
 /// lp.run_until_complete(async {
-///     let (a, b) = tulip_net::UnixStream::pair()?;
-///     let (mut ra, wa) = tulip_net::streams_from_io(a);
-///     let (mut rb, wb) = tulip_net::streams_from_io(b);
+///     let (a, b) = tulip::net::UnixStream::pair()?;
+///     let (mut ra, wa) = tulip::net::streams_from_io(a);
+///     let (mut rb, wb) = tulip::net::streams_from_io(b);
 ///     wa.write(b"ping\n");
 ///     assert_eq!(rb.readline().await?, b"ping\n");
 ///     wb.write(b"pong\n");
 ///     assert_eq!(ra.readline().await?, b"pong\n");
-///     Ok::<_, tulip_net::Error>(())
+///     Ok::<_, tulip::net::Error>(())
 /// })?;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
@@ -236,15 +236,15 @@ impl StreamReader {
     ///
     /// # Examples
     /// ```
-    /// let lp = tulip_local::new_event_loop().unwrap();
+    /// let lp = tulip::new_event_loop().unwrap();
     /// lp.run_until_complete(async {
-    ///     let mut r = tulip_net::StreamReader::new(tulip_net::DEFAULT_LIMIT);
+    ///     let mut r = tulip::net::StreamReader::new(tulip::net::DEFAULT_LIMIT);
     ///     r.feed_data(b"GET / HTTP/1.0\r\n\r\nbody");
     ///     r.feed_eof();
     ///     assert_eq!(r.readuntil(b"\r\n\r\n").await?, b"GET / HTTP/1.0\r\n\r\n");
     ///     assert_eq!(r.read_to_end().await?, b"body");
     ///     assert!(r.at_eof());
-    ///     Ok::<_, tulip_net::Error>(())
+    ///     Ok::<_, tulip::net::Error>(())
     /// })?;
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
@@ -266,13 +266,13 @@ impl StreamReader {
     ///
     /// # Examples
     /// ```
-    /// let lp = tulip_local::new_event_loop().unwrap();
+    /// let lp = tulip::new_event_loop().unwrap();
     /// lp.run_until_complete(async {
     ///     let src = futures::io::Cursor::new(b"one\ntwo\n".to_vec());
-    ///     let mut r = tulip_net::StreamReader::from_async_read(src, tulip_net::DEFAULT_LIMIT);
+    ///     let mut r = tulip::net::StreamReader::from_async_read(src, tulip::net::DEFAULT_LIMIT);
     ///     assert_eq!(r.readline().await?, b"one\n");
     ///     assert_eq!(r.read_to_end().await?, b"two\n");
-    ///     Ok::<_, tulip_net::Error>(())
+    ///     Ok::<_, tulip::net::Error>(())
     /// })?;
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
@@ -301,18 +301,18 @@ impl StreamReader {
     ///
     /// # Examples
     /// ```
-    /// let lp = tulip_local::new_event_loop().unwrap();
+    /// let lp = tulip::new_event_loop().unwrap();
     /// lp.run_until_complete(async {
-    ///     let mut r = tulip_net::StreamReader::new(1024);
+    ///     let mut r = tulip::net::StreamReader::new(1024);
     ///     let feeder = r.feeder().unwrap();
-    ///     tulip_core::create_task(async move {
+    ///     tulip::create_task(async move {
     ///         feeder.feed_data(b"hel");
-    ///         tulip_core::yield_now().await?;
+    ///         tulip::yield_now().await?;
     ///         feeder.feed_data(b"lo\n");
-    ///         Ok::<_, tulip_core::Error>(())
+    ///         Ok::<_, tulip::Error>(())
     ///     })?;
     ///     assert_eq!(r.readline().await?, b"hello\n"); // waits for the second piece
-    ///     Ok::<_, tulip_net::Error>(())
+    ///     Ok::<_, tulip::net::Error>(())
     /// })?;
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
@@ -545,15 +545,15 @@ impl StreamReader {
     ///
     /// # Examples
     /// ```
-    /// # let lp = tulip_local::new_event_loop().unwrap();
+    /// # let lp = tulip::new_event_loop().unwrap();
     /// # lp.run_until_complete(async {
-    /// let (a, b) = tulip_net::UnixStream::pair()?;
+    /// let (a, b) = tulip::net::UnixStream::pair()?;
     /// let (mut r, _w) = a.into_streams();
     /// let (_r2, w) = b.into_streams();
     /// w.write(b"abcdef");
     /// assert_eq!(r.read(4).await?, b"abcd");
     /// assert_eq!(r.read(100).await?, b"ef");
-    /// # Ok::<_, tulip_net::Error>(()) })?;
+    /// # Ok::<_, tulip::net::Error>(()) })?;
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub async fn read(&mut self, n: usize) -> Result<Vec<u8>> {
@@ -623,14 +623,14 @@ impl StreamReader {
     ///
     /// # Examples
     /// ```
-    /// let lp = tulip_local::new_event_loop().unwrap();
+    /// let lp = tulip::new_event_loop().unwrap();
     /// lp.run_until_complete(async {
-    ///     let mut r = tulip_net::StreamReader::new(8);
+    ///     let mut r = tulip::net::StreamReader::new(8);
     ///     r.feed_data(b"far too long a line\nnext\n");
     ///     let e = r.readline().await.unwrap_err();
-    ///     assert!(matches!(e, tulip_net::Error::LineTooLong { separator_found: true, .. }));
+    ///     assert!(matches!(e, tulip::net::Error::LineTooLong { separator_found: true, .. }));
     ///     assert_eq!(r.readline().await?, b"next\n");
-    ///     Ok::<_, tulip_net::Error>(())
+    ///     Ok::<_, tulip::net::Error>(())
     /// })?;
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
@@ -847,8 +847,8 @@ impl StreamReader {
     ///
     /// # Examples
     /// ```
-    /// use tulip_net::{StreamReader, TcpStream, UnixStream};
-    /// let lp = tulip_local::new_event_loop().unwrap();
+    /// use tulip::net::{StreamReader, TcpStream, UnixStream};
+    /// let lp = tulip::new_event_loop().unwrap();
     /// lp.run_until_complete(async {
     ///     let (a, mut b) = UnixStream::pair()?;
     ///     let (mut r, w) = a.into_streams();
@@ -862,7 +862,7 @@ impl StreamReader {
     ///         rest.extend_from_slice(&buf[..n]);
     ///     }
     ///     assert_eq!(rest, b"rest");
-    ///     Ok::<_, tulip_net::Error>(())
+    ///     Ok::<_, tulip::net::Error>(())
     /// })?;
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```

@@ -24,7 +24,7 @@ use crate::sys;
 ///
 /// # Examples
 /// ```
-/// let opts = tulip_net::ListenOptions { reuse_port: true, backlog: 512, ..Default::default() };
+/// let opts = tulip::net::ListenOptions { reuse_port: true, backlog: 512, ..Default::default() };
 /// assert!(opts.reuse_address);
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,8 +53,8 @@ impl Default for ListenOptions {
 ///
 /// # Examples
 /// ```
-/// use tulip_net::{TcpListener, TcpStream};
-/// let lp = tulip_local::new_event_loop().unwrap();
+/// use tulip::net::{TcpListener, TcpStream};
+/// let lp = tulip::new_event_loop().unwrap();
 /// lp.run_until_complete(async {
 ///     let listener = TcpListener::bind("127.0.0.1:0").await?;
 ///     let addr = listener.local_addr()?;
@@ -64,7 +64,7 @@ impl Default for ListenOptions {
 ///     let mut buf = [0u8; 4];
 ///     let n = server.read(&mut buf).await?;
 ///     assert_eq!(&buf[..n], b"ping");
-///     Ok::<_, tulip_net::Error>(())
+///     Ok::<_, tulip::net::Error>(())
 /// })?;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
@@ -234,8 +234,8 @@ impl TcpStream {
     ///
     /// # Examples
     /// ```
-    /// let lp = tulip_local::new_event_loop().unwrap();
-    /// let err = lp.run_until_complete(tulip_net::TcpStream::connect("127.0.0.1:1")).unwrap_err();
+    /// let lp = tulip::new_event_loop().unwrap();
+    /// let err = lp.run_until_complete(tulip::net::TcpStream::connect("127.0.0.1:1")).unwrap_err();
     /// assert_eq!(err.io_kind(), Some(std::io::ErrorKind::ConnectionRefused));
     /// assert!(err.to_string().starts_with("cannot connect to 127.0.0.1:1"));
     /// # Ok::<(), Box<dyn std::error::Error>>(())

@@ -17,8 +17,8 @@ use crate::sys;
 ///
 /// # Examples
 /// ```
-/// use tulip_net::UdpSocket;
-/// let lp = tulip_local::new_event_loop().unwrap();
+/// use tulip::net::UdpSocket;
+/// let lp = tulip::new_event_loop().unwrap();
 /// lp.run_until_complete(async {
 ///     let a = UdpSocket::bind("127.0.0.1:0").await?;
 ///     let b = UdpSocket::bind("127.0.0.1:0").await?;
@@ -26,7 +26,7 @@ use crate::sys;
 ///     let mut buf = [0u8; 16];
 ///     let (n, from) = b.recv_from(&mut buf).await?;
 ///     assert_eq!((&buf[..n], from), (&b"hello"[..], a.local_addr()?));
-///     Ok::<_, tulip_net::Error>(())
+///     Ok::<_, tulip::net::Error>(())
 /// })?;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```

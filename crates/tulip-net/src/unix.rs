@@ -21,12 +21,12 @@ use crate::tcp::{connect_one, impl_async_io};
 ///
 /// # Examples
 /// ```
-/// use tulip_net::{UnixListener, UnixStream};
+/// use tulip::net::{UnixListener, UnixStream};
 /// let dir = std::env::temp_dir().join(format!("tulip-doc-{}", std::process::id()));
 /// std::fs::create_dir_all(&dir)?;
 /// let path = dir.join("sock");
 /// let _ = std::fs::remove_file(&path);
-/// let lp = tulip_local::new_event_loop().unwrap();
+/// let lp = tulip::new_event_loop().unwrap();
 /// lp.run_until_complete(async {
 ///     let listener = UnixListener::bind(&path)?;
 ///     let mut client = UnixStream::connect(&path).await?;
@@ -34,7 +34,7 @@ use crate::tcp::{connect_one, impl_async_io};
 ///     client.write_all(b"hi").await?;
 ///     let mut buf = [0u8; 2];
 ///     assert_eq!(server.read(&mut buf).await?, 2);
-///     Ok::<_, tulip_net::Error>(())
+///     Ok::<_, tulip::net::Error>(())
 /// })?;
 /// std::fs::remove_dir_all(&dir)?;
 /// # Ok::<(), Box<dyn std::error::Error>>(())

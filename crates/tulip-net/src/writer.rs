@@ -362,16 +362,16 @@ impl StreamWriter {
     ///
     /// # Examples
     /// ```
-    /// let lp = tulip_local::new_event_loop().unwrap();
+    /// let lp = tulip::new_event_loop().unwrap();
     /// lp.run_until_complete(async {
-    ///     let (a, b) = tulip_net::UnixStream::pair()?;
-    ///     let w = tulip_net::StreamWriter::from_async_write(a);
-    ///     let mut r = tulip_net::StreamReader::from_async_read(b, 1024);
+    ///     let (a, b) = tulip::net::UnixStream::pair()?;
+    ///     let w = tulip::net::StreamWriter::from_async_write(a);
+    ///     let mut r = tulip::net::StreamReader::from_async_read(b, 1024);
     ///     w.write(b"hello\n");
     ///     w.close();
     ///     w.wait_closed().await?;
     ///     assert_eq!(r.read_to_end().await?, b"hello\n");
-    ///     Ok::<_, tulip_net::Error>(())
+    ///     Ok::<_, tulip::net::Error>(())
     /// })?;
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
@@ -580,9 +580,17 @@ impl StreamWriter {
         })
     }
 
-    /// Bytes queued and not yet written to the socket.
+    /// Bytes queued and not yet written to the socket. Rust's name for asyncio's
+    /// [`get_write_buffer_size`](Self::get_write_buffer_size), which it returns.
     pub fn write_buffer_size(&self) -> usize {
         self.shared.lock().pending()
+    }
+
+    /// asyncio's `transport.get_write_buffer_size()`: bytes queued and not yet written.
+    /// [`write_buffer_size`](Self::write_buffer_size) is the same number under Rust's
+    /// name.
+    pub fn get_write_buffer_size(&self) -> usize {
+        self.write_buffer_size()
     }
 
     /// Sets the high- and low-water marks (`low` defaults to `high / 4`, asyncio's
@@ -603,10 +611,27 @@ impl StreamWriter {
         }
     }
 
-    /// The (high, low) water marks.
-    pub fn write_buffer_limits(&self) -> (usize, usize) {
+    /// asyncio's `transport.get_write_buffer_limits()`: the water marks as
+    /// `(low, high)`, in asyncio's order (the reverse of
+    /// [`set_write_buffer_limits`]'s arguments, as in asyncio).
+    ///
+    /// # Examples
+    /// ```
+    /// let lp = tulip::new_event_loop()?;
+    /// lp.run_until_complete(async {
+    ///     let (a, _b) = tulip::net::UnixStream::pair()?;
+    ///     let w = tulip::net::StreamWriter::from_async_write(a);
+    ///     w.set_write_buffer_limits(1024, None);
+    ///     assert_eq!(w.get_write_buffer_limits(), (256, 1024));
+    ///     Ok::<_, tulip::net::Error>(())
+    /// })?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// [`set_write_buffer_limits`]: Self::set_write_buffer_limits
+    pub fn get_write_buffer_limits(&self) -> (usize, usize) {
         let st = self.shared.lock();
-        (st.high, st.low)
+        (st.low, st.high)
     }
 
     /// asyncio's `get_extra_info`: `"peername"` or `"sockname"`; `None` for other names,

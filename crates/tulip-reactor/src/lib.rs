@@ -13,13 +13,14 @@
 //!
 //! ```
 //! use std::time::Duration;
-//! let reactor = tulip_reactor::Reactor::new()?;
+//! let reactor = tulip::reactor::Reactor::new()?;
 //! reactor.notify()?;                                    // as if from another thread
 //! reactor.wait(Some(Duration::from_secs(5)))?;          // returns at once
 //! # Ok::<(), std::io::Error>(())
 //! ```
 #![deny(clippy::undocumented_unsafe_blocks)]
 #![warn(missing_docs)]
+#![warn(missing_debug_implementations)]
 
 #[cfg(feature = "async-io")]
 mod aio;

@@ -24,7 +24,7 @@ pub struct TimerId {
 /// # Examples
 /// ```
 /// use std::time::{Duration, Instant};
-/// let mut q = tulip_reactor::TimerQueue::new();
+/// let mut q = tulip::reactor::TimerQueue::new();
 /// let now = Instant::now();
 /// q.insert(now + Duration::from_millis(2), "late");
 /// q.insert(now + Duration::from_millis(1), "early");

@@ -18,16 +18,17 @@
 //! its pipe, so the handler never writes to a descriptor that was closed (or reused).
 //!
 //! ```
-//! let sub = tulip_signal::Subscriber::new()?;
-//! sub.add(tulip_signal::SIGUSR1)?;
-//! tulip_signal::raise(tulip_signal::SIGUSR1)?;
-//! assert_eq!(sub.take_pending(), vec![tulip_signal::SIGUSR1]);
-//! assert!(sub.remove(tulip_signal::SIGUSR1));
-//! assert!(tulip_signal::is_default(tulip_signal::SIGUSR1));
-//! # Ok::<(), tulip_signal::SignalError>(())
+//! let sub = tulip::signal::Subscriber::new()?;
+//! sub.add(tulip::signal::SIGUSR1)?;
+//! tulip::signal::raise(tulip::signal::SIGUSR1)?;
+//! assert_eq!(sub.take_pending(), vec![tulip::signal::SIGUSR1]);
+//! assert!(sub.remove(tulip::signal::SIGUSR1));
+//! assert!(tulip::signal::is_default(tulip::signal::SIGUSR1));
+//! # Ok::<(), tulip::signal::SignalError>(())
 //! ```
 #![deny(clippy::undocumented_unsafe_blocks)]
 #![warn(missing_docs)]
+#![warn(missing_debug_implementations)]
 
 use std::fmt;
 use std::io;

@@ -1,11 +1,11 @@
 //! The crate's errors, with asyncio's names.
 //!
-//! Cancellation and timeouts are tulip-core's [`tulip_core::Error`] (`Cancelled`,
+//! Cancellation and timeouts are [`tulip::Error`](tulip_core::Error) (`Cancelled`,
 //! `TimeoutError`): functions that can fail only that way return
-//! [`tulip_core::Result`]. The queues and locks add their own failures in [`Error`],
-//! which carries a core error in [`Error::Core`]. Both convert into each other's
-//! direction that matters: `?` turns a core error into [`Error`], and an [`Error`] into
-//! a `tulip_core::Error` (so `q.get().await?` works in a function returning
+//! [`tulip::Result`](tulip_core::Result). The queues and locks add their own failures
+//! in [`Error`], which carries a core error in [`Error::Core`]. Both convert into each
+//! other's direction that matters: `?` turns a core error into [`Error`], and an
+//! [`Error`] into a `tulip::Error` (so `q.get().await?` works in a function returning
 //! `tulip::Result`).
 
 use std::fmt;
@@ -71,7 +71,7 @@ impl From<Cancelled> for Error {
 
 impl From<Error> for tulip_core::Error {
     /// A core error comes back out as itself; the others become
-    /// `tulip_core::Error::Exception`.
+    /// `tulip::Error::Exception`.
     fn from(e: Error) -> Self {
         match e {
             Error::Core(e) => e,
@@ -82,7 +82,7 @@ impl From<Error> for tulip_core::Error {
 
 /// Why a `put` failed; every variant hands the item back.
 ///
-/// Convert it with `?` into [`Error`] (or `tulip_core::Error`) to drop the item.
+/// Convert it with `?` into [`Error`] (or `tulip::Error`) to drop the item.
 #[derive(Clone, PartialEq, Eq)]
 pub enum PutError<T> {
     /// asyncio.QueueFull: `put_nowait` on a full queue.

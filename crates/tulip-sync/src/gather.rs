@@ -338,32 +338,32 @@ where
 /// # Examples
 /// ```
 /// use std::time::Duration;
-/// let lp = tulip_local::new_event_loop().unwrap();
+/// let lp = tulip::new_event_loop().unwrap();
 /// let out = lp.run_until_complete(async {
 ///     let jobs = (1..=3u64).map(|n| async move {
-///         tulip_core::sleep(Duration::from_millis(30 - 10 * n)).await?;
-///         Ok::<_, tulip_core::Error>(n)
+///         tulip::sleep(Duration::from_millis(30 - 10 * n)).await?;
+///         Ok::<_, tulip::Error>(n)
 ///     });
-///     tulip_sync::gather(jobs).await
+///     tulip::gather(jobs).await
 /// })?;
 /// assert_eq!(out, [1, 2, 3]);
-/// # Ok::<(), tulip_core::Error>(())
+/// # Ok::<(), tulip::Error>(())
 /// ```
 ///
 /// Cancelling the gather cancels the children:
 /// ```
 /// use std::time::Duration;
-/// let lp = tulip_local::new_event_loop().unwrap();
+/// let lp = tulip::new_event_loop().unwrap();
 /// let r = lp.run_until_complete(async {
-///     let jobs = (0..3).map(|_| tulip_core::sleep(Duration::from_secs(10)));
-///     let g = tulip_sync::gather(jobs);
+///     let jobs = (0..3).map(|_| tulip::sleep(Duration::from_secs(10)));
+///     let g = tulip::gather(jobs);
 ///     let children = g.handle().children();
 ///     g.cancel();
 ///     let r = g.await;
 ///     assert!(children.iter().all(|c| c.cancelled()));
 ///     r
 /// });
-/// assert!(matches!(r, Err(tulip_core::Error::Cancelled(_))));
+/// assert!(matches!(r, Err(tulip::Error::Cancelled(_))));
 /// ```
 ///
 /// # Cancel safety
@@ -411,16 +411,16 @@ where
 ///
 /// # Examples
 /// ```
-/// let lp = tulip_local::new_event_loop().unwrap();
+/// let lp = tulip::new_event_loop().unwrap();
 /// let out = lp.run_until_complete(async {
-///     let ok = Box::pin(async { Ok::<u32, tulip_core::Error>(1) });
-///     let bad = Box::pin(async { Err(tulip_core::Error::TimeoutError(None)) });
+///     let ok = Box::pin(async { Ok::<u32, tulip::Error>(1) });
+///     let bad = Box::pin(async { Err(tulip::Error::TimeoutError(None)) });
 ///     let futs: Vec<std::pin::Pin<Box<dyn std::future::Future<Output = _> + Send>>> =
 ///         vec![ok, bad];
-///     tulip_sync::gather_all(futs).await
+///     tulip::gather_all(futs).await
 /// })?;
 /// assert!(out[0].is_ok() && out[1].is_err());
-/// # Ok::<(), tulip_core::Error>(())
+/// # Ok::<(), tulip::Error>(())
 /// ```
 ///
 /// # Cancel safety
@@ -518,16 +518,16 @@ impl<T, E: TaskError> Future for GatherAll<T, E> {
 ///
 /// # Examples
 /// ```
-/// let lp = tulip_local::new_event_loop().unwrap();
+/// let lp = tulip::new_event_loop().unwrap();
 /// let (n, s) = lp.run_until_complete(async {
-///     tulip_sync::gather!(
-///         async { Ok::<_, tulip_core::Error>(1) },
+///     tulip::gather!(
+///         async { Ok::<_, tulip::Error>(1) },
 ///         async { Ok("two".to_string()) },
 ///     )
 ///     .await
 /// })?;
 /// assert_eq!((n, s.as_str()), (1, "two"));
-/// # Ok::<(), tulip_core::Error>(())
+/// # Ok::<(), tulip::Error>(())
 /// ```
 #[macro_export]
 macro_rules! gather {
@@ -548,6 +548,12 @@ pub mod private {
 
     /// Where one child of `gather!` leaves its value.
     pub struct Slot<T>(Arc<Mutex<Option<T>>>);
+
+    impl<T> std::fmt::Debug for Slot<T> {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.debug_struct("Slot").finish_non_exhaustive()
+        }
+    }
 
     impl<T> Slot<T> {
         fn take(self) -> T {

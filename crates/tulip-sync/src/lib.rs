@@ -10,19 +10,19 @@
 //! permit or an item.
 //!
 //! The task-coordinating functions take futures returning `Result<T, E>` with
-//! `E: tulip_core::TaskError` (tulip-core's task contract), so they know how each
+//! `E: tulip::TaskError` (tulip-core's task contract), so they know how each
 //! piece of work ended — it returned, it raised, or it was cancelled — and act as
 //! asyncio does: [`wait_for`] returns the value of work that swallowed its cancel,
 //! [`TaskGroup`] collects only the children that raised, [`gather_all`] lists a
 //! cancelled child as a `Cancelled` error, [`ReturnWhen::FirstException`] stops at
 //! the first task that raised. A deadline that cancels work reports
-//! `tulip_core::Error::TimeoutError`, whose `source()` is the cancellation.
+//! `tulip::Error::TimeoutError`, whose `source()` is the cancellation.
 //!
 //! ```
 //! use std::time::Duration;
-//! use tulip_sync::{gather, Queue};
+//! use tulip::{gather, Queue};
 //!
-//! let lp = tulip_local::new_event_loop().unwrap();
+//! let lp = tulip::new_event_loop().unwrap();
 //! let total = lp.run_until_complete(async {
 //!     let q = Queue::new(2);
 //!     let producer = q.clone();
@@ -31,25 +31,26 @@
 //!             producer.put(n).await?;
 //!         }
 //!         producer.shutdown(false);
-//!         Ok::<_, tulip_sync::Error>(0)
+//!         Ok::<_, tulip::sync::Error>(0)
 //!     };
 //!     let consume = async move {
 //!         let mut sum = 0;
 //!         while let Ok(n) = q.get().await {
 //!             sum += n;
-//!             tulip_core::sleep(Duration::from_millis(1)).await?;
+//!             tulip::sleep(Duration::from_millis(1)).await?;
 //!         }
 //!         Ok(sum)
 //!     };
 //!     let [_, sum] = gather(vec![Box::pin(produce) as std::pin::Pin<Box<dyn std::future::Future<Output = _> + Send>>, Box::pin(consume)])
 //!         .await?[..] else { unreachable!() };
-//!     Ok::<_, tulip_sync::Error>(sum)
+//!     Ok::<_, tulip::sync::Error>(sum)
 //! })?;
 //! assert_eq!(total, 15);
-//! # Ok::<(), tulip_sync::Error>(())
+//! # Ok::<(), tulip::sync::Error>(())
 //! ```
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
+#![warn(missing_debug_implementations)]
 
 mod error;
 mod gather;

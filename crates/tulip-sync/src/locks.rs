@@ -8,7 +8,7 @@
 //! newcomer can never overtake the queue.
 //!
 //! Every waiting future takes a pending cancel request at the top of its `poll`
-//! (`tulip_core::take_cancel`) and returns `Err(Cancelled)`. A waiter that gives up —
+//! (`tulip::core::take_cancel`) and returns `Err(Cancelled)`. A waiter that gives up —
 //! cancelled, or its future dropped — after it was handed the lock passes it on to the
 //! next waiter, so the lock is never stranded.
 
@@ -52,17 +52,17 @@ impl LockState {
 ///
 /// # Examples
 /// ```
-/// use tulip_sync::Lock;
-/// let lp = tulip_local::new_event_loop().unwrap();
+/// use tulip::Lock;
+/// let lp = tulip::new_event_loop().unwrap();
 /// lp.run_until_complete(async {
 ///     let lock = Lock::new();
 ///     let guard = lock.acquire().await?;
 ///     assert!(lock.locked());
 ///     drop(guard);
 ///     assert!(!lock.locked());
-///     Ok::<_, tulip_core::Error>(())
+///     Ok::<_, tulip::Error>(())
 /// })?;
-/// # Ok::<(), tulip_core::Error>(())
+/// # Ok::<(), tulip::Error>(())
 /// ```
 #[derive(Clone, Default)]
 pub struct Lock {
@@ -243,20 +243,20 @@ struct EventState {
 ///
 /// # Examples
 /// ```
-/// use tulip_sync::Event;
-/// let lp = tulip_local::new_event_loop().unwrap();
+/// use tulip::Event;
+/// let lp = tulip::new_event_loop().unwrap();
 /// lp.run_until_complete(async {
 ///     let ev = Event::new();
 ///     let setter = ev.clone();
-///     tulip_core::create_task(async move {
+///     tulip::create_task(async move {
 ///         setter.set();
-///         Ok::<_, tulip_core::Error>(())
+///         Ok::<_, tulip::Error>(())
 ///     })?;
 ///     ev.wait().await?;
 ///     assert!(ev.is_set());
-///     Ok::<_, tulip_core::Error>(())
+///     Ok::<_, tulip::Error>(())
 /// })?;
-/// # Ok::<(), tulip_core::Error>(())
+/// # Ok::<(), tulip::Error>(())
 /// ```
 #[derive(Clone, Default)]
 pub struct Event {
@@ -385,21 +385,21 @@ impl Drop for EventWait<'_> {
 ///
 /// # Examples
 /// ```
-/// use tulip_sync::Condition;
-/// let lp = tulip_local::new_event_loop().unwrap();
+/// use tulip::Condition;
+/// let lp = tulip::new_event_loop().unwrap();
 /// lp.run_until_complete(async {
 ///     let cond = Condition::new();
 ///     let c2 = cond.clone();
-///     tulip_core::create_task(async move {
+///     tulip::create_task(async move {
 ///         let _g = c2.acquire().await?;
 ///         c2.notify_all()?;
-///         Ok::<_, tulip_sync::Error>(())
+///         Ok::<_, tulip::sync::Error>(())
 ///     })?;
 ///     let mut guard = cond.acquire().await?;
 ///     cond.wait(&mut guard).await?;
-///     Ok::<_, tulip_sync::Error>(())
+///     Ok::<_, tulip::sync::Error>(())
 /// })?;
-/// # Ok::<(), tulip_sync::Error>(())
+/// # Ok::<(), tulip::sync::Error>(())
 /// ```
 #[derive(Clone, Default)]
 pub struct Condition {
@@ -614,8 +614,8 @@ impl SemState {
 ///
 /// # Examples
 /// ```
-/// use tulip_sync::Semaphore;
-/// let lp = tulip_local::new_event_loop().unwrap();
+/// use tulip::Semaphore;
+/// let lp = tulip::new_event_loop().unwrap();
 /// lp.run_until_complete(async {
 ///     let sem = Semaphore::new(2);
 ///     let a = sem.acquire().await?;
@@ -623,9 +623,9 @@ impl SemState {
 ///     assert!(sem.locked());
 ///     drop(a);
 ///     assert_eq!(sem.available(), 1);
-///     Ok::<_, tulip_core::Error>(())
+///     Ok::<_, tulip::Error>(())
 /// })?;
-/// # Ok::<(), tulip_core::Error>(())
+/// # Ok::<(), tulip::Error>(())
 /// ```
 #[derive(Clone)]
 pub struct Semaphore {
@@ -793,7 +793,7 @@ impl Drop for SemaphorePermit<'_> {
 ///
 /// # Examples
 /// ```
-/// use tulip_sync::{BoundedSemaphore, Error};
+/// use tulip::sync::{BoundedSemaphore, Error};
 /// let sem = BoundedSemaphore::new(1);
 /// assert!(matches!(sem.release(), Err(Error::ValueError(_))));
 /// ```
@@ -874,18 +874,18 @@ struct BarrierState {
 ///
 /// # Examples
 /// ```
-/// use tulip_sync::Barrier;
-/// let lp = tulip_local::new_event_loop().unwrap();
+/// use tulip::Barrier;
+/// let lp = tulip::new_event_loop().unwrap();
 /// lp.run_until_complete(async {
 ///     let b = Barrier::new(2);
 ///     let b2 = b.clone();
-///     let t = tulip_core::create_task(async move { b2.wait().await })?;
+///     let t = tulip::create_task(async move { b2.wait().await })?;
 ///     let mine = b.wait().await?;
 ///     let theirs = t.await?;
 ///     assert_eq!(mine + theirs, 1);
-///     Ok::<_, tulip_sync::Error>(())
+///     Ok::<_, tulip::sync::Error>(())
 /// })?;
-/// # Ok::<(), tulip_sync::Error>(())
+/// # Ok::<(), tulip::sync::Error>(())
 /// ```
 #[derive(Clone)]
 pub struct Barrier {

@@ -131,25 +131,25 @@ impl<T> State<T> {
 ///
 /// # Examples
 /// ```
-/// use tulip_sync::Queue;
-/// let lp = tulip_local::new_event_loop().unwrap();
+/// use tulip::Queue;
+/// let lp = tulip::new_event_loop().unwrap();
 /// lp.run_until_complete(async {
 ///     let q = Queue::new(1);
 ///     let consumer = q.clone();
-///     tulip_core::create_task(async move {
+///     tulip::create_task(async move {
 ///         while let Ok(n) = consumer.get().await {
 ///             println!("got {n}");
 ///             consumer.task_done()?;
 ///         }
-///         Ok::<_, tulip_sync::Error>(())
+///         Ok::<_, tulip::sync::Error>(())
 ///     })?;
 ///     for n in 0..3 {
 ///         q.put(n).await?; // waits while the one slot is taken
 ///     }
 ///     q.join().await?;
-///     Ok::<_, tulip_sync::Error>(())
+///     Ok::<_, tulip::sync::Error>(())
 /// })?;
-/// # Ok::<(), tulip_sync::Error>(())
+/// # Ok::<(), tulip::sync::Error>(())
 /// ```
 pub struct Queue<T> {
     inner: Arc<Mutex<State<T>>>,
@@ -175,6 +175,13 @@ impl<T> std::fmt::Debug for Queue<T> {
     }
 }
 
+/// An unbounded queue, as asyncio's `Queue()` (`maxsize=0`).
+impl<T> Default for Queue<T> {
+    fn default() -> Self {
+        Queue::new(0)
+    }
+}
+
 impl<T> Queue<T> {
     /// A FIFO queue holding at most `maxsize` items (0: unbounded).
     pub fn new(maxsize: usize) -> Queue<T> {
@@ -195,9 +202,24 @@ impl<T> Queue<T> {
         }
     }
 
-    /// Number of items in the queue.
+    /// asyncio's `qsize()`: the number of items in the queue. [`len`](Self::len) is
+    /// the same number under Rust's name.
     pub fn qsize(&self) -> usize {
         lock(&self.inner).items.len()
+    }
+
+    /// The number of items in the queue: Rust's name for asyncio's
+    /// [`qsize`](Self::qsize), which it returns.
+    ///
+    /// # Examples
+    /// ```
+    /// let q = tulip::Queue::new(0);
+    /// q.put_nowait("a").unwrap();
+    /// assert_eq!((q.len(), q.qsize()), (1, 1));
+    /// assert!(!q.is_empty() && !q.empty());
+    /// ```
+    pub fn len(&self) -> usize {
+        self.qsize()
     }
 
     /// The bound given at creation (0: unbounded).
@@ -205,9 +227,16 @@ impl<T> Queue<T> {
         lock(&self.inner).maxsize
     }
 
-    /// True when there are no items.
+    /// asyncio's `empty()`: true when there are no items.
+    /// [`is_empty`](Self::is_empty) is the same answer under Rust's name.
     pub fn empty(&self) -> bool {
         self.qsize() == 0
+    }
+
+    /// True when there are no items: Rust's name for asyncio's
+    /// [`empty`](Self::empty), which it returns.
+    pub fn is_empty(&self) -> bool {
+        self.empty()
     }
 
     /// True when a bounded queue holds `maxsize` items.
@@ -473,6 +502,17 @@ pub struct Put<'a, T> {
 
 impl<T> Unpin for Put<'_, T> {}
 
+// The queue and whether this future is parked in its wait list (the item a `Put`
+// holds need not be `Debug`).
+impl<T> std::fmt::Debug for Put<'_, T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Put")
+            .field("queue", self.queue)
+            .field("waiting", &self.key.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
 impl<T> Future for Put<'_, T> {
     type Output = Result<(), PutError<T>>;
 
@@ -497,6 +537,17 @@ pub struct Get<'a, T> {
     key: Option<usize>,
 }
 
+// The queue and whether this future is parked in its wait list (the item a `Put`
+// holds need not be `Debug`).
+impl<T> std::fmt::Debug for Get<'_, T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Get")
+            .field("queue", self.queue)
+            .field("waiting", &self.key.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
 impl<T> Future for Get<'_, T> {
     type Output = Result<T, Error>;
 
@@ -519,6 +570,17 @@ impl<T> Drop for Get<'_, T> {
 pub struct Join<'a, T> {
     queue: &'a Queue<T>,
     key: Option<usize>,
+}
+
+// The queue and whether this future is parked in its wait list (the item a `Put`
+// holds need not be `Debug`).
+impl<T> std::fmt::Debug for Join<'_, T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Join")
+            .field("queue", self.queue)
+            .field("waiting", &self.key.is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 impl<T> Future for Join<'_, T> {
@@ -568,19 +630,20 @@ impl<T> Drop for Join<'_, T> {
 /// # Examples
 /// ```
 /// use futures::StreamExt;
-/// use tulip_sync::Queue;
-/// let lp = tulip_local::new_event_loop().unwrap();
+/// use tulip::Queue;
+/// let lp = tulip::new_event_loop().unwrap();
 /// let got: Vec<i32> = lp.run_until_complete(async {
 ///     let q = Queue::new(0);
 ///     for n in 1..=3 {
 ///         q.put_nowait(n).unwrap();
 ///     }
 ///     q.shutdown(false);
-///     Ok::<_, tulip_core::Error>(q.stream().collect().await)
+///     Ok::<_, tulip::Error>(q.stream().collect().await)
 /// })?;
 /// assert_eq!(got, [1, 2, 3]);
-/// # Ok::<(), tulip_core::Error>(())
+/// # Ok::<(), tulip::Error>(())
 /// ```
+#[must_use = "streams do nothing unless polled"]
 pub struct QueueStream<T> {
     queue: Queue<T>,
     key: Option<usize>,
@@ -625,13 +688,13 @@ impl<T> Drop for QueueStream<T> {
 /// # Examples
 /// ```
 /// use futures::{SinkExt, StreamExt};
-/// use tulip_sync::Queue;
-/// let lp = tulip_local::new_event_loop().unwrap();
+/// use tulip::Queue;
+/// let lp = tulip::new_event_loop().unwrap();
 /// let got: Vec<i32> = lp.run_until_complete(async {
 ///     let q = Queue::new(2); // bounded: the forward waits for the reader
-///     let reader = tulip_core::create_task({
+///     let reader = tulip::create_task({
 ///         let q = q.clone();
-///         async move { Ok::<_, tulip_core::Error>(q.stream().collect::<Vec<_>>().await) }
+///         async move { Ok::<_, tulip::Error>(q.stream().collect::<Vec<_>>().await) }
 ///     })?;
 ///     let mut sink = q.sink();
 ///     futures::stream::iter((1..=5).map(Ok)).forward(&mut sink).await?;
@@ -641,6 +704,7 @@ impl<T> Drop for QueueStream<T> {
 /// assert_eq!(got, [1, 2, 3, 4, 5]);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
+#[must_use = "sinks do nothing unless polled"]
 pub struct QueueSink<T> {
     queue: Queue<T>,
     item: Option<T>,
@@ -716,7 +780,7 @@ impl<T> Drop for QueueSink<T> {
 ///
 /// # Examples
 /// ```
-/// use tulip_sync::PriorityQueue;
+/// use tulip::PriorityQueue;
 /// let q = PriorityQueue::new(0);
 /// for p in [3, 1, 2] {
 ///     q.put_nowait((p, format!("job {p}"))).unwrap();
@@ -725,6 +789,13 @@ impl<T> Drop for QueueSink<T> {
 /// assert_eq!(q.get_nowait().unwrap().0, 2);
 /// ```
 pub struct PriorityQueue<T>(Queue<T>);
+
+/// An unbounded priority queue, as asyncio's `PriorityQueue()`.
+impl<T: Ord> Default for PriorityQueue<T> {
+    fn default() -> Self {
+        PriorityQueue::new(0)
+    }
+}
 
 impl<T: Ord> PriorityQueue<T> {
     /// A priority queue holding at most `maxsize` items (0: unbounded).
@@ -738,13 +809,20 @@ impl<T: Ord> PriorityQueue<T> {
 ///
 /// # Examples
 /// ```
-/// use tulip_sync::LifoQueue;
+/// use tulip::LifoQueue;
 /// let q = LifoQueue::new(0);
 /// q.put_nowait(1).unwrap();
 /// q.put_nowait(2).unwrap();
 /// assert_eq!(q.get_nowait().unwrap(), 2);
 /// ```
 pub struct LifoQueue<T>(Queue<T>);
+
+/// An unbounded LIFO queue, as asyncio's `LifoQueue()`.
+impl<T> Default for LifoQueue<T> {
+    fn default() -> Self {
+        LifoQueue::new(0)
+    }
+}
 
 impl<T> LifoQueue<T> {
     /// A LIFO queue holding at most `maxsize` items (0: unbounded).

@@ -24,21 +24,21 @@ use crate::spawn::Spawn;
 /// # Examples
 /// ```
 /// use std::time::Duration;
-/// let lp = tulip_local::new_event_loop().unwrap();
+/// let lp = tulip::new_event_loop().unwrap();
 /// lp.run_until_complete(async {
-///     let outer = tulip_core::create_task(async {
-///         let s = tulip_sync::shield(tulip_core::sleep(Duration::from_millis(20)));
+///     let outer = tulip::create_task(async {
+///         let s = tulip::shield(tulip::sleep(Duration::from_millis(20)));
 ///         let inner = s.task().unwrap();
-///         Ok::<_, tulip_core::Error>((s.await, inner))
+///         Ok::<_, tulip::Error>((s.await, inner))
 ///     })?;
-///     tulip_core::sleep(Duration::from_millis(5)).await?;
+///     tulip::sleep(Duration::from_millis(5)).await?;
 ///     outer.cancel();
 ///     let (r, inner) = outer.await?;
 ///     assert!(r.unwrap_err().is_cancelled());
 ///     assert!(!inner.cancelled()); // still running
-///     Ok::<_, tulip_core::Error>(())
+///     Ok::<_, tulip::Error>(())
 /// })?;
-/// # Ok::<(), tulip_core::Error>(())
+/// # Ok::<(), tulip::Error>(())
 /// ```
 ///
 /// # Cancel safety

@@ -93,17 +93,17 @@ impl<E: TaskError + Send + 'static> TaskGroup<E> {
     /// # Examples
     /// ```
     /// use std::time::Duration;
-    /// use tulip_sync::{TaskGroup, TaskGroupError};
-    /// let lp = tulip_local::new_event_loop().unwrap();
+    /// use tulip::{TaskGroup, TaskGroupError};
+    /// let lp = tulip::new_event_loop().unwrap();
     /// let r = lp.run_until_complete(async {
-    ///     Ok::<_, tulip_core::Error>(
+    ///     Ok::<_, tulip::Error>(
     ///         TaskGroup::run(|tg| async move {
-    ///             let a = tg.create_task(async { Ok::<_, tulip_core::Error>(1) })?;
+    ///             let a = tg.create_task(async { Ok::<_, tulip::Error>(1) })?;
     ///             tg.create_task(async {
-    ///                 tulip_core::sleep(Duration::from_secs(10)).await?; // cancelled
+    ///                 tulip::sleep(Duration::from_secs(10)).await?; // cancelled
     ///                 Ok(2)
     ///             })?;
-    ///             tg.create_task(async { Err::<i32, _>(tulip_core::Error::TimeoutError(None)) })?;
+    ///             tg.create_task(async { Err::<i32, _>(tulip::Error::TimeoutError(None)) })?;
     ///             Ok(a)
     ///         })
     ///         .await,
@@ -113,7 +113,7 @@ impl<E: TaskError + Send + 'static> TaskGroup<E> {
     ///     Err(TaskGroupError::Failed(errors)) => assert_eq!(errors.len(), 1),
     ///     other => panic!("{other:?}"),
     /// }
-    /// # Ok::<(), tulip_core::Error>(())
+    /// # Ok::<(), tulip::Error>(())
     /// ```
     ///
     /// # Cancel safety

@@ -48,16 +48,16 @@ use crate::spawn::Spawn;
 /// # Examples
 /// ```
 /// use std::time::Duration;
-/// use tulip_core::Error;
-/// let lp = tulip_local::new_event_loop().unwrap();
-/// let r = lp.run_until_complete(tulip_sync::wait_for(
-///     tulip_core::sleep(Duration::from_secs(10)),
+/// use tulip::Error;
+/// let lp = tulip::new_event_loop().unwrap();
+/// let r = lp.run_until_complete(tulip::wait_for(
+///     tulip::sleep(Duration::from_secs(10)),
 ///     Duration::from_millis(10),
 /// ));
 /// let e = r.unwrap_err();
 /// assert!(e.is_timeout());
 /// let cause = std::error::Error::source(&e).unwrap();
-/// assert!(cause.downcast_ref::<tulip_core::Cancelled>().is_some());
+/// assert!(cause.downcast_ref::<tulip::Cancelled>().is_some());
 /// ```
 ///
 /// As in asyncio (where `wait_for` is a coroutine), the task is spawned when the
@@ -234,17 +234,18 @@ struct TimeoutState {
 /// # Examples
 /// ```
 /// use std::time::Duration;
-/// let lp = tulip_local::new_event_loop().unwrap();
+/// let lp = tulip::new_event_loop().unwrap();
 /// lp.run_until_complete(async {
-///     let cm = tulip_sync::timeout(Duration::from_millis(10));
-///     let r = cm.run(tulip_core::sleep(Duration::from_secs(10))).await;
-///     assert!(matches!(r, Err(tulip_core::Error::TimeoutError(Some(_)))));
+///     let cm = tulip::timeout(Duration::from_millis(10));
+///     let r = cm.run(tulip::sleep(Duration::from_secs(10))).await;
+///     assert!(matches!(r, Err(tulip::Error::TimeoutError(Some(_)))));
 ///     assert!(cm.expired());
-///     Ok::<_, tulip_core::Error>(())
+///     Ok::<_, tulip::Error>(())
 /// })?;
-/// # Ok::<(), tulip_core::Error>(())
+/// # Ok::<(), tulip::Error>(())
 /// ```
 #[derive(Clone)]
+#[must_use = "a timeout does nothing until its run() wraps a future"]
 pub struct Timeout {
     inner: Arc<Mutex<TimeoutState>>,
 }

@@ -54,11 +54,11 @@ struct Finished {
 /// # Examples
 /// ```
 /// use std::time::Duration;
-/// use tulip_sync::{wait, ReturnWhen};
-/// let lp = tulip_local::new_event_loop().unwrap();
+/// use tulip::{wait, ReturnWhen};
+/// let lp = tulip::new_event_loop().unwrap();
 /// lp.run_until_complete(async {
-///     let fast = tulip_core::create_task(async { Ok::<_, tulip_core::Error>(()) })?;
-///     let slow = tulip_core::create_task(tulip_core::sleep(Duration::from_secs(10)))?;
+///     let fast = tulip::create_task(async { Ok::<_, tulip::Error>(()) })?;
+///     let slow = tulip::create_task(tulip::sleep(Duration::from_secs(10)))?;
 ///     let (done, pending) = wait(vec![fast], ReturnWhen::AllCompleted).await?;
 ///     assert_eq!(done.len(), 1);
 ///     assert!(pending.is_empty());
@@ -67,9 +67,9 @@ struct Finished {
 ///         .await?;
 ///     assert_eq!((done.len(), pending.len()), (0, 1));
 ///     pending[0].cancel();
-///     Ok::<_, tulip_core::Error>(())
+///     Ok::<_, tulip::Error>(())
 /// })?;
-/// # Ok::<(), tulip_core::Error>(())
+/// # Ok::<(), tulip::Error>(())
 /// ```
 ///
 /// # Cancel safety
@@ -223,23 +223,23 @@ impl<T, E> Future for Wait<T, E> {
 /// ```
 /// use futures::StreamExt;
 /// use std::time::Duration;
-/// let lp = tulip_local::new_event_loop().unwrap();
+/// let lp = tulip::new_event_loop().unwrap();
 /// let order = lp.run_until_complete(async {
 ///     let mut tasks = Vec::new();
 ///     for n in [30u64, 10, 20] {
-///         tasks.push(tulip_core::create_task(async move {
-///             tulip_core::sleep(Duration::from_millis(n)).await.map(|_| n)
+///         tasks.push(tulip::create_task(async move {
+///             tulip::sleep(Duration::from_millis(n)).await.map(|_| n)
 ///         })?);
 ///     }
 ///     let mut order = Vec::new();
-///     let mut s = tulip_sync::as_completed(tasks);
+///     let mut s = tulip::as_completed(tasks);
 ///     while let Some(r) = s.next().await {
 ///         order.push(r?);
 ///     }
-///     Ok::<_, tulip_core::Error>(order)
+///     Ok::<_, tulip::Error>(order)
 /// })?;
 /// assert_eq!(order, [10, 20, 30]);
-/// # Ok::<(), tulip_core::Error>(())
+/// # Ok::<(), tulip::Error>(())
 /// ```
 pub fn as_completed<T, E, I>(tasks: I) -> AsCompleted<T, E>
 where

@@ -11,19 +11,19 @@ use crate::threaded_loop::ThreadedLoop;
 ///
 /// # Examples
 /// ```
-/// let lp = tulip_threaded::Builder::new()
+/// let lp = tulip::executors::threaded::Builder::new()
 ///     .workers(3)
 ///     .thread_name("my-worker")
 ///     .build()?;
 /// let name = lp.run_until_complete(async {
-///     tulip_core::create_task(async {
-///         Ok::<_, tulip_core::Error>(std::thread::current().name().map(String::from))
+///     tulip::create_task(async {
+///         Ok::<_, tulip::Error>(std::thread::current().name().map(String::from))
 ///     })?
 ///     .await
 /// })?;
 /// assert!(name.unwrap().starts_with("my-worker-"));
 /// lp.close()?;
-/// # Ok::<(), tulip_core::Error>(())
+/// # Ok::<(), tulip::Error>(())
 /// ```
 #[derive(Debug, Clone)]
 pub struct Builder {

@@ -9,20 +9,21 @@
 //!
 //! ```
 //! use std::time::Duration;
-//! let lp = tulip_threaded::Builder::new().workers(2).build()?;
+//! let lp = tulip::executors::threaded::Builder::new().workers(2).build()?;
 //! let out = lp.run_until_complete(async {
-//!     let a = tulip_core::create_task(async {
-//!         tulip_core::sleep(Duration::from_millis(10)).await?;
-//!         Ok::<_, tulip_core::Error>(std::thread::current().name().map(String::from))
+//!     let a = tulip::create_task(async {
+//!         tulip::sleep(Duration::from_millis(10)).await?;
+//!         Ok::<_, tulip::Error>(std::thread::current().name().map(String::from))
 //!     })?;
 //!     a.await
 //! })?;
 //! assert!(out.unwrap().starts_with("tulip-worker-"));
 //! lp.close()?;
-//! # Ok::<(), tulip_core::Error>(())
+//! # Ok::<(), tulip::Error>(())
 //! ```
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
+#![warn(missing_debug_implementations)]
 
 mod builder;
 mod idle;

@@ -155,20 +155,20 @@ impl std::fmt::Debug for ThreadedLoop {
 ///
 /// # Examples
 /// ```
-/// let lp = tulip_threaded::new_event_loop()?;
+/// let lp = tulip::executors::threaded::new_event_loop()?;
 /// let sum = lp.run_until_complete(async {
 ///     let tasks: Vec<_> = (0..4u64)
-///         .map(|i| tulip_core::create_task(async move { Ok::<_, tulip_core::Error>(i * 10) }))
+///         .map(|i| tulip::create_task(async move { Ok::<_, tulip::Error>(i * 10) }))
 ///         .collect::<Result<_, _>>()?;
 ///     let mut sum = 0;
 ///     for t in tasks {
 ///         sum += t.await?;
 ///     }
-///     Ok::<_, tulip_core::Error>(sum)
+///     Ok::<_, tulip::Error>(sum)
 /// })?;
 /// assert_eq!(sum, 60);
 /// lp.close()?;
-/// # Ok::<(), tulip_core::Error>(())
+/// # Ok::<(), tulip::Error>(())
 /// ```
 pub fn new_event_loop() -> Result<EventLoop> {
     crate::Builder::new().build()

@@ -47,17 +47,17 @@ pub(crate) fn with_worker<R>(loop_id: u64, f: impl FnOnce(&WorkerCtx) -> R) -> O
 ///
 /// # Examples
 /// ```
-/// assert_eq!(tulip_threaded::current_worker(), None); // the test's own thread
-/// let lp = tulip_threaded::Builder::new().workers(2).build()?;
+/// assert_eq!(tulip::executors::threaded::current_worker(), None); // the test's own thread
+/// let lp = tulip::executors::threaded::Builder::new().workers(2).build()?;
 /// let on = lp.run_until_complete(async {
-///     let t = tulip_core::create_task(async {
-///         Ok::<_, tulip_core::Error>(tulip_threaded::current_worker())
+///     let t = tulip::create_task(async {
+///         Ok::<_, tulip::Error>(tulip::executors::threaded::current_worker())
 ///     })?;
 ///     t.await
 /// })?;
 /// assert!(matches!(on, Some(0 | 1)));
 /// lp.close()?;
-/// # Ok::<(), tulip_core::Error>(())
+/// # Ok::<(), tulip::Error>(())
 /// ```
 pub fn current_worker() -> Option<usize> {
     CONTEXT.with(|c| c.borrow().as_ref().map(|ctx| ctx.index))

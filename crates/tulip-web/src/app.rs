@@ -24,7 +24,7 @@ pub(crate) type Hook =
 ///
 /// # Examples
 /// ```
-/// use tulip_web::{Application, IntoResponse, Request, Response};
+/// use tulip::web::{Application, IntoResponse, Request, Response};
 /// let mut app = Application::new();
 /// app.router.add_get("/", |_req: Request| async { Response::html("<h1>Index</h1>") });
 /// app.middleware(|req, next| async move {
@@ -136,15 +136,15 @@ impl Application {
     ///
     /// # Examples
     /// ```
-    /// use tulip_web::{Application, Request, Response};
+    /// use tulip::web::{Application, Request, Response};
     /// let mut app = Application::new();
     /// app.router.add_get("/x", |_r: Request| async { "x" });
-    /// let lp = tulip_local::new_event_loop()?;
+    /// let lp = tulip::new_event_loop()?;
     /// let resp = lp.run_until_complete(async {
-    ///     let r = Request::new(http::Method::GET, "/nope".parse().unwrap());
-    ///     Ok::<_, tulip_web::Error>(app.handle(r).await)
+    ///     let r = Request::new(tulip::web::Method::GET, "/nope".parse().unwrap());
+    ///     Ok::<_, tulip::web::Error>(app.handle(r).await)
     /// })?;
-    /// assert_eq!(resp.status, http::StatusCode::NOT_FOUND);
+    /// assert_eq!(resp.status, tulip::web::StatusCode::NOT_FOUND);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub async fn handle(&self, req: Request) -> Response {

@@ -32,8 +32,9 @@ pub enum Error {
     #[cfg(feature = "json")]
     #[error("bad json: {0}")]
     Json(#[from] serde_json::Error),
-    /// Any other error a handler returned; it becomes a 500.
-    #[error("{0}")]
+    /// Any other error a handler returned; it becomes a 500. It stands for that error:
+    /// same text, same `source()`.
+    #[error(transparent)]
     Other(Box<dyn std::error::Error + Send + Sync>),
 }
 
@@ -82,8 +83,8 @@ impl From<Box<dyn std::error::Error + Send + Sync>> for Error {
     }
 }
 
-/// A task body may return `tulip_web::Error`: a cancel taken at a tulip await point
-/// and propagated with `?` ends the task cancelled, as with `tulip_net::Error`.
+/// A task body may return `tulip::web::Error`: a cancel taken at a tulip await point
+/// and propagated with `?` ends the task cancelled, as with `tulip::net::Error`.
 impl tulip_core::TaskError for Error {
     fn as_tulip(&self) -> Option<&tulip_core::Error> {
         match self {
@@ -115,9 +116,9 @@ impl tulip_core::TaskError for Error {
 ///
 /// # Examples
 /// ```
-/// use tulip_web::HttpException;
+/// use tulip::web::HttpException;
 /// let e = HttpException::not_found();
-/// assert_eq!(e.status(), http::StatusCode::NOT_FOUND);
+/// assert_eq!(e.status(), tulip::web::StatusCode::NOT_FOUND);
 /// assert_eq!(e.to_string(), "404: Not Found");
 /// ```
 #[derive(Debug, Clone)]

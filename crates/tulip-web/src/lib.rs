@@ -6,22 +6,22 @@
 //!
 //! ```
 //! use std::time::Duration;
-//! use tulip_web::{Application, Request, Response};
+//! use tulip::web::{Application, Request, Response};
 //!
-//! async fn hello(req: Request) -> tulip_web::Result<Response> {
-//!     tulip_core::sleep(Duration::from_millis(5)).await?;
+//! async fn hello(req: Request) -> tulip::web::Result<Response> {
+//!     tulip::sleep(Duration::from_millis(5)).await?;
 //!     Ok(Response::html(format!("<h1>hello, {}!</h1>", req.match_info["name"])))
 //! }
 //!
-//! let lp = tulip_local::new_event_loop().unwrap();
+//! let lp = tulip::new_event_loop().unwrap();
 //! lp.run_until_complete(async {
 //!     let mut app = Application::new();
 //!     app.router.add_route("GET", "/hello/{name}", hello);
 //!     let srv = app.serve("127.0.0.1:0").await?;
 //!     let addr = srv.local_addr();
-//!     let resp = tulip_web::client::get(addr, "/hello/tulip").await?;
+//!     let resp = tulip::web::client::get(addr, "/hello/tulip").await?;
 //!     assert_eq!(resp.text(), "<h1>hello, tulip!</h1>");
-//!     assert_eq!(tulip_web::client::get(addr, "/nope").await?.status, 404);
+//!     assert_eq!(tulip::web::client::get(addr, "/nope").await?.status, 404);
 //!     srv.close();
 //!     srv.wait_closed().await
 //! })?;
@@ -33,6 +33,7 @@
 //! [`Application::access_log`] is on (off by default, as aiohttp's `access_log=None`).
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
+#![warn(missing_debug_implementations)]
 
 mod app;
 pub mod client;

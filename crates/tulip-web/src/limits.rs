@@ -17,7 +17,7 @@ pub(crate) const HYPER_MAX_HEADERS: usize = 100;
 /// # Examples
 /// ```
 /// use std::time::Duration;
-/// let mut app = tulip_web::Application::new();
+/// let mut app = tulip::web::Application::new();
 /// app.limits.client_max_size = 64 * 1024;
 /// app.limits.body_read_timeout = Duration::from_secs(5);
 /// assert_eq!(app.limits.max_connections, 10_000);

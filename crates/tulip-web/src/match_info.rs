@@ -5,7 +5,7 @@
 ///
 /// # Examples
 /// ```
-/// let mut info = tulip_web::MatchInfo::default();
+/// let mut info = tulip::web::MatchInfo::default();
 /// info.insert("name", "tulip");
 /// assert_eq!(info["name"], "tulip");
 /// assert_eq!(info.get("other"), None);

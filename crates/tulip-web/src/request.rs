@@ -39,7 +39,8 @@ enum Body {
 ///
 /// # Examples
 /// ```
-/// let req = tulip_web::Request::new(http::Method::GET, "/hello/x?a=1&b=two%20words".parse()?);
+/// use tulip::web::{Method, Request};
+/// let req = Request::new(Method::GET, "/hello/x?a=1&b=two%20words".parse()?);
 /// assert_eq!(req.path(), "/hello/x");
 /// assert_eq!(req.query()["b"], "two words");
 /// # Ok::<(), Box<dyn std::error::Error>>(())

@@ -15,14 +15,14 @@ use crate::error::{status_text, Error, HttpException};
 ///
 /// # Examples
 /// ```
-/// use http::StatusCode;
-/// use tulip_web::Response;
+/// use tulip::web::StatusCode;
+/// use tulip::web::Response;
 /// let r = Response::new(b"<h1>Index</h1>".to_vec()).content_type("text/html")?;
 /// assert_eq!(r.status, StatusCode::OK);
 /// assert_eq!(r.headers["content-type"], "text/html");
 /// // A header value with CR or LF cannot be built.
 /// assert!(Response::text("x").header("Location", "/a\r\nSet-Cookie: s=1").is_err());
-/// # Ok::<(), tulip_web::Error>(())
+/// # Ok::<(), tulip::web::Error>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Response {
@@ -129,10 +129,10 @@ pub(crate) fn header_pair(name: &str, value: &str) -> Result<(HeaderName, Header
 ///
 /// # Examples
 /// ```
-/// let r = tulip_web::json_response(&serde_json::json!({"ok": true}))?;
+/// let r = tulip::web::json_response(&serde_json::json!({"ok": true}))?;
 /// assert_eq!(r.headers["content-type"], "application/json");
 /// assert_eq!(r.body, "{\"ok\":true}");
-/// # Ok::<(), tulip_web::Error>(())
+/// # Ok::<(), tulip::web::Error>(())
 /// ```
 #[cfg(feature = "json")]
 pub fn json_response<T: serde::Serialize + ?Sized>(data: &T) -> Result<Response, Error> {

@@ -104,7 +104,7 @@ impl Router {
     ///
     /// # Examples
     /// ```
-    /// use tulip_web::{Application, Request, Response};
+    /// use tulip::web::{Application, Request, Response};
     /// let mut app = Application::new();
     /// app.router.add_route("GET", "/hello/{name}", |req: Request| async move {
     ///     Response::html(format!("<h1>hello, {}!</h1>", req.match_info["name"]))

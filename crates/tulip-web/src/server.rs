@@ -95,13 +95,13 @@ impl Application {
     ///
     /// # Examples
     /// ```
-    /// use tulip_web::{Application, Request, Response};
-    /// let lp = tulip_local::new_event_loop().unwrap();
+    /// use tulip::web::{Application, Request, Response};
+    /// let lp = tulip::new_event_loop().unwrap();
     /// lp.run_until_complete(async {
     ///     let mut app = Application::new();
     ///     app.router.add_get("/", |_req: Request| async { Response::html("<h1>Index</h1>") });
     ///     let srv = app.serve("127.0.0.1:0").await?;
-    ///     let resp = tulip_web::client::get(srv.local_addr(), "/").await?;
+    ///     let resp = tulip::web::client::get(srv.local_addr(), "/").await?;
     ///     assert_eq!((resp.status.as_u16(), resp.text().as_str()), (200, "<h1>Index</h1>"));
     ///     srv.close();
     ///     srv.wait_closed().await

@@ -55,14 +55,14 @@ impl fmt::Debug for Process {
 ///
 /// # Examples
 /// ```
-/// use tulip_net::process::{create_subprocess_exec, Stdio, SubprocessOptions};
-/// let lp = tulip_local::new_event_loop().unwrap();
+/// use tulip::net::process::{create_subprocess_exec, Stdio, SubprocessOptions};
+/// let lp = tulip::new_event_loop().unwrap();
 /// let out = lp.run_until_complete(async {
 ///     let opts = SubprocessOptions::new().stdout(Stdio::Pipe);
 ///     let mut p = create_subprocess_exec("echo", ["hello"], opts).await?;
 ///     let (out, _) = p.communicate(None).await?;
 ///     assert_eq!(p.returncode(), Some(0));
-///     Ok::<_, tulip_net::Error>(out.unwrap())
+///     Ok::<_, tulip::net::Error>(out.unwrap())
 /// })?;
 /// assert_eq!(out, b"hello\n");
 /// # Ok::<(), Box<dyn std::error::Error>>(())

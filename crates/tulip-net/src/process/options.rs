@@ -36,7 +36,7 @@ impl From<std::fs::File> for Stdio {
 /// arguments. Built with chained setters:
 ///
 /// ```
-/// use tulip_net::process::{Stdio, SubprocessOptions};
+/// use tulip::net::process::{Stdio, SubprocessOptions};
 /// let opts = SubprocessOptions::new().stdout(Stdio::Pipe).stderr(Stdio::Stdout).cwd("/tmp");
 /// # let _ = opts;
 /// ```
