@@ -2,7 +2,10 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod executor;
 mod policy;
+
+pub use executor::{executor, set_executor, Executor, UnknownExecutor};
 
 pub use policy::{get_event_loop, get_event_loop_policy, new_event_loop, run};
 pub use tulip_core::{
@@ -41,8 +44,8 @@ pub use tulip_coro as coro;
 #[cfg(feature = "net")]
 pub use tulip_net as net;
 
-/// A small aiohttp-style web server (feature `net`).
-#[cfg(feature = "net")]
+/// An aiohttp-style web server and client, on hyper (feature `web`, on by default).
+#[cfg(feature = "web")]
 pub use tulip_web as web;
 
 /// hyper 1.x on tulip: `TulipIo`, `TulipExecutor`, `TulipTimer`, server and client

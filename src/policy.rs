@@ -1,7 +1,8 @@
-//! The front-door functions that need to know which executor the features picked.
+//! The front-door functions that build loops without naming an executor.
 //!
-//! tulip-core's policy builds loops through a factory; these wrappers install the one
-//! chosen by this crate's Cargo features (single-threaded `local` by default) before
+//! tulip-core's policy builds loops through a factory; these wrappers install the
+//! facade's, which builds the executor chosen in code ([`crate::set_executor`]) or by
+//! `TULIP_EXECUTOR`, else the local one — never one picked by Cargo features — before
 //! delegating, so `tulip::get_event_loop()` works with no set-up, as in asyncio.
 
 use std::future::Future;
@@ -9,20 +10,9 @@ use std::sync::Arc;
 
 use tulip_core::{EventLoop, EventLoopPolicy, Result, TaskError};
 
-#[cfg(feature = "local")]
 fn install() {
-    tulip_core::set_default_loop_factory(tulip_local::new_event_loop);
+    tulip_core::set_default_loop_factory(crate::executor::new_chosen_loop);
 }
-
-// With only `threaded` compiled in, the threaded loop is the default; with both, `local`
-// stays the default and `tulip::executors::threaded::new_event_loop()` picks the other.
-#[cfg(all(feature = "threaded", not(feature = "local")))]
-fn install() {
-    tulip_core::set_default_loop_factory(tulip_threaded::new_event_loop);
-}
-
-#[cfg(not(any(feature = "local", feature = "threaded")))]
-fn install() {}
 
 /// asyncio's `get_event_loop()`: the running loop, else this thread's loop — created
 /// on first use on the main thread; on other threads `Err(NoCurrentLoop)` until

@@ -1,7 +1,7 @@
 //! tulip-web on every executor: seed 002's routes and match_info, 404 / 405, the
 //! protocol details hyper gives (Date, HTTP/1.0, pipelining, 100-continue, HEAD),
 //! a panicking handler, header injection refused, middlewares, hooks and run_server.
-#![cfg(feature = "net")]
+#![cfg(feature = "web")]
 mod common;
 mod web_support;
 

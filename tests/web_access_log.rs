@@ -3,7 +3,7 @@
 //!
 //! A process-wide subscriber records every event's target and fields; each scenario
 //! tells its own requests apart by a query string unique to it.
-#![cfg(feature = "net")]
+#![cfg(feature = "web")]
 mod common;
 mod web_support;
 

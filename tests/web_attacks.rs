@@ -3,7 +3,7 @@
 //! it never reaches a handler; a chunk size near 2^64 is a 400, not a panic; heads,
 //! bodies and idle connections are bounded in size and time; connections are
 //! bounded in number; TCP_NODELAY is on by default.
-#![cfg(feature = "net")]
+#![cfg(feature = "web")]
 mod common;
 mod web_support;
 

@@ -3,7 +3,7 @@
 //! never reserved), then closes each after the body timeout with a 408.
 //!
 //! The two executors' runs take turns (one lock): they measure the same process.
-#![cfg(feature = "net")]
+#![cfg(feature = "web")]
 mod common;
 mod web_support;
 

@@ -2,7 +2,7 @@
 //! POST with a body, chunked upload, HTTP/2 with prior knowledge) and python3's
 //! `http.client` (keep-alive, chunked upload, HEAD). Each test skips, saying so,
 //! only when its client is not installed.
-#![cfg(feature = "net")]
+#![cfg(feature = "web")]
 mod common;
 mod web_support;
 

@@ -76,6 +76,9 @@ pub trait Backend: Send + Sync + 'static {
     /// The state every loop carries, whatever its executor.
     fn common(&self) -> &LoopCommon;
 
+    /// The executor's name, as users pick it (`"local"`, `"threaded"`).
+    fn executor(&self) -> &'static str;
+
     /// Queues a task step (called by the task's waker, from any thread).
     fn schedule(&self, runnable: Runnable);
 

@@ -66,6 +66,7 @@ impl fmt::Debug for EventLoop {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("EventLoop")
             .field("id", &self.id())
+            .field("executor", &self.executor())
             .field("running", &self.is_running())
             .field("closed", &self.is_closed())
             .finish()
@@ -115,6 +116,19 @@ impl EventLoop {
     /// The loop's id, unique in the process.
     pub fn id(&self) -> u64 {
         self.backend.common().id()
+    }
+
+    /// Which executor runs this loop: `"local"` (one thread, asyncio's loop) or
+    /// `"threaded"` (work-stealing workers).
+    ///
+    /// # Examples
+    /// ```
+    /// let lp = tulip_local::new_event_loop()?;
+    /// assert_eq!(lp.executor(), "local");
+    /// # Ok::<(), tulip_core::Error>(())
+    /// ```
+    pub fn executor(&self) -> &'static str {
+        self.backend.executor()
     }
 
     /// The loop's clock (asyncio's `loop.time()`, as an `Instant`).

@@ -63,7 +63,7 @@ pub use policy::{
     set_event_loop, set_event_loop_policy, DefaultPolicy, EventLoopPolicy, LoopFactory,
 };
 pub use promise::{CallbackId, Promise};
-pub use runner::{cancel_all_tasks, run};
+pub use runner::{cancel_all_tasks, run, run_on};
 pub use running::{enter_running, get_running_loop, RunningGuard};
 pub use spawn::{all_done, all_tasks, create_task, ensure_future, spawn_local};
 pub use task::Task;

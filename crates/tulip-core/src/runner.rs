@@ -46,7 +46,22 @@ where
     if has_running_loop() {
         return Err(E::from(Error::AnotherLoopRunning));
     }
-    let lp = new_event_loop()?;
+    run_on(new_event_loop()?, main)
+}
+
+/// [`run`] on a loop the caller built (of whichever executor): `lp` becomes this
+/// thread's loop while `main` runs, and is closed afterwards.
+///
+/// # Errors
+/// As [`run`]; `LoopClosed` if `lp` is closed, `LoopRunning` if it runs.
+pub fn run_on<F, T, E>(lp: EventLoop, main: F) -> std::result::Result<T, E>
+where
+    F: Future<Output = std::result::Result<T, E>>,
+    E: TaskError,
+{
+    if has_running_loop() {
+        return Err(E::from(Error::AnotherLoopRunning));
+    }
     set_event_loop(Some(lp.clone()));
     let sigint = Sigint::install(&lp);
     let out = match &sigint {

@@ -347,6 +347,10 @@ fn report_wait_error(e: std::io::Error) {
 }
 
 impl Backend for LocalLoop {
+    fn executor(&self) -> &'static str {
+        "local"
+    }
+
     fn common(&self) -> &LoopCommon {
         &self.shared.common
     }

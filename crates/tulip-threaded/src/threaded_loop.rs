@@ -486,6 +486,10 @@ impl Drop for ThreadedLoop {
 }
 
 impl Backend for ThreadedLoop {
+    fn executor(&self) -> &'static str {
+        "threaded"
+    }
+
     fn common(&self) -> &LoopCommon {
         &self.shared.common
     }
