@@ -83,6 +83,8 @@ mod docs {
     #[cfg(all(feature = "tls", feature = "hyper", feature = "async-io"))]
     #[doc = include_str!("../docs/ecosystem.md")]
     mod ecosystem {}
+    #[doc = include_str!("../docs/executors.md")]
+    mod executors {}
     #[doc = include_str!("../docs/reliability.md")]
     mod reliability {}
     #[doc = include_str!("../docs/web.md")]
