@@ -82,6 +82,7 @@ impl Executor {
     ///
     /// # Errors
     /// As [`crate::run`]; `InvalidArgument` (as `E`) if the executor is not compiled in.
+    #[track_caller]
     pub fn run<F, T, E>(self, main: F) -> std::result::Result<T, E>
     where
         F: Future<Output = std::result::Result<T, E>>,

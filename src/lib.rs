@@ -13,9 +13,14 @@ pub use tulip_core::{
     ensure_future, get_running_loop, run_coroutine_threadsafe, set_event_loop,
     set_event_loop_policy, sleep, sleep_until, spawn_local, to_thread, yield_now, CallbackId,
     Cancelled, ConcurrentFuture, DefaultPolicy, Error, EventLoop, EventLoopPolicy,
-    ExceptionContext, Handle, Promise, Result, Sleep, Task, TaskError, TaskRef, ThreadPool,
-    TimerHandle, YieldNow,
+    ExceptionContext, Handle, LoopStats, Promise, Result, Sleep, Task, TaskError, TaskRef,
+    ThreadPool, TimerHandle, WorkerStats, YieldNow,
 };
+
+/// Looking into a loop: task snapshots ([`EventLoop::tasks`]), the tree of who awaits
+/// whom ([`EventLoop::dump_tasks`]), and [`note_wait`](introspect::note_wait) for
+/// await points of your own.
+pub use tulip_core::introspect;
 /// The sending side of a [`Queue`] as a `futures::Sink` ([`Queue::sink`]).
 pub use tulip_sync::QueueSink;
 pub use tulip_sync::{

@@ -64,6 +64,7 @@ pub fn get_event_loop_policy() -> Arc<dyn EventLoopPolicy> {
 /// assert_eq!(v, 7);
 /// # Ok::<(), tulip::Error>(())
 /// ```
+#[track_caller]
 pub fn run<F, T, E>(main: F) -> std::result::Result<T, E>
 where
     F: Future<Output = std::result::Result<T, E>>,

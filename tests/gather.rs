@@ -50,8 +50,12 @@ fn first_error_propagates_others_keep_running(new_loop: Factory) {
     lp.run_until_complete(async {
         let finished = Event::new();
         let f2 = finished.clone();
+        // The slow child finishes only once the test lets it (after gather returned),
+        // so nothing here depends on how long a sleep takes.
+        let gate = Event::new();
+        let g2 = gate.clone();
         let slow: BoxFut<u32> = Box::pin(async move {
-            sleep(ms(40)).await?;
+            g2.wait().await?;
             f2.set();
             Ok(1)
         });
@@ -62,6 +66,7 @@ fn first_error_propagates_others_keep_running(new_loop: Factory) {
         let r = gather(vec![slow, failing]).await;
         assert!(matches!(r, Err(Error::InvalidState("boom"))), "{r:?}");
         assert!(!finished.is_set(), "gather waited for the slow child");
+        gate.set();
         // The slow child was not cancelled: it finishes on its own.
         tulip::wait_for(async move { finished.wait().await }, Duration::from_secs(5))
             .await

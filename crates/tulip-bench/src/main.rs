@@ -7,6 +7,15 @@
 //! Workloads: spawn_join ping_pong yield_many timers tcp_echo idle_memory hyper_hello.
 //! Contenders: tulip-local tulip-threaded tokio-ct tokio-mt smol floor asyncio uvloop.
 
+/// Progress and usage lines for the person running the harness (stderr, so stdout
+/// stays the results). The library crates never print; this binary does.
+macro_rules! progress {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
+
 mod contenders;
 mod report;
 mod runtime;
@@ -98,7 +107,7 @@ fn child(args: &[String]) -> ExitCode {
         }
     }
     let (Some(c), Some(w)) = (args.first(), args.get(1)) else {
-        eprintln!("usage: tulip-bench __run CONTENDER WORKLOAD [--quick] [--rounds N]");
+        progress!("usage: tulip-bench __run CONTENDER WORKLOAD [--quick] [--rounds N]");
         return ExitCode::from(2);
     };
     contenders::print_result(&contenders::run_here(c, w, &p));
@@ -157,9 +166,9 @@ fn main() -> ExitCode {
         Ok(c) => c,
         Err(e) => {
             if !e.is_empty() {
-                eprintln!("error: {e}");
+                progress!("error: {e}");
             }
-            eprintln!("{USAGE}");
+            progress!("{USAGE}");
             return ExitCode::from(2);
         }
     };
@@ -177,7 +186,7 @@ fn main() -> ExitCode {
             .collect(),
         ..Results::default()
     };
-    eprintln!(
+    progress!(
         "tulip-bench: {} cpus, load {}{}",
         res.meta["nproc"],
         res.meta["load_before"],
@@ -200,13 +209,13 @@ fn main() -> ExitCode {
                 match contenders::measure(c, w, &p, cli.quick) {
                     Ok(m) => {
                         let shown: Vec<_> = m.iter().map(|(k, v)| format!("{k}={v:.1}")).collect();
-                        eprintln!("{}", shown.join(" "));
+                        progress!("{}", shown.join(" "));
                         for (k, v) in m {
                             rounds.entry((c.clone(), k)).or_default().push(v);
                         }
                     }
                     Err(why) => {
-                        eprintln!("n/a: {why}");
+                        progress!("n/a: {why}");
                         res.notes.insert((c.clone(), w.clone()), why);
                     }
                 }
@@ -243,7 +252,7 @@ fn main() -> ExitCode {
     }
     match std::fs::write(&cli.json, format!("{json:#}\n")) {
         Ok(()) => println!("\nwrote {}", cli.json.display()),
-        Err(e) => eprintln!("cannot write {}: {e}", cli.json.display()),
+        Err(e) => progress!("cannot write {}: {e}", cli.json.display()),
     }
     if !cli.workloads.is_empty() {
         match report::svg(&res, &cli.svg) {
@@ -252,7 +261,7 @@ fn main() -> ExitCode {
                 cli.svg.display()
             ),
             Ok(_) => println!("wrote {}", cli.svg.display()),
-            Err(e) => eprintln!("cannot write {}: {e}", cli.svg.display()),
+            Err(e) => progress!("cannot write {}: {e}", cli.svg.display()),
         }
     }
     ExitCode::SUCCESS

@@ -17,7 +17,7 @@ const CONTENDERS: &[&str] = &["tulip-local", "tokio-ct", "tokio-mt", "floor"];
 pub fn run(res: &mut Results, p: &Params, quick: bool) {
     if Command::new("strace").arg("-V").output().is_err() {
         let why = "strace not installed (apt-get install -y strace)".to_string();
-        eprintln!("syscalls: {why}");
+        progress!("syscalls: {why}");
         res.notes.insert(("strace".into(), "syscalls".into()), why);
         return;
     }
@@ -28,11 +28,11 @@ pub fn run(res: &mut Results, p: &Params, quick: bool) {
         eprint!("  syscalls     {c:<15} ");
         match per_round_trip(c, p, quick) {
             Ok((total, parts)) => {
-                eprintln!("{total:.2}/rt");
+                progress!("{total:.2}/rt");
                 res.syscalls.insert(c.to_string(), (total, parts));
             }
             Err(why) => {
-                eprintln!("n/a: {why}");
+                progress!("n/a: {why}");
                 res.notes.insert((c.to_string(), "syscalls".into()), why);
             }
         }

@@ -79,6 +79,13 @@ pub trait Backend: Send + Sync + 'static {
     /// The executor's name, as users pick it (`"local"`, `"threaded"`).
     fn executor(&self) -> &'static str;
 
+    /// Fills the executor's part of [`EventLoop::stats`](crate::EventLoop::stats):
+    /// iterations, callbacks and steps run, queue depths, timers, workers. Called from
+    /// any thread.
+    fn fill_stats(&self, stats: &mut crate::stats::LoopStats) {
+        let _ = stats;
+    }
+
     /// Queues a task step (called by the task's waker, from any thread).
     fn schedule(&self, runnable: Runnable);
 

@@ -124,6 +124,12 @@ impl ThreadPool {
         self.inner.lock().threads
     }
 
+    /// Threads alive, and how many of them wait for a job.
+    pub fn thread_counts(&self) -> (usize, usize) {
+        let st = self.inner.lock();
+        (st.threads, st.idle)
+    }
+
     /// Runs `f` on one of the pool's threads; the returned future gives its result.
     /// The job starts now, whether or not the future is awaited.
     ///
@@ -179,10 +185,14 @@ impl ThreadPool {
             let mut st = self.inner.lock();
             st.threads -= 1;
             if st.threads == 0 {
-                eprintln!("tulip: could not start a blocking thread: {e}");
                 let jobs = std::mem::take(&mut st.jobs);
                 drop(st);
                 drop(jobs);
+                crate::report::report_exception(&crate::loop_common::ExceptionContext {
+                    message: format!("could not start a blocking thread: {e}"),
+                    error: None,
+                    task: None,
+                });
             }
         }
     }
@@ -191,6 +201,9 @@ impl ThreadPool {
     /// run. With `wait`, blocks until every thread has exited. (asyncio's
     /// `executor.shutdown(wait)`.)
     pub fn shutdown(&self, wait: bool) {
+        if wait {
+            crate::debug::blocking_call_on_loop_thread("ThreadPool::shutdown(wait=true)");
+        }
         let mut st = self.inner.lock();
         st.shutdown = true;
         self.inner.cv.notify_all();
@@ -272,7 +285,10 @@ impl<T> Future for Blocking<T> {
             Poll::Ready(Err(oneshot::Canceled)) => Poll::Ready(Err(Error::Cancelled(Cancelled {
                 msg: Some("the blocking job was dropped before it ran".into()),
             }))),
-            Poll::Pending => Poll::Pending,
+            Poll::Pending => {
+                crate::introspect::note_wait(crate::introspect::Waiting::Thread);
+                Poll::Pending
+            }
         }
     }
 }

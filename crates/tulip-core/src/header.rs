@@ -6,7 +6,8 @@
 //! sits behind one mutex, touched off the hot path.
 
 use std::fmt;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, AtomicUsize, Ordering};
+use std::panic::Location;
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicU8, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::Waker;
 
@@ -120,6 +121,20 @@ pub struct Header {
     pub(crate) report: AtomicU8,
     /// Key in the loop's task registry (`usize::MAX`: not tracked).
     pub(crate) slot: AtomicUsize,
+    /// Where the task was spawned (`#[track_caller]` through the spawn functions).
+    pub(crate) site: &'static Location<'static>,
+    /// Polls begun plus polls ended: odd while a poll runs. Only the polling thread
+    /// writes it (a load and a store, no read-modify-write).
+    pub(crate) steps: AtomicU32,
+    /// What the task waits on, as its last await point said (`introspect::Wait`,
+    /// encoded; 0: unknown). Cleared when a poll begins.
+    pub(crate) wait: AtomicU64,
+    /// When it was spawned, in nanoseconds on the process clock (`introspect`); 0 when
+    /// its loop was not in debug mode then (reading the clock per spawn is not free).
+    pub(crate) born: AtomicU64,
+    /// The task's span, entered around each poll (feature `tracing`).
+    #[cfg(feature = "tracing")]
+    pub(crate) span: tracing::Span,
     inner: Mutex<HeaderInner>,
 }
 
@@ -133,9 +148,19 @@ impl fmt::Debug for Header {
 }
 
 impl Header {
-    pub(crate) fn new(loop_id: u64) -> Arc<Header> {
+    pub(crate) fn new(loop_id: u64, site: &'static Location<'static>) -> Arc<Header> {
+        let id = NEXT_TASK_ID.fetch_add(1, Ordering::Relaxed);
         Arc::new(Header {
-            id: NEXT_TASK_ID.fetch_add(1, Ordering::Relaxed),
+            #[cfg(feature = "tracing")]
+            span: tracing::debug_span!(
+                target: "tulip",
+                "task",
+                id,
+                loop_id,
+                name = %format_args!("Task-{id}"),
+                spawn_site = %site
+            ),
+            id,
             loop_id,
             state: AtomicU8::new(PENDING),
             cancel_requested: AtomicBool::new(false),
@@ -146,6 +171,10 @@ impl Header {
             awaiter_id: AtomicU64::new(u64::MAX),
             report: AtomicU8::new(0),
             slot: AtomicUsize::new(usize::MAX),
+            site,
+            steps: AtomicU32::new(0),
+            wait: AtomicU64::new(0),
+            born: AtomicU64::new(0),
             inner: Mutex::new(HeaderInner::default()),
         })
     }

@@ -3,7 +3,7 @@
 
 use std::any::Any;
 use std::fmt;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Instant;
 
@@ -27,7 +27,11 @@ impl fmt::Display for ExceptionContext {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.message)?;
         if let Some(t) = &self.task {
-            write!(f, " (task {})", t.name())?;
+            // Slow-step reports name the task in their message already.
+            let site = t.spawn_site().to_string();
+            if !self.message.contains(&site) {
+                write!(f, " (task {:?}, spawned at {site})", t.name())?;
+            }
         }
         if let Some(e) = &self.error {
             write!(f, ": {e}")?;
@@ -49,11 +53,23 @@ pub struct LoopCommon {
     tasks: Mutex<Slab<Weak<Header>>>,
     /// Counted [`EventLoop`] handles alive (the loop's own tasks hold uncounted ones).
     handles: AtomicUsize,
+    /// asyncio's debug mode (`set_debug`), and the step duration it reports.
+    debug: AtomicBool,
+    slow_nanos: AtomicU64,
+    /// The main task of the `run_until_complete` in progress (it is not in `tasks`:
+    /// `all_tasks()` leaves it out, the task dump shows it).
+    main: Mutex<Option<Weak<Header>>>,
 }
 
 impl fmt::Debug for LoopCommon {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("LoopCommon").field("id", &self.id).finish()
+    }
+}
+
+impl Drop for LoopCommon {
+    fn drop(&mut self) {
+        self.set_debug(false);
     }
 }
 
@@ -72,7 +88,65 @@ impl LoopCommon {
             handler: Mutex::new(None),
             tasks: Mutex::new(Slab::new()),
             handles: AtomicUsize::new(0),
+            debug: AtomicBool::new(false),
+            slow_nanos: AtomicU64::new(crate::debug::DEFAULT_SLOW.as_nanos() as u64),
+            main: Mutex::new(None),
         }
+        .with_debug_from_env()
+    }
+
+    fn with_debug_from_env(self) -> Self {
+        if crate::debug::env_debug() {
+            self.set_debug(true);
+        }
+        self
+    }
+
+    /// True in debug mode (asyncio's `loop.get_debug()`).
+    #[inline]
+    pub fn debug(&self) -> bool {
+        crate::debug::any_debug() && self.debug.load(Ordering::Relaxed)
+    }
+
+    /// Turns debug mode on or off (asyncio's `loop.set_debug()`).
+    pub fn set_debug(&self, on: bool) {
+        if self.debug.swap(on, Ordering::AcqRel) != on {
+            crate::debug::count_debug(on);
+        }
+    }
+
+    /// How long a callback or task step may run before debug mode reports it.
+    pub fn slow_callback_duration(&self) -> std::time::Duration {
+        std::time::Duration::from_nanos(self.slow_nanos.load(Ordering::Relaxed))
+    }
+
+    /// Sets [`slow_callback_duration`](Self::slow_callback_duration).
+    pub fn set_slow_callback_duration(&self, d: std::time::Duration) {
+        let nanos = u64::try_from(d.as_nanos()).unwrap_or(u64::MAX);
+        self.slow_nanos.store(nanos, Ordering::Relaxed);
+    }
+
+    pub(crate) fn set_main(&self, header: &Arc<Header>) {
+        *self.main.lock().unwrap_or_else(|e| e.into_inner()) = Some(Arc::downgrade(header));
+    }
+
+    pub(crate) fn main_id(&self) -> Option<u64> {
+        let main = self.main.lock().unwrap_or_else(|e| e.into_inner());
+        main.as_ref().and_then(Weak::upgrade).map(|h| h.id)
+    }
+
+    pub(crate) fn clear_main(&self) {
+        *self.main.lock().unwrap_or_else(|e| e.into_inner()) = None;
+    }
+
+    /// The live tasks and the main task, if one runs: what the task dump shows.
+    pub(crate) fn dump_tasks(&self) -> Vec<TaskRef> {
+        let mut v = self.live_tasks();
+        let main = self.main.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        if let Some(h) = main.and_then(|w| w.upgrade()).filter(|h| !h.is_done()) {
+            v.insert(0, TaskRef::from_header(h));
+        }
+        v
     }
 
     /// The loop's id, unique in the process.
@@ -141,6 +215,15 @@ impl LoopCommon {
                 tasks.remove(key);
             }
         }
+    }
+
+    /// How many tasks of this loop are not done.
+    pub fn live_count(&self) -> usize {
+        let tasks = self.tasks.lock().unwrap_or_else(|e| e.into_inner());
+        tasks
+            .iter()
+            .filter(|(_, w)| w.upgrade().is_some_and(|h| !h.is_done()))
+            .count()
     }
 
     /// The tasks of this loop that are not done, ordered by id (creation order).

@@ -266,6 +266,10 @@ impl<T: Clone + Send + 'static> Future for Promise<T> {
             st.next_cb += 1;
             st.entries.push((id, Entry::Wake(cx.waker().clone())));
         }
+        drop(st);
+        crate::introspect::note_wait(crate::introspect::Waiting::Promise {
+            addr: Arc::as_ptr(&self.inner) as *const () as usize,
+        });
         Poll::Pending
     }
 }

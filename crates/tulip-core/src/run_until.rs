@@ -34,13 +34,16 @@ impl EventLoop {
     /// `AnotherLoopRunning` before starting; `StoppedBeforeComplete` if `stop()` ended
     /// the loop first; `Cancelled` if the main task was cancelled and did not catch
     /// it; `Panicked` if it panicked.
+    #[track_caller]
     pub fn run_until_complete<F, T, E>(&self, fut: F) -> std::result::Result<T, E>
     where
         F: Future<Output = std::result::Result<T, E>>,
         E: TaskError,
     {
         self.check_can_run()?;
-        let header = main_header(self);
+        let header = main_header(self, std::panic::Location::caller());
+        let common = self.backend().common();
+        common.set_main(&header);
         let mut out = None;
         {
             let tracked = TaskFuture::new(header, self.backend_arc(), fut, true);
@@ -48,7 +51,11 @@ impl EventLoop {
                 out = Some(tracked.await);
             });
             let _running = enter_running(self.clone());
-            self.backend().run_until(main)?;
+            crate::report::loop_event(self, "started");
+            let ran = self.backend().run_until(main);
+            crate::report::loop_event(self, "stopped");
+            common.clear_main();
+            ran?;
         }
         out.unwrap_or(Err(E::from(Error::StoppedBeforeComplete)))
     }
@@ -60,6 +67,9 @@ impl EventLoop {
     pub fn run_forever(&self) -> Result<()> {
         self.check_can_run()?;
         let _running = enter_running(self.clone());
-        self.backend().run_forever()
+        crate::report::loop_event(self, "started");
+        let ran = self.backend().run_forever();
+        crate::report::loop_event(self, "stopped");
+        ran
     }
 }

@@ -38,6 +38,7 @@ use crate::spawn::all_done;
 /// assert_eq!(out, "hi");
 /// # Ok::<(), tulip_core::Error>(())
 /// ```
+#[track_caller]
 pub fn run<F, T, E>(main: F) -> std::result::Result<T, E>
 where
     F: Future<Output = std::result::Result<T, E>>,
@@ -54,6 +55,7 @@ where
 ///
 /// # Errors
 /// As [`run`]; `LoopClosed` if `lp` is closed, `LoopRunning` if it runs.
+#[track_caller]
 pub fn run_on<F, T, E>(lp: EventLoop, main: F) -> std::result::Result<T, E>
 where
     F: Future<Output = std::result::Result<T, E>>,

@@ -75,7 +75,20 @@ impl Callback {
             };
             match get_running_loop() {
                 Ok(lp) => lp.call_exception_handler(&ctx),
-                Err(_) => eprintln!("tulip: {ctx}"),
+                Err(_) => crate::report::default_report(None, &ctx),
+            }
+        }
+    }
+
+    /// [`run_reporting`](Self::run_reporting) for the executor of the loop whose state
+    /// is `common`: also times the callback when that loop is in debug mode.
+    #[inline]
+    pub fn run_timed(self, common: &crate::loop_common::LoopCommon) {
+        match crate::debug::step_start(common) {
+            None => self.run_reporting(),
+            Some(start) => {
+                self.run_reporting();
+                crate::debug::callback_end(start, common);
             }
         }
     }

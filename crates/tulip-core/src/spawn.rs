@@ -5,6 +5,7 @@
 //! [`TaskFuture`] (see `task_future.rs` for the protocol it adds).
 
 use std::future::Future;
+use std::panic::Location;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
@@ -18,9 +19,13 @@ use crate::running::{get_running_loop, with_running_loop};
 use crate::task::Task;
 use crate::task_future::TaskFuture;
 
-/// Spawns `fut` on `lp` (Send futures, any thread).
+/// Spawns `fut` on `lp` (Send futures, any thread); `site` is where the user spawned it.
 #[inline]
-pub(crate) fn spawn_on<F, T, E>(lp: &EventLoop, fut: F) -> Result<Task<T, E>>
+pub(crate) fn spawn_on<F, T, E>(
+    lp: &EventLoop,
+    fut: F,
+    site: &'static Location<'static>,
+) -> Result<Task<T, E>>
 where
     F: Future<Output = std::result::Result<T, E>> + Send + 'static,
     T: Send + 'static,
@@ -29,7 +34,7 @@ where
     if lp.is_closed() {
         return Err(Error::LoopClosed);
     }
-    let header = Header::new(lp.id());
+    let header = Header::new(lp.id(), site);
     let backend = lp.backend_arc();
     let wrapped = TaskFuture::new(header.clone(), lp.backend_arc(), fut, false);
     let (runnable, task) = async_task::spawn(wrapped, move |r| backend.schedule(r));
@@ -37,7 +42,11 @@ where
 }
 
 /// Spawns a `!Send` future on `lp`; the current thread must be one that runs `lp`.
-pub(crate) fn spawn_local_on<F, T, E>(lp: &EventLoop, fut: F) -> Result<Task<T, E>>
+pub(crate) fn spawn_local_on<F, T, E>(
+    lp: &EventLoop,
+    fut: F,
+    site: &'static Location<'static>,
+) -> Result<Task<T, E>>
 where
     F: Future<Output = std::result::Result<T, E>> + 'static,
     T: 'static,
@@ -49,7 +58,7 @@ where
     if !lp.backend().can_spawn_local() {
         return Err(Error::WrongThread);
     }
-    let header = Header::new(lp.id());
+    let header = Header::new(lp.id(), site);
     let backend = lp.backend_arc();
     let home = backend.local_home();
     let wrapped = TaskFuture::new(header.clone(), lp.backend_arc(), fut, false);
@@ -67,7 +76,13 @@ fn launch<T, E: TaskError>(
     runnable: async_task::Runnable,
     task: async_task::Task<std::result::Result<T, E>>,
 ) -> Task<T, E> {
-    lp.backend().common().track(&header);
+    let common = lp.backend().common();
+    if common.debug() {
+        header
+            .born
+            .store(crate::introspect::clock_nanos(), Ordering::Relaxed);
+    }
+    common.track(&header);
     runnable.schedule();
     Task::new(TaskRef::from_header(header), task)
 }
@@ -80,6 +95,7 @@ fn launch<T, E: TaskError>(
 ///
 /// # Errors
 /// `NoRunningLoop` outside a running loop; `LoopClosed` if the loop is closed.
+#[track_caller]
 pub fn create_task<F, T, E>(fut: F) -> Result<Task<T, E>>
 where
     F: Future<Output = std::result::Result<T, E>> + Send + 'static,
@@ -87,13 +103,15 @@ where
     E: TaskError + Send + 'static,
 {
     // Borrowing the running loop (not cloning a counted handle) keeps spawning cheap.
-    with_running_loop(|lp| spawn_on(lp, fut)).unwrap_or(Err(Error::NoRunningLoop))
+    let site = Location::caller();
+    with_running_loop(|lp| spawn_on(lp, fut, site)).unwrap_or(Err(Error::NoRunningLoop))
 }
 
 /// Same as [`create_task`]: asyncio's older name.
 ///
 /// # Errors
 /// As [`create_task`].
+#[track_caller]
 pub fn ensure_future<F, T, E>(fut: F) -> Result<Task<T, E>>
 where
     F: Future<Output = std::result::Result<T, E>> + Send + 'static,
@@ -108,13 +126,14 @@ where
 /// # Errors
 /// `NoRunningLoop` outside a running loop; `WrongThread` if this thread cannot run the
 /// loop's local tasks.
+#[track_caller]
 pub fn spawn_local<F, T, E>(fut: F) -> Result<Task<T, E>>
 where
     F: Future<Output = std::result::Result<T, E>> + 'static,
     T: 'static,
     E: TaskError + 'static,
 {
-    spawn_local_on(&get_running_loop()?, fut)
+    spawn_local_on(&get_running_loop()?, fut, Location::caller())
 }
 
 /// A promise that is resolved once every task in `tasks` is done (at once if there
@@ -165,13 +184,14 @@ impl EventLoop {
     ///
     /// # Errors
     /// `LoopClosed` if the loop is closed.
+    #[track_caller]
     pub fn create_task<F, T, E>(&self, fut: F) -> Result<Task<T, E>>
     where
         F: Future<Output = std::result::Result<T, E>> + Send + 'static,
         T: Send + 'static,
         E: TaskError + Send + 'static,
     {
-        spawn_on(self, fut)
+        spawn_on(self, fut, Location::caller())
     }
 
     /// Wraps a `!Send` future in a task pinned to the current thread.
@@ -180,16 +200,23 @@ impl EventLoop {
     /// `LoopClosed` if closed; `WrongThread` if this thread cannot run the loop's
     /// local tasks (for the single-threaded loop: any thread but the one that created
     /// it).
+    #[track_caller]
     pub fn create_local_task<F, T, E>(&self, fut: F) -> Result<Task<T, E>>
     where
         F: Future<Output = std::result::Result<T, E>> + 'static,
         T: 'static,
         E: TaskError + 'static,
     {
-        spawn_local_on(self, fut)
+        spawn_local_on(self, fut, Location::caller())
     }
 }
 
-pub(crate) fn main_header(lp: &EventLoop) -> Arc<Header> {
-    Header::new(lp.id())
+pub(crate) fn main_header(lp: &EventLoop, site: &'static Location<'static>) -> Arc<Header> {
+    let header = Header::new(lp.id(), site);
+    if lp.backend().common().debug() {
+        header
+            .born
+            .store(crate::introspect::clock_nanos(), Ordering::Relaxed);
+    }
+    header
 }

@@ -184,6 +184,9 @@ impl<T, E: TaskError> Future for Task<T, E> {
             // Registered first, checked after: a finish in between is seen here.
             this.task.header.set_awaiter(cx.waker());
             if !this.task.done() {
+                crate::introspect::note_wait(crate::introspect::Waiting::Task {
+                    id: this.task.header.id,
+                });
                 return Poll::Pending;
             }
         }
@@ -210,7 +213,7 @@ pub(crate) fn report_unretrieved(task: &TaskRef) {
         Ok(lp) if lp.id() == task.loop_id() => report_unretrieved_on(task, &lp),
         _ => {
             if let Some(ctx) = unretrieved_context(task) {
-                eprintln!("tulip: {ctx}");
+                crate::report::default_report(Some(task.loop_id()), &ctx);
             }
         }
     }

@@ -13,6 +13,7 @@
 use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
@@ -105,9 +106,22 @@ where
             .as_mut()
             .as_pin_mut()
             .expect("future present while pending");
+        // Odd while the poll runs (the task dump's "running"); only this thread writes.
+        let steps = header.steps.load(Ordering::Relaxed);
+        header.steps.store(steps.wrapping_add(1), Ordering::Relaxed);
+        header.wait.store(0, Ordering::Relaxed);
+        let timed = crate::debug::step_start(this.lp.common());
+        #[cfg(feature = "tracing")]
+        let span = header.span.clone();
+        #[cfg(feature = "tracing")]
+        let _entered = span.enter();
         let (header, res) = current::enter(header, || {
             coop::with_budget(|| catch_unwind(AssertUnwindSafe(|| fut.poll(cx))))
         });
+        header.steps.store(steps.wrapping_add(2), Ordering::Relaxed);
+        if let Some(start) = timed {
+            crate::debug::step_end(start, &header, this.lp);
+        }
         let out = match res {
             Ok(Poll::Pending) => {
                 if first_poll {

@@ -52,7 +52,10 @@ impl TaskRef {
 
     /// Renames the task.
     pub fn set_name(&self, name: impl Into<String>) {
-        self.header.lock().name = Some(name.into());
+        let name = name.into();
+        #[cfg(feature = "tracing")]
+        self.header.span.record("name", name.as_str());
+        self.header.lock().name = Some(name);
     }
 
     /// Asks the task to cancel: the next tulip await point inside it returns

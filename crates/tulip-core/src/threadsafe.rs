@@ -146,6 +146,7 @@ impl<T, E: TaskError> ConcurrentFuture<T, E> {
         if get_running_loop().is_ok_and(|lp| lp.id() == self.loop_id) {
             return Err(E::from(Error::WrongThread));
         }
+        crate::debug::blocking_call_on_loop_thread("ConcurrentFuture::result()");
         let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
         let mut slot = self.shared.lock();
         loop {

@@ -131,6 +131,7 @@ impl Future for Sleep {
             self.yielded = true;
             return Poll::Ready(Ok(()));
         }
+        crate::introspect::note_wait(crate::introspect::Waiting::Sleep { until: deadline });
         if let Some((_, w)) = &self.timer {
             if w.will_wake(cx.waker()) {
                 return Poll::Pending;

@@ -76,7 +76,7 @@ fn report_lost_spawn(lp: Option<&EventLoop>, e: tulip_core::Error) {
     let running = tulip_core::get_running_loop().ok();
     match lp.or(running.as_ref()) {
         Some(lp) => lp.call_exception_handler(&ctx),
-        None => eprintln!("tulip: {ctx}"),
+        None => tulip_core::report_exception(&ctx),
     }
 }
 

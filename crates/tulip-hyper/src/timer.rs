@@ -196,7 +196,13 @@ fn wake_from_thread(deadline: Instant, waker: Waker) -> bool {
         });
     if let Err(e) = spawned {
         // No thread to wait in: have the task poll again rather than never.
-        eprintln!("tulip-hyper: cannot start a timer thread ({e}); the sleep is polled again");
+        tulip_core::report_exception(&tulip_core::ExceptionContext {
+            message: format!(
+                "tulip-hyper: cannot start a timer thread ({e}); the sleep is polled again"
+            ),
+            error: None,
+            task: None,
+        });
         waker.wake();
         return false;
     }

@@ -20,7 +20,7 @@
 use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::rc::Rc;
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::thread::ThreadId;
 use std::time::{Duration, Instant};
@@ -77,6 +77,28 @@ pub struct LocalLoop {
     shared: Arc<Shared>,
     /// Iterations run, for `IO_POLL_INTERVAL`. Only the running thread touches it.
     ticks: AtomicU32,
+    /// `EventLoop::stats()`: written once per iteration by the running thread.
+    counters: Counters,
+}
+
+/// The figures `stats()` reads; only the running thread writes them (load and store).
+#[derive(Default)]
+struct Counters {
+    iterations: AtomicU64,
+    callbacks: AtomicU64,
+    steps: AtomicU64,
+    depth: AtomicUsize,
+    timers: AtomicUsize,
+}
+
+impl Counters {
+    #[inline]
+    fn add(n: &AtomicU64, by: u64) {
+        n.store(
+            n.load(Ordering::Relaxed).wrapping_add(by),
+            Ordering::Relaxed,
+        );
+    }
 }
 
 /// Creates a single-threaded loop.
@@ -117,6 +139,7 @@ impl LocalLoop {
                 closed: AtomicBool::new(false),
             }),
             ticks: AtomicU32::new(0),
+            counters: Counters::default(),
         })
     }
 }
@@ -326,29 +349,54 @@ impl LocalLoop {
                 let State { ready, timers, .. } = &mut *st;
                 ready.extend(timers.expire(now).map(|cb| Item::Call(Box::new(cb))));
             }
+            let c = &self.counters;
+            c.depth.store(st.ready.len(), Ordering::Relaxed);
+            c.timers.store(st.timers.len(), Ordering::Relaxed);
             st.ready.len()
         };
+        let mut calls = 0;
         for _ in 0..ntodo {
             let item = state.borrow_mut().ready.pop_front();
             match item {
                 Some(Item::Task(r) | Item::Local(r)) => {
                     r.run();
                 }
-                Some(Item::Call(cb)) => cb.run_reporting(),
+                Some(Item::Call(cb)) => {
+                    calls += 1;
+                    cb.run_timed(&sh.common);
+                }
                 Some(Item::Main) => main.poll(),
                 None => break,
             }
         }
+        let c = &self.counters;
+        Counters::add(&c.iterations, 1);
+        Counters::add(&c.callbacks, calls);
+        Counters::add(&c.steps, ntodo as u64 - calls);
     }
 }
 
 fn report_wait_error(e: std::io::Error) {
-    eprintln!("tulip: poller wait failed: {e}");
+    tulip_core::report_exception(&tulip_core::ExceptionContext {
+        message: format!("poller wait failed: {e}"),
+        error: None,
+        task: None,
+    });
 }
 
 impl Backend for LocalLoop {
     fn executor(&self) -> &'static str {
         "local"
+    }
+
+    fn fill_stats(&self, stats: &mut tulip_core::LoopStats) {
+        let c = &self.counters;
+        stats.iterations = c.iterations.load(Ordering::Relaxed);
+        stats.callbacks_run = c.callbacks.load(Ordering::Relaxed);
+        stats.task_steps = c.steps.load(Ordering::Relaxed);
+        stats.ready_depth = c.depth.load(Ordering::Relaxed);
+        stats.pending_timers = c.timers.load(Ordering::Relaxed)
+            + (self.shared.timers_in.lock()).map_or(0, |t| t.len());
     }
 
     fn common(&self) -> &LoopCommon {

@@ -34,7 +34,7 @@
 
 use std::future::Future;
 use std::io::{self, Read};
-use std::os::fd::AsFd;
+use std::os::fd::{AsFd, AsRawFd};
 use std::pin::Pin;
 use std::task::{ready, Context, Poll};
 
@@ -61,6 +61,17 @@ impl<T: AsFd> Io<T> {
         self.reg.get_ref()
     }
 
+    /// Readiness for `dir`; on `Pending`, tells the task dump the task waits on this
+    /// descriptor.
+    #[inline]
+    fn poll_dir(&self, dir: Direction, cx: &mut Context<'_>) -> Poll<u64> {
+        let p = self.reg.source().poll_ready(dir, cx);
+        if p.is_pending() {
+            crate::introspect::note_io(self.get().as_fd().as_raw_fd(), dir);
+        }
+        p
+    }
+
     /// Runs `op` once readiness in `dir` allows, until it does not block.
     pub(crate) fn poll_op<R>(
         &self,
@@ -70,7 +81,7 @@ impl<T: AsFd> Io<T> {
     ) -> Poll<io::Result<R>> {
         let source = self.reg.source();
         loop {
-            let tick = ready!(source.poll_ready(dir, cx));
+            let tick = ready!(self.poll_dir(dir, cx));
             match op(self.get()) {
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => source.clear_ready(dir, tick),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
@@ -109,7 +120,7 @@ impl Io<Socket> {
         }
         let source = self.reg.source();
         loop {
-            let tick = ready!(source.poll_readable(cx));
+            let tick = ready!(self.poll_dir(Direction::Read, cx));
             match self.get().read(buf) {
                 Ok(n) => return Poll::Ready(Ok(n)),
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
@@ -128,7 +139,7 @@ impl Io<Socket> {
         }
         let source = self.reg.source();
         loop {
-            let tick = ready!(source.poll_writable(cx));
+            let tick = ready!(self.poll_dir(Direction::Write, cx));
             match crate::sys::send(self.get(), buf) {
                 Ok(n) => {
                     if n < buf.len() {
@@ -158,7 +169,7 @@ impl Io<Socket> {
         }
         let source = self.reg.source();
         loop {
-            let tick = ready!(source.poll_writable(cx));
+            let tick = ready!(self.poll_dir(Direction::Write, cx));
             match crate::sys::send_vectored(self.get(), bufs) {
                 Ok(n) => {
                     if n < total {

@@ -76,3 +76,16 @@ pub use wait::{as_completed, wait, AsCompleted, ReturnWhen, Wait};
 
 #[doc(hidden)]
 pub use gather::private as __private;
+
+/// `Poll::Pending`, after telling the task dump what the current task now waits on.
+#[inline]
+pub(crate) fn pending<T>(w: tulip_core::introspect::Waiting) -> std::task::Poll<T> {
+    tulip_core::introspect::note_wait(w);
+    std::task::Poll::Pending
+}
+
+/// The address a primitive is known by in the task dump: its shared state's.
+#[inline]
+pub(crate) fn addr<T: ?Sized>(shared: &std::sync::Arc<T>) -> usize {
+    std::sync::Arc::as_ptr(shared) as *const () as usize
+}

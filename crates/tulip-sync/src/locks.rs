@@ -169,14 +169,18 @@ impl<'a> Future for Acquire<'a> {
             }
             None => {
                 this.key = Some(st.waiters.push(cx.waker()));
-                Poll::Pending
+                crate::pending(tulip_core::introspect::Waiting::Lock {
+                    addr: crate::addr(&this.lock.inner),
+                })
             }
             Some(k) => match st.waiters.take(k, cx.waker()) {
                 Some(()) => {
                     this.key = None;
                     Poll::Ready(Ok(LockGuard::new(this.lock)))
                 }
-                None => Poll::Pending,
+                None => crate::pending(tulip_core::introspect::Waiting::Lock {
+                    addr: crate::addr(&this.lock.inner),
+                }),
             },
         }
     }
@@ -335,14 +339,18 @@ impl Future for EventWait<'_> {
             None if st.set => Poll::Ready(Ok(())),
             None => {
                 this.key = Some(st.waiters.push(cx.waker()));
-                Poll::Pending
+                crate::pending(tulip_core::introspect::Waiting::Event {
+                    addr: crate::addr(&this.event.inner),
+                })
             }
             Some(k) => match st.waiters.take(k, cx.waker()) {
                 Some(()) => {
                     this.key = None;
                     Poll::Ready(Ok(()))
                 }
-                None => Poll::Pending,
+                None => crate::pending(tulip_core::introspect::Waiting::Event {
+                    addr: crate::addr(&this.event.inner),
+                }),
             },
         }
     }
@@ -545,14 +553,18 @@ impl Future for CondWait<'_, '_, '_> {
                 drop(w);
                 this.guard.held = false;
                 this.cond.lock.release();
-                Poll::Pending
+                crate::pending(tulip_core::introspect::Waiting::Condition {
+                    addr: crate::addr(&this.cond.waiters),
+                })
             }
             Some(k) => match w.take(k, cx.waker()) {
                 Some(()) => {
                     this.key = None;
                     Poll::Ready(Ok(()))
                 }
-                None => Poll::Pending,
+                None => crate::pending(tulip_core::introspect::Waiting::Condition {
+                    addr: crate::addr(&this.cond.waiters),
+                }),
             },
         }
     }
@@ -721,14 +733,18 @@ impl<'a> Future for SemaphoreAcquire<'a> {
             }
             None => {
                 this.key = Some(st.waiters.push(cx.waker()));
-                Poll::Pending
+                crate::pending(tulip_core::introspect::Waiting::Semaphore {
+                    addr: crate::addr(&this.sem.inner),
+                })
             }
             Some(k) => match st.waiters.take(k, cx.waker()) {
                 Some(()) => {
                     this.key = None;
                     Poll::Ready(Ok(SemaphorePermit { sem: this.sem }))
                 }
-                None => Poll::Pending,
+                None => crate::pending(tulip_core::introspect::Waiting::Semaphore {
+                    addr: crate::addr(&this.sem.inner),
+                }),
             },
         }
     }
@@ -986,10 +1002,14 @@ impl Future for BarrierWait<'_> {
             }
             this.index = index;
             this.key = Some(st.waiters.push(cx.waker()));
-            return Poll::Pending;
+            return crate::pending(tulip_core::introspect::Waiting::Barrier {
+                addr: crate::addr(&this.barrier.inner),
+            });
         };
         match st.waiters.take(k, cx.waker()) {
-            None => Poll::Pending,
+            None => crate::pending(tulip_core::introspect::Waiting::Barrier {
+                addr: crate::addr(&this.barrier.inner),
+            }),
             Some(pass) => {
                 this.key = None;
                 Poll::Ready(match pass {

@@ -365,7 +365,9 @@ impl<T> Queue<T> {
         let mut st = lock(&self.inner);
         if let Some(k) = *key {
             if st.getters.take(k, cx.waker()).is_none() {
-                return Poll::Pending;
+                return crate::pending(tulip_core::introspect::Waiting::Queue {
+                    addr: crate::addr(&self.inner),
+                });
             }
             *key = None;
         }
@@ -376,7 +378,9 @@ impl<T> Queue<T> {
             return Poll::Ready(Err(Error::QueueShutDown));
         }
         *key = Some(st.getters.push(cx.waker()));
-        Poll::Pending
+        crate::pending(tulip_core::introspect::Waiting::Queue {
+            addr: crate::addr(&self.inner),
+        })
     }
 
     fn abandon_get(&self, key: &mut Option<usize>) {
@@ -423,7 +427,9 @@ impl<T> Queue<T> {
         if let Some(k) = *key {
             if st.putters.take(k, cx.waker()).is_none() {
                 *item = Some(value);
-                return Poll::Pending;
+                return crate::pending(tulip_core::introspect::Waiting::Queue {
+                    addr: crate::addr(&self.inner),
+                });
             }
             *key = None;
         }
@@ -436,7 +442,9 @@ impl<T> Queue<T> {
         }
         *key = Some(st.putters.push(cx.waker()));
         *item = Some(value);
-        Poll::Pending
+        crate::pending(tulip_core::introspect::Waiting::Queue {
+            addr: crate::addr(&self.inner),
+        })
     }
 
     fn abandon_put(&self, key: &mut Option<usize>) {
@@ -525,7 +533,9 @@ impl<T> Future for Join<'_, T> {
         let mut st = lock(&this.queue.inner);
         if let Some(k) = this.key {
             if st.joiners.take(k, cx.waker()).is_none() {
-                return Poll::Pending;
+                return crate::pending(tulip_core::introspect::Waiting::Queue {
+                    addr: crate::addr(&this.queue.inner),
+                });
             }
             this.key = None;
         }
@@ -533,7 +543,9 @@ impl<T> Future for Join<'_, T> {
             return Poll::Ready(Ok(()));
         }
         this.key = Some(st.joiners.push(cx.waker()));
-        Poll::Pending
+        crate::pending(tulip_core::introspect::Waiting::Queue {
+            addr: crate::addr(&this.queue.inner),
+        })
     }
 }
 

@@ -103,6 +103,34 @@ pub(crate) struct Shared {
     stopping: AtomicBool,
     running: AtomicBool,
     closed: AtomicBool,
+    /// `EventLoop::stats()`: the driver's figures, then one slot per worker.
+    pub(crate) driver_stats: Counters,
+    pub(crate) worker_stats: Vec<Counters>,
+}
+
+/// Figures `stats()` reads. Each is written by one thread only (the driver, or its
+/// worker): a load and a store, no read-modify-write; a cache line each, so workers
+/// do not write each other's lines.
+#[derive(Default)]
+#[repr(align(128))]
+pub(crate) struct Counters {
+    pub(crate) iterations: StatCell,
+    pub(crate) callbacks: StatCell,
+    pub(crate) steps: StatCell,
+    pub(crate) steals: StatCell,
+    pub(crate) parks: StatCell,
+}
+
+/// A statistics counter: std's atomic even under loom (it is not part of any protocol
+/// loom checks, and only its writer thread writes it).
+pub(crate) type StatCell = std::sync::atomic::AtomicU64;
+
+impl Counters {
+    #[inline]
+    pub(crate) fn add(n: &StatCell, by: u64) {
+        use std::sync::atomic::Ordering::Relaxed;
+        n.store(n.load(Relaxed).wrapping_add(by), Relaxed);
+    }
 }
 
 /// The multi-threaded executor; use it through [`EventLoop`] (built by
@@ -164,6 +192,8 @@ impl ThreadedLoop {
                 stealers: deques.iter().map(Worker::stealer).collect(),
                 pinned: (0..workers).map(|_| ConcurrentQueue::unbounded()).collect(),
                 idle: Idle::new(workers),
+                driver_stats: Counters::default(),
+                worker_stats: (0..workers).map(|_| Counters::default()).collect(),
                 deques: Mutex::new(deques),
                 threads: Mutex::new(Vec::new()),
                 calls: ConcurrentQueue::unbounded(),
@@ -429,17 +459,31 @@ impl ThreadedLoop {
         };
         let now = sh.clock.ticks(Instant::now());
         lock(&sh.timers).expire(now, &mut due.list, &sh.next_due);
+        let (mut calls, mut steps) = (due.list.len() as u64, 0);
         for _ in 0..sh.calls.len() {
             match sh.calls.pop() {
-                Ok(Item::Call(cb)) => cb.run_reporting(),
-                Ok(Item::Local(r)) => self.run_local(r),
-                Ok(Item::Main) => main.poll(),
+                Ok(Item::Call(cb)) => {
+                    calls += 1;
+                    cb.run_timed(&sh.common);
+                }
+                Ok(Item::Local(r)) => {
+                    steps += 1;
+                    self.run_local(r);
+                }
+                Ok(Item::Main) => {
+                    steps += 1;
+                    main.poll();
+                }
                 Err(_) => break,
             }
         }
         for cb in due.list.drain(..) {
-            cb.run_reporting();
+            cb.run_timed(&sh.common);
         }
+        let c = &sh.driver_stats;
+        Counters::add(&c.iterations, 1);
+        Counters::add(&c.callbacks, calls);
+        Counters::add(&c.steps, steps);
     }
 
     fn run_local(&self, r: Runnable) {
@@ -447,7 +491,11 @@ impl ThreadedLoop {
             r.run();
         } else {
             // Spawned on another thread that drove this loop before; it cannot run here.
-            eprintln!("tulip: a local task of another thread was left behind");
+            tulip_core::report_exception(&tulip_core::ExceptionContext {
+                message: "a local task of another thread was left behind".into(),
+                error: None,
+                task: None,
+            });
             std::mem::forget(r);
         }
     }
@@ -471,7 +519,13 @@ impl ThreadedLoop {
                 }
                 None
             },
-            |e| eprintln!("tulip: poller wait failed: {e}"),
+            |e| {
+                tulip_core::report_exception(&tulip_core::ExceptionContext {
+                    message: format!("poller wait failed: {e}"),
+                    error: None,
+                    task: None,
+                })
+            },
         )
     }
 }
@@ -488,6 +542,27 @@ impl Drop for ThreadedLoop {
 impl Backend for ThreadedLoop {
     fn executor(&self) -> &'static str {
         "threaded"
+    }
+
+    fn fill_stats(&self, stats: &mut tulip_core::LoopStats) {
+        let sh = &*self.shared;
+        let load = |n: &StatCell| n.load(std::sync::atomic::Ordering::Relaxed);
+        stats.iterations = load(&sh.driver_stats.iterations);
+        stats.callbacks_run = load(&sh.driver_stats.callbacks);
+        stats.task_steps = load(&sh.driver_stats.steps);
+        stats.ready_depth = sh.calls.len() + sh.injector.len();
+        stats.pending_timers = lock(&sh.timers).len();
+        for (index, c) in sh.worker_stats.iter().enumerate() {
+            let mut w = tulip_core::WorkerStats::default();
+            w.index = index;
+            w.task_steps = load(&c.steps);
+            w.steals = load(&c.steals);
+            w.parks = load(&c.parks);
+            w.queue_depth = sh.stealers[index].len() + sh.pinned[index].len();
+            stats.task_steps += w.task_steps;
+            stats.ready_depth += w.queue_depth;
+            stats.workers.push(w);
+        }
     }
 
     fn common(&self) -> &LoopCommon {

@@ -94,6 +94,11 @@ impl Timers {
         }
     }
 
+    /// Timers not yet handed to the driver.
+    pub(crate) fn len(&self) -> usize {
+        self.heap.len() + self.ready.len()
+    }
+
     fn publish(&self, next_due: &AtomicU64) {
         let t = self.heap.peek().map_or(u64::MAX, |e| e.ticks);
         next_due.store(t, Ordering::Relaxed);

@@ -21,7 +21,7 @@ use crossbeam_deque::{Steal, Worker};
 use tulip_core::{enter_running, EventLoop, Runnable};
 
 use crate::sync::{lock, Ordering};
-use crate::threaded_loop::Shared;
+use crate::threaded_loop::{Counters, Shared};
 
 /// What a worker thread knows about itself, for `schedule` calls made on it.
 pub(crate) struct WorkerCtx {
@@ -154,15 +154,25 @@ impl Runner<'_> {
                 self.run(r);
                 continue;
             }
+            Counters::add(&self.stats().parks, 1);
             idle.park(self.index);
         }
     }
 
+    fn stats(&self) -> &Counters {
+        &self.shared.worker_stats[self.index]
+    }
+
     fn run(&mut self, r: Runnable) {
+        Counters::add(&self.stats().steps, 1);
         // Task panics are caught inside the task (tulip-core's TaskFuture); this catches
         // what escapes it (a panicking waker or drop), so the worker survives anyway.
         if catch_unwind(AssertUnwindSafe(|| r.run())).is_err() {
-            eprintln!("tulip: a task step panicked outside its task; worker continues");
+            tulip_core::report_exception(&tulip_core::ExceptionContext {
+                message: "a task step panicked outside its task; the worker continues".into(),
+                error: None,
+                task: None,
+            });
         }
         // Steps woken onto this worker's own deque: let an idle worker steal some.
         if !self.local.is_empty() {
@@ -205,7 +215,10 @@ impl Runner<'_> {
             }
             loop {
                 match self.shared.stealers[i].steal_batch_and_pop(self.local) {
-                    Steal::Success(r) => return Some(r),
+                    Steal::Success(r) => {
+                        Counters::add(&self.stats().steals, 1);
+                        return Some(r);
+                    }
                     Steal::Empty => break,
                     Steal::Retry => continue,
                 }
