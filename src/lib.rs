@@ -77,3 +77,26 @@ pub mod executors {
 pub mod core {
     pub use tulip_core::*;
 }
+
+/// The pages under `docs/`, run as doctests of this crate (`cargo test --doc`), so the
+/// code a user copies from them compiles against `tulip` alone. A page whose examples
+/// need a feature is tested when that feature is on.
+#[cfg(doctest)]
+mod docs {
+    #[doc = include_str!("../docs/architecture.md")]
+    mod architecture {}
+    #[cfg(feature = "net")]
+    #[doc = include_str!("../docs/asyncio-to-tulip.md")]
+    mod asyncio_to_tulip {}
+    #[doc = include_str!("../docs/benchmarks.md")]
+    mod benchmarks {}
+    #[cfg(all(feature = "tls", feature = "hyper", feature = "async-io"))]
+    #[doc = include_str!("../docs/ecosystem.md")]
+    mod ecosystem {}
+    #[doc = include_str!("../docs/executors.md")]
+    mod executors {}
+    #[doc = include_str!("../docs/reliability.md")]
+    mod reliability {}
+    #[doc = include_str!("../docs/web.md")]
+    mod web {}
+}
