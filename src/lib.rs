@@ -91,6 +91,8 @@ mod docs {
     #[doc = include_str!("../docs/benchmarks.md")]
     mod benchmarks {}
     #[cfg(all(feature = "tls", feature = "hyper", feature = "async-io"))]
+    #[doc = include_str!("../docs/debugging.md")]
+    mod debugging {}
     #[doc = include_str!("../docs/ecosystem.md")]
     mod ecosystem {}
     #[doc = include_str!("../docs/executors.md")]
