@@ -188,7 +188,7 @@ impl ThreadPool {
                 let jobs = std::mem::take(&mut st.jobs);
                 drop(st);
                 drop(jobs);
-                crate::report::report_exception(&crate::loop_common::ExceptionContext {
+                crate::running::report_exception(&crate::loop_common::ExceptionContext {
                     message: format!("could not start a blocking thread: {e}"),
                     error: None,
                     task: None,

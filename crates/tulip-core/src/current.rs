@@ -35,16 +35,6 @@ fn with_current<R>(f: impl FnOnce(Option<&Arc<Header>>) -> R) -> R {
     })
 }
 
-/// Runs `f` on the current task's header, if a task is being polled on this thread.
-#[inline]
-pub(crate) fn with_current_header(f: impl FnOnce(&Header)) {
-    with_current(|h| {
-        if let Some(h) = h {
-            f(h)
-        }
-    })
-}
-
 /// Takes the current task's pending cancel request. Every tulip await point calls this
 /// first when polled and, on `Some`, stops waiting and returns `Err(Cancelled)`.
 ///

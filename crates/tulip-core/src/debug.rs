@@ -6,53 +6,13 @@
 //! costs one load of a process-wide count per step: while no loop has debug on, the
 //! count is zero and nothing else is read.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, OnceLock};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Instant;
 
 use crate::backend::Backend;
 use crate::event_loop::EventLoop;
 use crate::header::{Header, TaskRef};
 use crate::loop_common::{ExceptionContext, LoopCommon};
-
-/// asyncio's default `slow_callback_duration`.
-pub(crate) const DEFAULT_SLOW: Duration = Duration::from_millis(100);
-
-/// Loops with debug mode on, in the process.
-static DEBUG_LOOPS: AtomicUsize = AtomicUsize::new(0);
-
-#[inline(always)]
-pub(crate) fn any_debug() -> bool {
-    DEBUG_LOOPS.load(Ordering::Relaxed) != 0
-}
-
-pub(crate) fn count_debug(on: bool) {
-    if on {
-        DEBUG_LOOPS.fetch_add(1, Ordering::Relaxed);
-    } else {
-        DEBUG_LOOPS.fetch_sub(1, Ordering::Relaxed);
-    }
-}
-
-/// `TULIP_DEBUG` (anything but empty or `0`) or asyncio's `PYTHONASYNCIODEBUG`
-/// (anything but empty), read once: new loops start in debug mode.
-pub(crate) fn env_debug() -> bool {
-    static ON: OnceLock<bool> = OnceLock::new();
-    *ON.get_or_init(|| {
-        let set = |k: &str| std::env::var(k).is_ok_and(|v| !v.is_empty());
-        (set("TULIP_DEBUG") && std::env::var("TULIP_DEBUG").as_deref() != Ok("0"))
-            || set("PYTHONASYNCIODEBUG")
-    })
-}
-
-/// The start of a step, if its loop is in debug mode.
-#[inline(always)]
-pub(crate) fn step_start(common: &LoopCommon) -> Option<Instant> {
-    if !common.debug() {
-        return None;
-    }
-    Some(Instant::now())
-}
 
 /// Reports the step of `header`'s task that began at `start`, if it was slow.
 #[cold]
@@ -83,7 +43,7 @@ pub(crate) fn callback_end(start: Instant, common: &LoopCommon) {
     if took < common.slow_callback_duration() {
         return;
     }
-    crate::report::report_exception(&ExceptionContext {
+    crate::running::report_exception(&ExceptionContext {
         message: format!(
             "Executing a callback took {:.3} seconds",
             took.as_secs_f64()
@@ -96,7 +56,7 @@ pub(crate) fn callback_end(start: Instant, common: &LoopCommon) {
 /// Debug mode's report of a blocking call made on a thread that runs a loop: the call
 /// stalls every task and callback of that loop for as long as it waits.
 pub(crate) fn blocking_call_on_loop_thread(what: &str) {
-    if !any_debug() {
+    if !crate::debug_flag::any_debug() {
         return;
     }
     let Ok(lp) = crate::running::get_running_loop() else {
@@ -120,4 +80,19 @@ pub(crate) fn blocking_call_on_loop_thread(what: &str) {
         error: None,
         task,
     });
+}
+
+impl crate::handle::Callback {
+    /// [`run_reporting`](Self::run_reporting) for the executor of the loop whose state
+    /// is `common`: also times the callback when that loop is in debug mode.
+    #[inline]
+    pub fn run_timed(self, common: &crate::loop_common::LoopCommon) {
+        match common.step_start() {
+            None => self.run_reporting(),
+            Some(start) => {
+                self.run_reporting();
+                callback_end(start, common);
+            }
+        }
+    }
 }

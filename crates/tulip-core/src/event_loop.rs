@@ -269,7 +269,7 @@ impl EventLoop {
         self.backend.close()?;
         crate::signals::forget_loop(self.id());
         self.backend.common().release_parked();
-        crate::report::loop_event(self, "closed");
+        crate::report::loop_event(self.id(), self.executor(), "closed");
         Ok(())
     }
 

@@ -14,7 +14,6 @@ use std::sync::atomic::Ordering;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use crate::current;
 use crate::event_loop::EventLoop;
 use crate::header::{TaskRef, PENDING};
 
@@ -152,7 +151,26 @@ impl Waiting {
 /// polled; the last note of a poll wins.
 #[inline]
 pub fn note_wait(w: Waiting) {
-    current::with_current_header(|h| h.wait.store(w.encode(), Ordering::Relaxed));
+    LAST_WAIT.with(|c| c.set(w.encode()));
+}
+
+thread_local! {
+    /// The wait noted by the await points of the poll running on this thread; the
+    /// task's poll clears it before and moves it into the header after (one plain
+    /// thread-local store per note, no look-up of the current task).
+    static LAST_WAIT: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
+/// Before a task's poll: forget the previous poll's note.
+#[inline(always)]
+pub(crate) fn begin_poll() {
+    LAST_WAIT.with(|c| c.set(0));
+}
+
+/// After a task's poll: what it noted (0: nothing).
+#[inline(always)]
+pub(crate) fn end_poll() -> u64 {
+    LAST_WAIT.with(|c| c.get())
 }
 
 /// Turns a descriptor into words for the dump (a socket's addresses); installed by the

@@ -28,6 +28,7 @@ mod clock;
 pub mod coop;
 mod current;
 mod debug;
+mod debug_flag;
 mod error;
 mod event_loop;
 mod handle;
@@ -35,6 +36,7 @@ mod header;
 pub mod introspect;
 mod loop_common;
 mod main_task;
+mod metrics;
 mod outcome;
 mod policy;
 mod promise;
@@ -68,9 +70,9 @@ pub use policy::{
     set_event_loop, set_event_loop_policy, DefaultPolicy, EventLoopPolicy, LoopFactory,
 };
 pub use promise::{CallbackId, Promise};
-pub use report::report_exception;
+
 pub use runner::{cancel_all_tasks, run, run_on};
-pub use running::{enter_running, get_running_loop, RunningGuard};
+pub use running::{enter_running, get_running_loop, report_exception, RunningGuard};
 pub use spawn::{all_done, all_tasks, create_task, ensure_future, spawn_local};
 pub use stats::{LoopStats, WorkerStats};
 pub use task::Task;

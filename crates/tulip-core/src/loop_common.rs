@@ -89,14 +89,14 @@ impl LoopCommon {
             tasks: Mutex::new(Slab::new()),
             handles: AtomicUsize::new(0),
             debug: AtomicBool::new(false),
-            slow_nanos: AtomicU64::new(crate::debug::DEFAULT_SLOW.as_nanos() as u64),
+            slow_nanos: AtomicU64::new(crate::debug_flag::DEFAULT_SLOW.as_nanos() as u64),
             main: Mutex::new(None),
         }
         .with_debug_from_env()
     }
 
     fn with_debug_from_env(self) -> Self {
-        if crate::debug::env_debug() {
+        if crate::debug_flag::env_debug() {
             self.set_debug(true);
         }
         self
@@ -105,13 +105,22 @@ impl LoopCommon {
     /// True in debug mode (asyncio's `loop.get_debug()`).
     #[inline]
     pub fn debug(&self) -> bool {
-        crate::debug::any_debug() && self.debug.load(Ordering::Relaxed)
+        crate::debug_flag::any_debug() && self.debug.load(Ordering::Relaxed)
+    }
+
+    /// When a step begins, if this loop is in debug mode (it is then timed).
+    #[inline(always)]
+    pub(crate) fn step_start(&self) -> Option<Instant> {
+        if !self.debug() {
+            return None;
+        }
+        Some(Instant::now())
     }
 
     /// Turns debug mode on or off (asyncio's `loop.set_debug()`).
     pub fn set_debug(&self, on: bool) {
         if self.debug.swap(on, Ordering::AcqRel) != on {
-            crate::debug::count_debug(on);
+            crate::debug_flag::count_debug(on);
         }
     }
 

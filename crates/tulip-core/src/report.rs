@@ -3,17 +3,6 @@
 //! library writes diagnostics itself.
 
 use crate::loop_common::ExceptionContext;
-use crate::running::get_running_loop;
-
-/// Sends `ctx` to the running loop's exception handler, or — outside a loop — to the
-/// default report (stderr, or `tracing` with the `tracing` feature). For executors and
-/// I/O crates that hit a problem no caller can be told about.
-pub fn report_exception(ctx: &ExceptionContext) {
-    match get_running_loop() {
-        Ok(lp) => lp.call_exception_handler(ctx),
-        Err(_) => default_report(None, ctx),
-    }
-}
 
 /// The default exception handler's output.
 #[cfg(feature = "tracing")]
@@ -56,11 +45,11 @@ pub(crate) fn default_report(loop_id: Option<u64>, ctx: &ExceptionContext) {
 
 /// A loop's life event (`started`, `stopped`, `closed`) as a `tracing` event.
 #[cfg(feature = "tracing")]
-pub(crate) fn loop_event(lp: &crate::EventLoop, what: &'static str) {
-    tracing::debug!(target: "tulip", loop_id = lp.id(), executor = lp.executor(), "loop {what}");
+pub(crate) fn loop_event(loop_id: u64, executor: &'static str, what: &'static str) {
+    tracing::debug!(target: "tulip", loop_id, executor, "loop {what}");
 }
 
 /// Without the `tracing` feature, loop events go nowhere.
 #[cfg(not(feature = "tracing"))]
 #[inline(always)]
-pub(crate) fn loop_event(_lp: &crate::EventLoop, _what: &'static str) {}
+pub(crate) fn loop_event(_loop_id: u64, _executor: &'static str, _what: &'static str) {}

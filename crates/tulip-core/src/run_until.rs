@@ -51,9 +51,9 @@ impl EventLoop {
                 out = Some(tracked.await);
             });
             let _running = enter_running(self.clone());
-            crate::report::loop_event(self, "started");
+            crate::report::loop_event(self.id(), self.executor(), "started");
             let ran = self.backend().run_until(main);
-            crate::report::loop_event(self, "stopped");
+            crate::report::loop_event(self.id(), self.executor(), "stopped");
             common.clear_main();
             ran?;
         }
@@ -67,9 +67,9 @@ impl EventLoop {
     pub fn run_forever(&self) -> Result<()> {
         self.check_can_run()?;
         let _running = enter_running(self.clone());
-        crate::report::loop_event(self, "started");
+        crate::report::loop_event(self.id(), self.executor(), "started");
         let ran = self.backend().run_forever();
-        crate::report::loop_event(self, "stopped");
+        crate::report::loop_event(self.id(), self.executor(), "stopped");
         ran
     }
 }

@@ -79,17 +79,14 @@ impl Callback {
             }
         }
     }
+}
 
-    /// [`run_reporting`](Self::run_reporting) for the executor of the loop whose state
-    /// is `common`: also times the callback when that loop is in debug mode.
-    #[inline]
-    pub fn run_timed(self, common: &crate::loop_common::LoopCommon) {
-        match crate::debug::step_start(common) {
-            None => self.run_reporting(),
-            Some(start) => {
-                self.run_reporting();
-                crate::debug::callback_end(start, common);
-            }
-        }
+/// Sends `ctx` to the running loop's exception handler, or — outside a loop — to the
+/// default report (stderr, or `tracing` with the `tracing` feature). For executors and
+/// I/O crates that hit a problem no caller can be told about.
+pub fn report_exception(ctx: &ExceptionContext) {
+    match get_running_loop() {
+        Ok(lp) => lp.call_exception_handler(ctx),
+        Err(_) => crate::report::default_report(None, ctx),
     }
 }

@@ -109,8 +109,8 @@ where
         // Odd while the poll runs (the task dump's "running"); only this thread writes.
         let steps = header.steps.load(Ordering::Relaxed);
         header.steps.store(steps.wrapping_add(1), Ordering::Relaxed);
-        header.wait.store(0, Ordering::Relaxed);
-        let timed = crate::debug::step_start(this.lp.common());
+        crate::introspect::begin_poll();
+        let timed = this.lp.common().step_start();
         #[cfg(feature = "tracing")]
         let span = header.span.clone();
         #[cfg(feature = "tracing")]
@@ -119,6 +119,9 @@ where
             coop::with_budget(|| catch_unwind(AssertUnwindSafe(|| fut.poll(cx))))
         });
         header.steps.store(steps.wrapping_add(2), Ordering::Relaxed);
+        header
+            .wait
+            .store(crate::introspect::end_poll(), Ordering::Relaxed);
         if let Some(start) = timed {
             crate::debug::step_end(start, &header, this.lp);
         }

@@ -384,19 +384,29 @@ impl Drop for EventWait<'_> {
 /// the lock to be held: otherwise they fail with `RuntimeError`.
 ///
 /// # Examples
+/// A wait always goes with a predicate that the notifier changes under the lock: on
+/// the threaded executor the notifying task may run before the waiter waits, and a
+/// bare `wait` would then miss the only notify.
+///
 /// ```
+/// use std::sync::atomic::{AtomicBool, Ordering};
+/// use std::sync::Arc;
 /// use tulip::Condition;
 /// let lp = tulip::new_event_loop().unwrap();
 /// lp.run_until_complete(async {
 ///     let cond = Condition::new();
-///     let c2 = cond.clone();
+///     let ready = Arc::new(AtomicBool::new(false));
+///     let (c2, r2) = (cond.clone(), ready.clone());
 ///     tulip::create_task(async move {
 ///         let _g = c2.acquire().await?;
+///         r2.store(true, Ordering::SeqCst); // the state changes under the lock
 ///         c2.notify_all()?;
 ///         Ok::<_, tulip::sync::Error>(())
 ///     })?;
 ///     let mut guard = cond.acquire().await?;
-///     cond.wait(&mut guard).await?;
+///     while !ready.load(Ordering::SeqCst) {
+///         cond.wait(&mut guard).await?;
+///     }
 ///     Ok::<_, tulip::sync::Error>(())
 /// })?;
 /// # Ok::<(), tulip::sync::Error>(())
