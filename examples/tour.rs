@@ -14,7 +14,7 @@ mod gevent_joinall;
 #[path = "greenlet_switch.rs"]
 mod greenlet_switch;
 #[path = "greenlet_switch3.rs"]
-mod greenlet_switch3;
+pub mod greenlet_switch3; // also run by tests/examples.rs
 #[path = "hello.rs"]
 mod hello;
 #[path = "hello_tasks.rs"]
@@ -34,7 +34,7 @@ mod signal_server;
 #[path = "subprocess.rs"]
 mod subprocess;
 #[path = "threaded_workers.rs"]
-mod threaded_workers;
+pub mod threaded_workers; // also run by tests/examples.rs
 #[path = "wait_tasks.rs"]
 mod wait_tasks;
 #[path = "web_server.rs"]

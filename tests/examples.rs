@@ -6,15 +6,10 @@ use std::cell::RefCell;
 use std::rc::Rc;
 use std::time::Duration;
 
-// Only some functions of each example are called here.
-#[allow(dead_code)]
-#[path = "../examples/greenlet_switch3.rs"]
-mod greenlet_switch3;
-#[allow(dead_code)]
-#[path = "../examples/threaded_workers.rs"]
-mod threaded_workers;
 #[path = "../examples/tour.rs"]
 mod tour;
+
+use tour::greenlet_switch3;
 
 #[test]
 fn the_tour_opens_with_hello_world_and_follows_the_seeds() {
@@ -77,7 +72,7 @@ fn greenlet_switch3_goes_round_g1_g2_g3_g1() {
 #[cfg(feature = "threaded")]
 #[test]
 fn the_threads_section_runs_task_steps_on_worker_threads() {
-    let tally = threaded_workers::steps_per_thread().unwrap();
+    let tally = tour::threaded_workers::steps_per_thread().unwrap();
     assert_eq!(tally.values().sum::<usize>(), 8 * 50, "{tally:?}");
     for thread in tally.keys() {
         assert!(thread.starts_with("tulip-worker-"), "{tally:?}");
