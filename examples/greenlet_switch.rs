@@ -33,7 +33,7 @@
 use std::thread;
 use std::time::{Duration, Instant};
 
-use tulip_coro::{Error, Greenlet};
+use tulip::coro::{Error, Greenlet};
 
 async fn func1(gr2: Greenlet) -> Result<(), Error> {
     println!("func11");

@@ -28,7 +28,7 @@
 //!
 //! Run with `cargo run --example producer_consumer`.
 
-use tulip_coro::{Error, Generator, GeneratorState};
+use tulip::coro::{Error, Generator, GeneratorState};
 
 fn consumer() -> Generator<&'static str, i32> {
     Generator::new(|co| async move {

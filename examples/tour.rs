@@ -13,6 +13,8 @@ mod gather_many;
 mod gevent_joinall;
 #[path = "greenlet_switch.rs"]
 mod greenlet_switch;
+#[path = "greenlet_switch3.rs"]
+pub mod greenlet_switch3; // also run by tests/examples.rs
 #[path = "hello.rs"]
 mod hello;
 #[path = "hello_tasks.rs"]
@@ -32,7 +34,7 @@ mod signal_server;
 #[path = "subprocess.rs"]
 mod subprocess;
 #[path = "threaded_workers.rs"]
-mod threaded_workers;
+pub mod threaded_workers; // also run by tests/examples.rs
 #[path = "wait_tasks.rs"]
 mod wait_tasks;
 #[path = "web_server.rs"]
@@ -42,29 +44,13 @@ mod wget;
 #[path = "yield_from.rs"]
 mod yield_from;
 
-type Program = fn() -> Result<(), Box<dyn std::error::Error>>;
+pub type Program = fn() -> Result<(), Box<dyn std::error::Error>>;
 
-const SECTIONS: &[(&str, &str, Program)] = &[
-    (
-        "producer_consumer",
-        "Generators as coroutines: send() between producer and consumer (seed 002)",
-        producer_consumer::main,
-    ),
-    (
-        "yield_from",
-        "yield from: delegating to a sub-generator (seed 003 §4)",
-        yield_from::main,
-    ),
-    (
-        "greenlet_switch",
-        "greenlet: explicit switch() between coroutines (seed 003 §3)",
-        greenlet_switch::main,
-    ),
-    (
-        "gevent_joinall",
-        "gevent: spawn/joinall, blocking calls through to_thread (seed 003 §5.2)",
-        gevent_joinall::main,
-    ),
+/// The sections, in the seeds' order: seeds 000–002 (hello world, two tasks, wget,
+/// generators, the web server), seed 003 (greenlets, yield from, gevent, wait), seed 004
+/// (gather, the loop's life, done-callbacks, the policy), then what the seeds only
+/// mention (queues, worker threads, subprocesses, signals).
+pub const SECTIONS: &[(&str, &str, Program)] = &[
     (
         "hello",
         "Hello world with an event loop (seeds 000-002)",
@@ -76,19 +62,39 @@ const SECTIONS: &[(&str, &str, Program)] = &[
         hello_tasks::main,
     ),
     (
-        "loop_lifecycle",
-        "A loop runs until it is closed (seed 004)",
-        loop_lifecycle::main,
+        "wget",
+        "Fetching headers concurrently with open_connection, write/drain, readline (seeds 000-002)",
+        wget_embedded,
     ),
     (
-        "done_callback",
-        "add_done_callback (seed 004)",
-        done_callback::main,
+        "producer_consumer",
+        "Generators as coroutines: send() between producer and consumer (seed 002)",
+        producer_consumer::main,
     ),
     (
-        "per_thread_loops",
-        "One loop per thread: the policy (seed 004)",
-        per_thread_loops::main,
+        "web_server",
+        "The aiohttp-style web server with routes (seed 002)",
+        web_server::self_test,
+    ),
+    (
+        "greenlet_switch",
+        "greenlet: explicit switch() between coroutines (seed 003 §3)",
+        greenlet_switch::main,
+    ),
+    (
+        "yield_from",
+        "yield from: delegating to a sub-generator (seed 003 §4)",
+        yield_from::main,
+    ),
+    (
+        "greenlet_switch3",
+        "Three greenlets: g1 -> g2 -> g3 -> g1 (seed 003 §5.1)",
+        greenlet_switch3::main,
+    ),
+    (
+        "gevent_joinall",
+        "gevent: spawn/joinall, blocking calls through to_thread (seed 003 §5.2)",
+        gevent_joinall::main,
     ),
     (
         "wait_tasks",
@@ -106,23 +112,28 @@ const SECTIONS: &[(&str, &str, Program)] = &[
         gather_many::main,
     ),
     (
+        "loop_lifecycle",
+        "A loop runs until it is closed (seed 004)",
+        loop_lifecycle::main,
+    ),
+    (
+        "done_callback",
+        "add_done_callback (seed 004)",
+        done_callback::main,
+    ),
+    (
+        "per_thread_loops",
+        "One loop per thread: the policy (seed 004)",
+        per_thread_loops::main,
+    ),
+    (
         "queue_pipeline",
         "Producers and consumers over a bounded Queue with join",
         queue_pipeline::main,
     ),
     (
-        "wget",
-        "Fetching headers concurrently with open_connection, write/drain, readline (seeds 001/002)",
-        wget_embedded,
-    ),
-    (
-        "web_server",
-        "The aiohttp-style web server with routes (seed 002)",
-        web_server::self_test,
-    ),
-    (
         "threaded_workers",
-        "Tasks on worker threads; blocking calls made harmless with to_thread (seed 003's gevent idea)",
+        "Tasks on worker threads (the threaded executor); blocking calls made harmless with to_thread",
         threaded_workers::main,
     ),
     (

@@ -18,7 +18,7 @@
 //!
 //! Prints 1, 2, 4, 3. Run with `cargo run --example yield_from`.
 
-use tulip_coro::Generator;
+use tulip::coro::Generator;
 
 fn func1() -> Generator<i32> {
     Generator::new(|co| async move {

@@ -1,5 +1,6 @@
 #![doc = include_str!("../README.md")]
 #![forbid(unsafe_code)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![warn(missing_docs)]
 #![warn(missing_debug_implementations)]
 
@@ -48,15 +49,18 @@ pub use tulip_coro as coro;
 
 /// Sockets, asyncio streams, transports and protocols (feature `net`, on by default).
 #[cfg(feature = "net")]
+#[cfg_attr(docsrs, doc(cfg(feature = "net")))]
 pub use tulip_net as net;
 
 /// An aiohttp-style web server and client, on hyper (feature `web`, on by default).
 #[cfg(feature = "web")]
+#[cfg_attr(docsrs, doc(cfg(feature = "web")))]
 pub use tulip_web as web;
 
 /// hyper 1.x on tulip: `TulipIo`, `TulipExecutor`, `TulipTimer`, server and client
 /// presets (feature `hyper`).
 #[cfg(feature = "hyper")]
+#[cfg_attr(docsrs, doc(cfg(feature = "hyper")))]
 pub use tulip_hyper as hyper;
 /// Which reactor a loop parks in (executor builders take it).
 pub use tulip_reactor::ReactorKind;
@@ -68,8 +72,10 @@ pub use tulip_reactor as reactor;
 /// The executors compiled in, to pick one explicitly.
 pub mod executors {
     #[cfg(feature = "local")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "local")))]
     pub use tulip_local as local;
     #[cfg(feature = "threaded")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "threaded")))]
     pub use tulip_threaded as threaded;
 }
 
@@ -90,11 +96,8 @@ mod docs {
     mod asyncio_to_tulip {}
     #[doc = include_str!("../docs/benchmarks.md")]
     mod benchmarks {}
-    #[cfg(all(feature = "tls", feature = "hyper", feature = "async-io"))]
     #[doc = include_str!("../docs/debugging.md")]
     mod debugging {}
-    #[doc = include_str!("../docs/ecosystem.md")]
-    mod ecosystem {}
     #[doc = include_str!("../docs/executors.md")]
     mod executors {}
     #[doc = include_str!("../docs/reliability.md")]

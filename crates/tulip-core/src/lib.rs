@@ -18,6 +18,7 @@
 //! assert_eq!(answer, 42);
 //! # Ok::<(), tulip::Error>(())
 //! ```
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 #![warn(missing_debug_implementations)]

@@ -87,6 +87,7 @@ impl TaskError for Box<dyn std::error::Error + Send + Sync> {
 }
 
 #[cfg(feature = "anyhow")]
+#[cfg_attr(docsrs, doc(cfg(feature = "anyhow")))]
 impl TaskError for anyhow::Error {
     fn as_tulip(&self) -> Option<&Error> {
         self.downcast_ref::<Error>()

@@ -24,16 +24,19 @@ pub struct ConnectOptions {
     /// Speak TLS with this client configuration (asyncio's `ssl=`); `None`: plain
     /// TCP.
     #[cfg(feature = "tls")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
     pub ssl: Option<Arc<crate::tls::rustls::ClientConfig>>,
     /// The name the server's certificate must carry (asyncio's `server_hostname`);
     /// `None`: the host connected to (a name, or an IP address the certificate must
     /// list). Only with `ssl`.
     #[cfg(feature = "tls")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
     pub server_hostname: Option<String>,
     /// How long the TLS handshake may take (asyncio's `ssl_handshake_timeout`);
     /// `None`: [`DEFAULT_SSL_HANDSHAKE_TIMEOUT`](crate::tls::DEFAULT_SSL_HANDSHAKE_TIMEOUT),
     /// 60 s. Only with `ssl`.
     #[cfg(feature = "tls")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
     pub ssl_handshake_timeout: Option<Duration>,
 }
 

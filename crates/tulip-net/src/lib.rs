@@ -42,6 +42,7 @@
 //! `Err(Error::Cancelled)` from it and can clean up. Host names are resolved on the
 //! bounded blocking pool (`tulip::to_thread`), never on the loop's thread; IP
 //! literals need no thread at all.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![deny(clippy::undocumented_unsafe_blocks)]
 // One `unsafe` block, allowed where it is: the task dump borrows a raw descriptor to
 // name a socket's addresses (introspect.rs).
@@ -63,6 +64,7 @@ mod streams;
 mod sys;
 mod tcp;
 #[cfg(feature = "tls")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
 pub mod tls;
 mod udp;
 mod unix;

@@ -349,10 +349,12 @@ pub struct ServerOptions {
     pub limit: usize,
     /// Serve TLS with this configuration (asyncio's `ssl=`); `None`: plain TCP.
     #[cfg(feature = "tls")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
     pub ssl: Option<Arc<crate::tls::rustls::ServerConfig>>,
     /// How long each connection's TLS handshake may take before it is dropped
     /// (asyncio's `ssl_handshake_timeout`); `None`: 60 s. Only with `ssl`.
     #[cfg(feature = "tls")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
     pub ssl_handshake_timeout: Option<Duration>,
 }
 

@@ -18,6 +18,7 @@
 //! reactor.wait(Some(Duration::from_secs(5)))?;          // returns at once
 //! # Ok::<(), std::io::Error>(())
 //! ```
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![deny(clippy::undocumented_unsafe_blocks)]
 #![warn(missing_docs)]
 #![warn(missing_debug_implementations)]

@@ -26,6 +26,7 @@ pub enum ReactorKind {
     /// `async_io::Timer`, `async-process`, ...) share it with tulip's sockets
     /// (feature `async-io`).
     #[cfg(feature = "async-io")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "async-io")))]
     AsyncIo,
 }
 

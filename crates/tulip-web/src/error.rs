@@ -30,6 +30,7 @@ pub enum Error {
     InvalidRequest(String),
     /// A body that is not the JSON expected.
     #[cfg(feature = "json")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "json")))]
     #[error("bad json: {0}")]
     Json(#[from] serde_json::Error),
     /// Any other error a handler returned; it becomes a 500. It stands for that error:

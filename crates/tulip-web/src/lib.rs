@@ -31,6 +31,7 @@
 //! Logging goes through `tracing`: handler errors and panics on the
 //! `tulip_web::server` target, each request on `tulip_web::access` when
 //! [`Application::access_log`] is on (off by default, as aiohttp's `access_log=None`).
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 #![warn(missing_debug_implementations)]
@@ -56,6 +57,7 @@ pub use match_info::MatchInfo;
 pub use middleware::Next;
 pub use request::Request;
 #[cfg(feature = "json")]
+#[cfg_attr(docsrs, doc(cfg(feature = "json")))]
 pub use response::json_response;
 pub use response::{IntoResponse, Response};
 pub use router::{BoxResponse, Router};

@@ -263,6 +263,7 @@ impl Request {
     /// # Cancel safety
     /// As [`read`](Self::read).
     #[cfg(feature = "json")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "json")))]
     pub async fn json<T: serde::de::DeserializeOwned>(&mut self) -> Result<T, Error> {
         Ok(serde_json::from_slice(&self.read().await?)?)
     }

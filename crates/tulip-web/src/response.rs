@@ -135,6 +135,7 @@ pub(crate) fn header_pair(name: &str, value: &str) -> Result<(HeaderName, Header
 /// # Ok::<(), tulip::web::Error>(())
 /// ```
 #[cfg(feature = "json")]
+#[cfg_attr(docsrs, doc(cfg(feature = "json")))]
 pub fn json_response<T: serde::Serialize + ?Sized>(data: &T) -> Result<Response, Error> {
     let body = serde_json::to_vec(data)?;
     Ok(Response::typed(body.into(), "application/json"))

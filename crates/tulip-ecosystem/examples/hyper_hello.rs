@@ -1,7 +1,7 @@
 //! hyper 1.x on tulip, no glue: a server that answers HTTP/1 and HTTP/2 on one port,
 //! and a client of each kind.
 //!
-//! `cargo run --example hyper_hello --features hyper` serves on a free port on
+//! `cargo run -p tulip-ecosystem --example hyper_hello --features hyper` serves on a free port on
 //! 127.0.0.1, fetches `/hello/tulip` over HTTP/1 and over HTTP/2, prints the two
 //! answers and exits.
 use std::convert::Infallible;

@@ -3,7 +3,7 @@
 //! server_hostname=...)`, with rustls configurations in place of `SSLContext`s. The
 //! certificate is made on the spot (rcgen); in real use load yours from PEM files.
 //!
-//! Run: `cargo run --features tls --example tls_echo`
+//! Run: `cargo run -p tulip-ecosystem --features tls --example tls_echo`
 use std::sync::Arc;
 
 use tulip::net::tls::rustls::{self, pki_types};

@@ -11,7 +11,7 @@
 //! before `Compat` exists, and panics; `Compat::new(async { tokio::time::sleep(d).await })`
 //! builds it on its first poll, inside.
 //!
-//! Run: `cargo run --example tokio_compat`
+//! Run: `cargo run -p tulip-ecosystem --example tokio_compat`
 
 use std::time::Duration;
 

@@ -5,7 +5,7 @@
 //! crates built on them: async-process, async-fs, async-net...) then run on the
 //! loop's own thread beside tulip's sockets, with no second reactor.
 //!
-//! Run: `cargo run --example smol_share --features async-io`
+//! Run: `cargo run -p tulip-ecosystem --example smol_share --features async-io`
 
 use std::os::unix::net::UnixStream;
 use std::time::{Duration, Instant};

@@ -1,6 +1,6 @@
 //! Micro-benchmarks of tulip's core paths (criterion).
 //!
-//! `cargo bench --bench core` (or `-- tasks::` to pick a group). Each benchmark
+//! `cargo bench -p tulip-bench --bench core` (or `-- tasks::` to pick a group). Each benchmark
 //! reuses one event loop across iterations, so loop creation is not measured.
 
 use std::future::poll_fn;
