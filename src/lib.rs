@@ -52,6 +52,10 @@ pub use tulip_hyper as hyper;
 /// Which reactor a loop parks in (executor builders take it).
 pub use tulip_reactor::ReactorKind;
 
+/// A loop on a virtual clock for tests ([`testing::new_virtual_loop`],
+/// [`testing::VirtualClock`]).
+pub mod testing;
+
 /// The executors compiled in, to pick one explicitly.
 pub mod executors {
     #[cfg(feature = "local")]

@@ -159,6 +159,26 @@ impl Reactor {
         }
     }
 
+    /// Whether a task waits on I/O here: a registered source has a waker stored in
+    /// either direction (a read, accept, write or connect is pending). A virtual clock
+    /// does not jump past a timer while this holds. In async-io mode, where tulip's
+    /// sources keep no list, any registered source counts; sources other crates
+    /// register with async-io are not seen.
+    pub fn io_interest(&self) -> bool {
+        if self.registered() == 0 {
+            return false;
+        }
+        match &self.mode {
+            Mode::Polling { sources, .. } => sources
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .iter()
+                .any(|(_, s)| s.has_waiter()),
+            #[cfg(feature = "async-io")]
+            Mode::AsyncIo(_) => true,
+        }
+    }
+
     /// Number of sources currently registered through this reactor.
     pub fn registered(&self) -> usize {
         self.registered.load(Ordering::Relaxed)

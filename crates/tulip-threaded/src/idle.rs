@@ -34,7 +34,7 @@
 //! --release` (a bound of 3 preemptions already finds the lost wake-up that
 //! [`Idle::cancel`] guards against, and runs in about a second).
 
-use crate::sync::{fence, lock, AtomicUsize, Condvar, Mutex, Ordering};
+use crate::sync::{fence, lock, AtomicU64, AtomicUsize, Condvar, Mutex, Ordering};
 
 /// A flag with a condition variable: `unpark` sets it, `park` waits for it and clears
 /// it. An `unpark` before the `park` makes that `park` return at once.
@@ -61,8 +61,15 @@ impl Parker {
     }
 }
 
+/// One generation of the parked word: see [`Idle::parked_word`].
+const GENERATION: u64 = 1 << 32;
+
 /// Which workers sleep, and their parkers.
 pub(crate) struct Idle {
+    /// Workers inside [`park`](Idle::park) in the low 32 bits; the high bits count
+    /// wake-ups (a generation), so two equal reads mean nobody woke in between. Read
+    /// by a virtual clock's idle check; costs two atomic adds per park.
+    parked: AtomicU64,
     sleeping: AtomicUsize,
     list: Mutex<Vec<usize>>,
     parkers: Box<[Parker]>,
@@ -72,6 +79,7 @@ impl Idle {
     /// Room for `workers` sleepers, numbered from 0.
     pub(crate) fn new(workers: usize) -> Idle {
         Idle {
+            parked: AtomicU64::new(0),
             sleeping: AtomicUsize::new(0),
             list: Mutex::new(Vec::with_capacity(workers)),
             parkers: (0..workers).map(|_| Parker::default()).collect(),
@@ -112,9 +120,26 @@ impl Idle {
         }
     }
 
-    /// Step 3: sleeps until unparked.
-    pub(crate) fn park(&self, me: usize) {
+    /// Step 3: sleeps until unparked. `all_parked` runs first if this worker is the
+    /// last one to go to sleep (the virtual clock's driver waits for that).
+    pub(crate) fn park(&self, me: usize, all_parked: impl FnOnce()) {
+        let before = self.parked.fetch_add(1, Ordering::SeqCst);
+        if Self::parked_count(before) + 1 == self.parkers.len() {
+            all_parked();
+        }
         self.parkers[me].park();
+        // One worker fewer, one generation more.
+        self.parked.fetch_add(GENERATION - 1, Ordering::SeqCst);
+    }
+
+    /// The parked count and the wake-up generation, in one word.
+    pub(crate) fn parked_word(&self) -> u64 {
+        self.parked.load(Ordering::SeqCst)
+    }
+
+    /// How many workers a [`parked_word`](Self::parked_word) says are parked.
+    pub(crate) fn parked_count(word: u64) -> usize {
+        (word & (GENERATION - 1)) as usize
     }
 
     /// Work was made visible: wakes one sleeping worker, if any.
@@ -215,7 +240,7 @@ mod loom_tests {
                 }
                 continue;
             }
-            idle.park(me);
+            idle.park(me, || {});
         }
         got
     }

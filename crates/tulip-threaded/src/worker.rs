@@ -154,7 +154,14 @@ impl Runner<'_> {
                 self.run(r);
                 continue;
             }
-            idle.park(self.index);
+            let shared = self.shared;
+            idle.park(self.index, || {
+                // A virtual clock jumps only once every worker is parked: tell the
+                // driver, which may be waiting for exactly that.
+                if shared.common.clock().is_virtual() {
+                    shared.wake_driver();
+                }
+            });
         }
     }
 
