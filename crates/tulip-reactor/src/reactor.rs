@@ -44,7 +44,9 @@ enum Mode {
         events: Mutex<Events>,
     },
     #[cfg(feature = "async-io")]
-    AsyncIo(crate::aio::Notifier),
+    /// The park, and tulip's sources (kept only so that `io_interest` can see
+    /// which have a waiter).
+    AsyncIo(crate::aio::Notifier, Mutex<Slab<Arc<Source>>>),
 }
 
 impl Reactor {
@@ -68,7 +70,7 @@ impl Reactor {
                 events: Mutex::new(Events::new()),
             },
             #[cfg(feature = "async-io")]
-            ReactorKind::AsyncIo => Mode::AsyncIo(Default::default()),
+            ReactorKind::AsyncIo => Mode::AsyncIo(Default::default(), Default::default()),
         };
         Ok(Reactor {
             mode,
@@ -81,7 +83,7 @@ impl Reactor {
         match self.mode {
             Mode::Polling { .. } => ReactorKind::Polling,
             #[cfg(feature = "async-io")]
-            Mode::AsyncIo(_) => ReactorKind::AsyncIo,
+            Mode::AsyncIo(..) => ReactorKind::AsyncIo,
         }
     }
 
@@ -115,7 +117,7 @@ impl Reactor {
                 }
             },
             #[cfg(feature = "async-io")]
-            Mode::AsyncIo(n) => {
+            Mode::AsyncIo(n, _) => {
                 let _ = &report; // async-io's park does not fail
                 async_io::block_on(async move {
                     loop {
@@ -141,7 +143,7 @@ impl Reactor {
         match &self.mode {
             Mode::Polling { poller, .. } => poller.notify(),
             #[cfg(feature = "async-io")]
-            Mode::AsyncIo(n) => {
+            Mode::AsyncIo(n, _) => {
                 n.notify();
                 Ok(())
             }
@@ -155,28 +157,28 @@ impl Reactor {
         match self.mode {
             Mode::Polling { .. } => self.registered() > 0,
             #[cfg(feature = "async-io")]
-            Mode::AsyncIo(_) => true,
+            Mode::AsyncIo(..) => true,
         }
     }
 
     /// Whether a task waits on I/O here: a registered source has a waker stored in
     /// either direction (a read, accept, write or connect is pending). A virtual clock
-    /// does not jump past a timer while this holds. In async-io mode, where tulip's
-    /// sources keep no list, any registered source counts; sources other crates
-    /// register with async-io are not seen.
+    /// does not jump past a timer while this holds. In async-io mode, sources other
+    /// crates register with async-io are not seen.
     pub fn io_interest(&self) -> bool {
         if self.registered() == 0 {
             return false;
         }
-        match &self.mode {
-            Mode::Polling { sources, .. } => sources
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .iter()
-                .any(|(_, s)| s.has_waiter()),
+        let sources = match &self.mode {
+            Mode::Polling { sources, .. } => sources,
             #[cfg(feature = "async-io")]
-            Mode::AsyncIo(_) => true,
-        }
+            Mode::AsyncIo(_, sources) => sources,
+        };
+        sources
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .any(|(_, s)| s.has_waiter())
     }
 
     /// Number of sources currently registered through this reactor.
@@ -199,7 +201,7 @@ impl Reactor {
                 events,
             } => Self::wait_polling(poller, sources, events, timeout),
             #[cfg(feature = "async-io")]
-            Mode::AsyncIo(n) => {
+            Mode::AsyncIo(n, _) => {
                 n.park(timeout);
                 Ok(0)
             }
@@ -264,7 +266,14 @@ impl Reactor {
                 source
             }
             #[cfg(feature = "async-io")]
-            Mode::AsyncIo(_) => Source::with_aio(crate::aio::AioSource::register(io.as_fd())?),
+            Mode::AsyncIo(_, sources) => {
+                let io = crate::aio::AioSource::register(io.as_fd())?;
+                let mut sources = sources.lock().unwrap_or_else(|e| e.into_inner());
+                let entry = sources.vacant_entry();
+                let source = Source::with_aio(io, entry.key());
+                entry.insert(source.clone());
+                source
+            }
         };
         self.registered.fetch_add(1, Ordering::Relaxed);
         Ok(Registered {
@@ -290,8 +299,13 @@ impl Reactor {
                 Self::remove(sources, source.key);
             }
             #[cfg(feature = "async-io")]
-            Mode::AsyncIo(_) => {
+            Mode::AsyncIo(_, sources) => {
                 let _ = fd;
+                let mut list = sources.lock().unwrap_or_else(|e| e.into_inner());
+                if list.contains(source.key) {
+                    list.remove(source.key);
+                }
+                drop(list);
                 source.detach();
             }
         }

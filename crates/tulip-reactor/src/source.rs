@@ -84,9 +84,12 @@ impl Source {
 
     /// A source whose readiness comes from async-io's reactor (`io`).
     #[cfg(feature = "async-io")]
-    pub(crate) fn with_aio(io: async_io::Async<crate::aio::FdRef>) -> std::sync::Arc<Self> {
+    pub(crate) fn with_aio(
+        io: async_io::Async<crate::aio::FdRef>,
+        key: usize,
+    ) -> std::sync::Arc<Self> {
         std::sync::Arc::new_cyclic(|me| Source {
-            key: 0,
+            key,
             read: Half::new(),
             write: Half::new(),
             aio: Some(crate::aio::AioSource::new(io, me)),

@@ -420,9 +420,8 @@ impl ThreadedLoop {
         if Idle::parked_count(before) < sh.stealers.len() {
             return Activity::Inside;
         }
-        if sh.common.clock().outside_busy() || sh.reactor.io_interest() {
-            return Activity::Outside;
-        }
+        // Read before the queues: a blocking job pushes its wake-up, then uncounts.
+        let outside = sh.common.clock().outside_busy() || sh.reactor.io_interest();
         if !sh.calls.is_empty() {
             return Activity::Ready;
         }
@@ -430,9 +429,12 @@ impl ThreadedLoop {
             || sh.pinned.iter().any(|q| !q.is_empty())
             || sh.stealers.iter().any(|q| !q.is_empty());
         if queued || sh.idle.parked_word() != before {
-            return Activity::Inside;
+            Activity::Inside
+        } else if outside {
+            Activity::Outside
+        } else {
+            Activity::Idle
         }
-        Activity::Idle
     }
 
     /// One iteration of the driver (see the module docs).
