@@ -170,7 +170,7 @@ impl ThreadedLoop {
                 injector: Injector::new(),
                 stealers: deques.iter().map(Worker::stealer).collect(),
                 pinned: (0..workers).map(|_| ConcurrentQueue::unbounded()).collect(),
-                idle: Idle::new(workers),
+                idle: Idle::new(workers, virtual_clock),
                 deques: Mutex::new(deques),
                 threads: Mutex::new(Vec::new()),
                 calls: ConcurrentQueue::unbounded(),

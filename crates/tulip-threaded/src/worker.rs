@@ -155,13 +155,10 @@ impl Runner<'_> {
                 continue;
             }
             let shared = self.shared;
-            idle.park(self.index, || {
-                // A virtual clock jumps only once every worker is parked: tell the
-                // driver, which may be waiting for exactly that.
-                if shared.common.clock().is_virtual() {
-                    shared.wake_driver();
-                }
-            });
+            // Runs on a virtual clock's loop only: it jumps only once every worker
+            // is parked, so the last one tells the driver, which may be waiting for
+            // exactly that.
+            idle.park(self.index, || shared.wake_driver());
         }
     }
 
