@@ -3,7 +3,8 @@
 //!
 //! A virtual clock starts at the instant the loop is built and moves only when told:
 //! when nothing is ready to run and nothing waits on the outside world, the loop
-//! jumps straight to its next timer; [`VirtualClock::advance`] moves it by hand.
+//! jumps straight to its next timer;
+//! [`VirtualClock::advance`](crate::testing::VirtualClock::advance) moves it by hand.
 //! `EventLoop::time()`, `sleep`, `call_later` / `call_at`, `wait_for`, `timeout` and
 //! `wait(..).timeout(..)` all follow it.
 //!
@@ -13,7 +14,9 @@
 //! follows real time meanwhile, so a reply that would beat a timeout on the real
 //! clock beats it here too. Threads the loop cannot see (a plain `std::thread` that
 //! calls `call_soon_threadsafe` later) do not hold the jump back: turn
-//! auto-advance off ([`VirtualClock::set_auto_advance`]) and advance by hand.
+//! auto-advance off
+//! ([`VirtualClock::set_auto_advance`](crate::testing::VirtualClock::set_auto_advance))
+//! and advance by hand.
 //!
 //! Every executor has the option: `tulip::executors::local::Builder::new()
 //! .virtual_clock()` and `tulip::executors::threaded::Builder::new().virtual_clock()`
