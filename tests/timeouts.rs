@@ -1,8 +1,8 @@
 //! `wait_for` and `timeout` / `timeout_at` scopes: expiry cancels the work, its
 //! clean-up runs first, the caller sees `TimeoutError`, and no cancel leaks.
 //!
-//! Every scenario runs on a virtual clock (exact deadlines, no wall time); the two
-//! expiry scenarios also run on the real clock.
+//! Every scenario runs on a virtual clock (exact deadlines, no wall time); the scope
+//! expiry also runs on the real clock.
 mod common;
 
 use std::time::{Duration, Instant};
@@ -420,7 +420,10 @@ fn timeout_when_and_reschedule(new_loop: Factory) {
     );
 }
 
-per_executor!(wait_for_expiry_runs_cleanup_first, timeout_scope_expires);
+// On the real clock too, a scope (its body runs inline, so no scheduling race with
+// the deadline). `wait_for` on the real clock is not here: under load a worker may
+// not even start the inner task within 20 ms, which is the virtual clock's point.
+per_executor!(timeout_scope_expires);
 
 per_executor!(virtual:
     wait_for_expiry_runs_cleanup_first,
