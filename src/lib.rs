@@ -12,7 +12,7 @@ pub use executor::{executor, set_executor, Executor, UnknownExecutor};
 pub use policy::{get_event_loop, get_event_loop_policy, new_event_loop, run};
 pub use tulip_core::{
     all_done, all_tasks, cancel_all_tasks, check_cancel, create_task, current_task, deadline_after,
-    ensure_future, get_running_loop, run_coroutine_threadsafe, set_event_loop,
+    ensure_future, get_running_loop, loop_time, run_coroutine_threadsafe, set_event_loop,
     set_event_loop_policy, sleep, sleep_until, spawn_local, to_thread, yield_now, CallbackId,
     Cancelled, ConcurrentFuture, DefaultPolicy, Error, EventLoop, EventLoopPolicy,
     ExceptionContext, Handle, LoopStats, Promise, Result, Sleep, Task, TaskError, TaskRef,
@@ -68,6 +68,9 @@ pub use tulip_reactor::ReactorKind;
 /// I/O readiness and the timer heap a loop parks in, for writing an executor or an I/O
 /// crate (most programs need only [`ReactorKind`]).
 pub use tulip_reactor as reactor;
+/// A loop on a virtual clock for tests ([`testing::new_virtual_loop`],
+/// [`testing::VirtualClock`]).
+pub mod testing;
 
 /// The executors compiled in, to pick one explicitly.
 pub mod executors {

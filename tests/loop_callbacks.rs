@@ -26,33 +26,37 @@ fn call_soon_runs_100k_callbacks_in_fifo_order(new_loop: Factory) {
     lp.close().unwrap();
 }
 
+/// On a virtual clock (exact, no wall time): each callback runs at exactly its
+/// deadline, in deadline order, ties in the order they were scheduled.
 fn call_later_fires_by_deadline_and_ties_by_insertion(new_loop: Factory) {
     let lp = new_loop().unwrap();
-    let log = Log::default();
-    let t = Instant::now() + Duration::from_millis(30);
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let t0 = lp.time();
+    let at = |name: String| {
+        let (log, lp2) = (log.clone(), lp.clone());
+        move || log.lock().unwrap().push((name, lp2.time() - t0))
+    };
+    let t = t0 + Duration::from_millis(30);
     for i in 0..5 {
-        let log = log.clone();
-        lp.call_at(t, move || log.push(format!("tie{i}"))).unwrap();
+        lp.call_at(t, at(format!("tie{i}"))).unwrap();
     }
-    let l = log.clone();
-    lp.call_later(Duration::from_millis(10), move || l.push("early"))
+    lp.call_later(Duration::from_millis(10), at("early".into()))
         .unwrap();
-    let l = log.clone();
     let late = lp
-        .call_at(t + Duration::from_millis(20), move || l.push("late"))
+        .call_at(t + Duration::from_millis(20), at("late".into()))
         .unwrap();
     assert_eq!(late.when(), t + Duration::from_millis(20));
-    let l = log.clone();
-    let cancelled = lp.call_at(t, move || l.push("cancelled")).unwrap();
+    let cancelled = lp.call_at(t, at("cancelled".into())).unwrap();
     cancelled.cancel();
     assert!(cancelled.cancelled());
     lp.run_until_complete(tulip::sleep(Duration::from_millis(80)))
         .unwrap();
-    assert_eq!(
-        log.take(),
-        ["early", "tie0", "tie1", "tie2", "tie3", "tie4", "late"]
-    );
-    assert!(Instant::now() >= t + Duration::from_millis(20));
+    let ms = Duration::from_millis;
+    let mut want = vec![("early".to_string(), ms(10))];
+    want.extend((0..5).map(|i| (format!("tie{i}"), ms(30))));
+    want.push(("late".into(), ms(50)));
+    assert_eq!(*log.lock().unwrap(), want);
+    assert_eq!(lp.time() - t0, ms(80));
 }
 
 fn cancelled_call_soon_handle_does_not_run(new_loop: Factory) {
@@ -168,9 +172,10 @@ fn timers_scheduled_from_another_thread_fire(new_loop: Factory) {
     assert_eq!(hits.load(Ordering::SeqCst), 1);
 }
 
+per_executor!(virtual: call_later_fires_by_deadline_and_ties_by_insertion);
+
 per_executor!(
     call_soon_runs_100k_callbacks_in_fifo_order,
-    call_later_fires_by_deadline_and_ties_by_insertion,
     cancelled_call_soon_handle_does_not_run,
     stop_returns_after_the_callbacks_already_queued,
     stop_before_run_forever_runs_one_iteration,

@@ -10,8 +10,50 @@ use std::time::{Duration, Instant};
 pub type Factory = fn() -> tulip::Result<tulip::EventLoop>;
 
 /// Runs each named scenario on every executor the features compiled in.
+///
+/// `per_executor!(virtual: a, b)` runs them on the same executors built with a
+/// virtual clock (`Builder::virtual_clock()`), in modules `virtual_local`,
+/// `virtual_threaded`, ...: for timer tests that should be exact instead of slow.
 #[macro_export]
 macro_rules! per_executor {
+    (virtual: $($scenario:ident),* $(,)?) => {
+        #[cfg(feature = "local")]
+        mod virtual_local {
+            $(
+                #[test]
+                fn $scenario() {
+                    super::$scenario($crate::common::local_virtual);
+                }
+            )*
+        }
+        #[cfg(feature = "threaded")]
+        mod virtual_threaded {
+            $(
+                #[test]
+                fn $scenario() {
+                    super::$scenario($crate::common::threaded_virtual);
+                }
+            )*
+        }
+        #[cfg(all(feature = "local", feature = "async-io"))]
+        mod virtual_local_async_io {
+            $(
+                #[test]
+                fn $scenario() {
+                    super::$scenario($crate::common::local_async_io_virtual);
+                }
+            )*
+        }
+        #[cfg(all(feature = "threaded", feature = "async-io"))]
+        mod virtual_threaded_async_io {
+            $(
+                #[test]
+                fn $scenario() {
+                    super::$scenario($crate::common::threaded_async_io_virtual);
+                }
+            )*
+        }
+    };
     ($($scenario:ident),* $(,)?) => {
         #[cfg(feature = "local")]
         mod local {
@@ -68,6 +110,40 @@ pub fn threaded_async_io() -> tulip::Result<tulip::EventLoop> {
         .build()
 }
 
+/// The local executor on a virtual clock.
+#[cfg(feature = "local")]
+pub fn local_virtual() -> tulip::Result<tulip::EventLoop> {
+    tulip::executors::local::Builder::new()
+        .virtual_clock()
+        .build()
+}
+
+/// The threaded executor on a virtual clock.
+#[cfg(feature = "threaded")]
+pub fn threaded_virtual() -> tulip::Result<tulip::EventLoop> {
+    tulip::executors::threaded::Builder::new()
+        .virtual_clock()
+        .build()
+}
+
+/// The local executor on a virtual clock, parked in async-io's reactor.
+#[cfg(all(feature = "local", feature = "async-io"))]
+pub fn local_async_io_virtual() -> tulip::Result<tulip::EventLoop> {
+    tulip::executors::local::Builder::new()
+        .reactor(tulip::ReactorKind::AsyncIo)
+        .virtual_clock()
+        .build()
+}
+
+/// The threaded executor on a virtual clock, parked in async-io's reactor.
+#[cfg(all(feature = "threaded", feature = "async-io"))]
+pub fn threaded_async_io_virtual() -> tulip::Result<tulip::EventLoop> {
+    tulip::executors::threaded::Builder::new()
+        .reactor(tulip::ReactorKind::AsyncIo)
+        .virtual_clock()
+        .build()
+}
+
 /// The descriptors the process has open.
 pub fn open_fds() -> usize {
     std::fs::read_dir("/proc/self/fd").unwrap().count()
@@ -95,6 +171,7 @@ pub fn is_test_thread(comm: &str) -> bool {
         "threaded::",
         "local_async_io:",
         "threaded_async_",
+        "virtual_",
     ]
     .iter()
     .any(|p| comm.starts_with(p))
@@ -180,7 +257,8 @@ pub fn in_order(new_loop: Factory) -> bool {
     if std::ptr::eq(
         new_loop as *const (),
         tulip::executors::local::new_event_loop as *const (),
-    ) {
+    ) || std::ptr::eq(new_loop as *const (), local_virtual as *const ())
+    {
         return true;
     }
     let _ = new_loop;

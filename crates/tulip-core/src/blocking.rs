@@ -30,8 +30,10 @@ use std::time::Duration;
 
 use futures::channel::oneshot;
 
+use crate::clock::OutsideWork;
 use crate::current::take_cancel;
 use crate::error::{Cancelled, Error, Result};
+use crate::running::with_running_loop;
 
 type Job = Box<dyn FnOnce() + Send + 'static>;
 
@@ -141,11 +143,23 @@ impl ThreadPool {
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
     {
+        let counted = with_running_loop(|lp| lp.backend().common().clock().outside_work());
+        self.submit_counted(f, counted.flatten())
+    }
+
+    /// `submit`, holding `counted` (a virtual clock's count of work in flight for its
+    /// loop) until the result has been sent, and so its waiter woken.
+    fn submit_counted<F, T>(&self, f: F, counted: Option<OutsideWork>) -> Blocking<T>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
         let (tx, rx) = oneshot::channel();
         let job: Job = Box::new(move || {
             let out = catch_unwind(AssertUnwindSafe(f))
                 .map_err(|p| Error::Panicked(crate::error::panic_message(p.as_ref()).into()));
             let _ = tx.send(out);
+            drop(counted);
         });
         if self.push(job).is_err() {
             let (tx, rx) = oneshot::channel();
@@ -364,6 +378,9 @@ impl crate::event_loop::EventLoop {
         if self.is_closed() {
             return Err(Error::LoopClosed);
         }
-        Ok(executor.unwrap_or_else(|| default_pool()).submit(f))
+        let counted = self.backend().common().clock().outside_work();
+        Ok(executor
+            .unwrap_or_else(|| default_pool())
+            .submit_counted(f, counted))
     }
 }

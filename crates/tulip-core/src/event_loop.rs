@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use tulip_reactor::Reactor;
 
 use crate::backend::Backend;
-use crate::clock::deadline_after;
+use crate::clock::saturating_after;
 use crate::error::{Error, Result};
 use crate::handle::{Callback, Handle, TimerHandle};
 use crate::loop_common::ExceptionContext;
@@ -186,9 +186,12 @@ impl EventLoop {
         self.backend.common().set_slow_callback_duration(d);
     }
 
-    /// The loop's clock (asyncio's `loop.time()`, as an `Instant`).
+    /// The loop's clock (asyncio's `loop.time()`, as an `Instant`): the real clock,
+    /// or the loop's virtual clock if it was built with one (see
+    /// [`virtual_clock`](Self::virtual_clock)).
+    #[inline]
     pub fn time(&self) -> Instant {
-        Instant::now()
+        self.backend.common().clock().now()
     }
 
     /// The I/O reactor the loop waits on.
@@ -216,7 +219,7 @@ impl EventLoop {
         self.call_soon(f)
     }
 
-    /// Schedules `f` to run after `delay`.
+    /// Schedules `f` to run after `delay` on the loop's clock.
     ///
     /// # Errors
     /// `LoopClosed` if the loop is closed.
@@ -225,7 +228,7 @@ impl EventLoop {
         delay: Duration,
         f: F,
     ) -> Result<TimerHandle> {
-        self.call_at(deadline_after(delay), f)
+        self.call_at(saturating_after(self.time(), delay), f)
     }
 
     /// Schedules `f` to run at `when`; callbacks due at the same instant run in the

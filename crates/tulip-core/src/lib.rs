@@ -56,7 +56,7 @@ mod timers;
 
 pub use backend::{drop_step, Backend, MainFuture, Runnable};
 pub use blocking::{default_pool, to_thread, Blocking, ThreadPool};
-pub use clock::deadline_after;
+pub use clock::{Activity, LoopClock, OutsideWork, VirtualClock};
 pub use current::{check_cancel, current_task, take_cancel};
 pub use error::{panic_message, Cancelled, Error, Result};
 pub use event_loop::EventLoop;
@@ -78,7 +78,7 @@ pub use spawn::{all_done, all_tasks, create_task, ensure_future, spawn_local};
 pub use stats::{LoopStats, WorkerStats};
 pub use task::Task;
 pub use threadsafe::{run_coroutine_threadsafe, ConcurrentFuture};
-pub use timers::{sleep, sleep_until, yield_now, Sleep, YieldNow};
+pub use timers::{deadline_after, loop_time, sleep, sleep_until, yield_now, Sleep, YieldNow};
 /// Signal numbers (`signal::SIGINT`, ...) and the process-wide signal table under
 /// [`EventLoop::add_signal_handler`].
 pub use tulip_signal as signal;

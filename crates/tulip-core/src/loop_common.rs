@@ -9,6 +9,7 @@ use std::time::Instant;
 
 use slab::Slab;
 
+use crate::clock::LoopClock;
 use crate::error::Error;
 use crate::header::{Header, TaskRef};
 
@@ -48,6 +49,7 @@ static NEXT_LOOP_ID: AtomicU64 = AtomicU64::new(1);
 pub struct LoopCommon {
     id: u64,
     epoch: Instant,
+    clock: LoopClock,
     /// The exception handler, kept as `Any` (it names `EventLoop`, a layer above).
     handler: Mutex<Option<Arc<dyn Any + Send + Sync>>>,
     tasks: Mutex<Slab<Weak<Header>>>,
@@ -82,9 +84,20 @@ impl Default for LoopCommon {
 impl LoopCommon {
     /// Fresh state with a new loop id.
     pub fn new() -> Self {
+        Self::with_clock(false)
+    }
+
+    /// Fresh state with a new loop id, and a virtual clock (standing at the loop's
+    /// epoch) if `virtual_clock`.
+    pub fn with_clock(virtual_clock: bool) -> Self {
+        let epoch = Instant::now();
         LoopCommon {
             id: NEXT_LOOP_ID.fetch_add(1, Ordering::Relaxed),
-            epoch: Instant::now(),
+            epoch,
+            clock: match virtual_clock {
+                true => LoopClock::virtual_at(epoch),
+                false => LoopClock::real(),
+            },
             handler: Mutex::new(None),
             tasks: Mutex::new(Slab::new()),
             handles: AtomicUsize::new(0),
@@ -163,9 +176,15 @@ impl LoopCommon {
         self.id
     }
 
-    /// When the loop was created.
+    /// When the loop was created (where a virtual clock starts).
     pub fn epoch(&self) -> Instant {
         self.epoch
+    }
+
+    /// The loop's clock.
+    #[inline]
+    pub fn clock(&self) -> &LoopClock {
+        &self.clock
     }
 
     pub(crate) fn acquire_handle(&self) {

@@ -11,8 +11,10 @@ use std::pin::Pin;
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
+use crate::clock::{saturating_after, VirtualClock};
 use crate::current::take_cancel;
 use crate::error::{Error, Result};
+use crate::event_loop::EventLoop;
 use crate::handle::{Callback, Handle};
 use crate::running::with_running_loop;
 
@@ -24,13 +26,20 @@ use crate::running::with_running_loop;
 #[must_use = "futures do nothing unless awaited"]
 pub struct Sleep {
     deadline: Option<Instant>,
+    /// A delay whose deadline is fixed at the first poll: the sleep was made outside
+    /// any loop, so only then is the loop (and its clock) known.
+    delay: Option<Duration>,
     /// The timer registered for `deadline`, and the waker it will wake.
     timer: Option<(Handle, Waker)>,
     yielded: bool,
 }
 
-/// Waits `delay` on the running loop (asyncio's `await asyncio.sleep(delay)`).
+/// Waits `delay` on the running loop's clock (asyncio's `await asyncio.sleep(delay)`).
 /// `sleep(Duration::ZERO)` yields to the loop for exactly one iteration.
+///
+/// The deadline is `delay` after the running loop's time; a sleep made outside any
+/// loop counts from its first poll instead (as an asyncio coroutine starts when first
+/// run).
 ///
 /// Output: `Ok(())`, or `Err(Cancelled)` if the task was cancelled meanwhile,
 /// `Err(NoRunningLoop)` outside a loop.
@@ -48,17 +57,69 @@ pub fn sleep(delay: Duration) -> Sleep {
     if delay.is_zero() {
         return Sleep {
             deadline: None,
+            delay: None,
             timer: None,
             yielded: false,
         };
     }
-    sleep_until(crate::clock::deadline_after(delay))
+    match with_running_loop(EventLoop::time) {
+        Some(now) => sleep_until(saturating_after(now, delay)),
+        None => Sleep {
+            deadline: None,
+            delay: Some(delay),
+            timer: None,
+            yielded: false,
+        },
+    }
+}
+
+/// The running loop's time (`loop.time()`: its virtual clock, if it has one), or the
+/// real clock outside a loop. Deadlines meant for the running loop start here.
+///
+/// # Examples
+/// ```
+/// use std::time::{Duration, Instant};
+/// assert!(tulip::loop_time() <= Instant::now()); // no loop: the real clock
+/// let lp = tulip::executors::local::Builder::new().virtual_clock().build()?;
+/// let t0 = lp.time();
+/// let t = lp.run_until_complete(async {
+///     tulip::sleep(Duration::from_secs(5)).await?;
+///     Ok::<_, tulip::Error>(tulip::loop_time())
+/// })?;
+/// assert_eq!(t - t0, Duration::from_secs(5));
+/// # Ok::<(), tulip::Error>(())
+/// ```
+#[inline]
+pub fn loop_time() -> Instant {
+    with_running_loop(EventLoop::time).unwrap_or_else(Instant::now)
+}
+
+/// The instant `delay` after [`loop_time`], saturating: a delay the clock cannot add
+/// (say `Duration::MAX`) means "never" instead of a panic.
+///
+/// # Examples
+/// ```
+/// use std::time::{Duration, Instant};
+/// assert!(tulip::deadline_after(Duration::MAX) > Instant::now());
+/// ```
+pub fn deadline_after(delay: Duration) -> Instant {
+    saturating_after(loop_time(), delay)
+}
+
+impl EventLoop {
+    /// The handle to this loop's virtual clock; `None` for a loop on the real clock.
+    /// Build a loop with one with the executors' `Builder::virtual_clock()` (or
+    /// `tulip::testing::new_virtual_loop()`); see [`VirtualClock`].
+    pub fn virtual_clock(&self) -> Option<VirtualClock> {
+        self.backend().common().clock().virtual_clock()
+    }
 }
 
 /// Waits until `deadline` on the running loop.
 pub fn sleep_until(deadline: Instant) -> Sleep {
     Sleep {
         deadline: Some(deadline),
+        delay: None,
         timer: None,
         yielded: false,
     }
@@ -99,7 +160,8 @@ impl Future for YieldNow {
 }
 
 impl Sleep {
-    /// When this sleep ends (`None` for a zero sleep).
+    /// When this sleep ends (`None` for a zero sleep, and for a sleep made outside a
+    /// loop until its first poll).
     pub fn deadline(&self) -> Option<Instant> {
         self.deadline
     }
@@ -115,6 +177,9 @@ impl Future for Sleep {
             }
             return Poll::Ready(Err(Error::Cancelled(c)));
         }
+        if let Some(delay) = self.delay.take() {
+            self.deadline = Some(deadline_after(delay));
+        }
         let Some(deadline) = self.deadline else {
             if self.yielded {
                 return Poll::Ready(Ok(()));
@@ -125,7 +190,7 @@ impl Future for Sleep {
         };
         // The loop fires a timer only once its deadline has passed, so the clock
         // alone says whether this sleep is over: the timer just wakes the task.
-        if self.timer.is_some() && Instant::now() >= deadline {
+        if self.timer.is_some() && loop_time() >= deadline {
             self.timer = None;
             self.deadline = None;
             self.yielded = true;

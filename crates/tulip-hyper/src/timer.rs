@@ -88,6 +88,14 @@ impl TulipTimer {
         }
     }
 
+    /// The clock the sleeps follow: the loop's (virtual, for a test loop).
+    fn clock_now(&self) -> Instant {
+        match &self.shared.lp {
+            Some(lp) => lp.time(),
+            None => tulip_core::loop_time(),
+        }
+    }
+
     fn make(&self, deadline: Instant) -> TulipSleep {
         TulipSleep {
             deadline,
@@ -100,7 +108,16 @@ impl TulipTimer {
 
 impl hyper::rt::Timer for TulipTimer {
     fn sleep(&self, duration: Duration) -> Pin<Box<dyn Sleep>> {
-        Box::pin(self.make(tulip_core::deadline_after(duration)))
+        // A duration the clock cannot add saturates ("never"), as `deadline_after`.
+        let deadline = self
+            .clock_now()
+            .checked_add(duration)
+            .unwrap_or_else(|| tulip_core::deadline_after(duration));
+        Box::pin(self.make(deadline))
+    }
+
+    fn now(&self) -> Instant {
+        self.clock_now()
     }
 
     fn sleep_until(&self, deadline: Instant) -> Pin<Box<dyn Sleep>> {
@@ -214,7 +231,10 @@ impl Future for TulipSleep {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let this = self.get_mut();
-        let now = Instant::now();
+        let now = match &this.timer.lp {
+            Some(lp) => lp.time(),
+            None => tulip_core::loop_time(),
+        };
         if now >= this.deadline {
             this.disarm();
             return Poll::Ready(());

@@ -20,6 +20,7 @@ use crate::local_loop::LocalLoop;
 #[derive(Debug, Clone, Default)]
 pub struct Builder {
     reactor: ReactorKind,
+    virtual_clock: bool,
 }
 
 impl Builder {
@@ -36,13 +37,36 @@ impl Builder {
         self
     }
 
+    /// Puts the loop on a virtual clock, for tests: `time()`, sleeps, `call_later`
+    /// and timeouts follow it; when nothing is ready and no task waits on I/O or a
+    /// blocking job, the loop jumps straight to its next timer, so timer-heavy tests
+    /// take no wall time. [`EventLoop::virtual_clock`] gives the handle that moves it
+    /// by hand ([`VirtualClock`](tulip_core::VirtualClock) says exactly when it
+    /// jumps).
+    ///
+    /// # Examples
+    /// ```
+    /// use std::time::{Duration, Instant};
+    /// let lp = tulip::executors::local::Builder::new().virtual_clock().build()?;
+    /// let (wall, t0) = (Instant::now(), lp.time());
+    /// lp.run_until_complete(tulip::sleep(Duration::from_secs(24 * 3600)))?;
+    /// assert_eq!(lp.time() - t0, Duration::from_secs(24 * 3600));
+    /// assert!(wall.elapsed() < Duration::from_secs(60));
+    /// # Ok::<(), tulip::Error>(())
+    /// ```
+    pub fn virtual_clock(mut self) -> Builder {
+        self.virtual_clock = true;
+        self
+    }
+
     /// The loop.
     ///
     /// # Errors
     /// The OS refused to create the poller.
     pub fn build(self) -> Result<EventLoop> {
-        Ok(EventLoop::from_backend(Arc::new(LocalLoop::with_reactor(
+        Ok(EventLoop::from_backend(Arc::new(LocalLoop::build(
             self.reactor,
+            self.virtual_clock,
         )?)))
     }
 }

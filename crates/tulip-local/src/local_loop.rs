@@ -26,7 +26,8 @@ use std::thread::ThreadId;
 use std::time::{Duration, Instant};
 
 use tulip_core::{
-    Backend, Callback, Error, EventLoop, LoopCommon, MainFuture, MainSlot, Result, Runnable,
+    Activity, Backend, Callback, Error, EventLoop, LoopCommon, MainFuture, MainSlot, Result,
+    Runnable,
 };
 use tulip_reactor::{Reactor, ReactorKind, TimerQueue};
 
@@ -134,15 +135,30 @@ impl LocalLoop {
     /// # Errors
     /// The OS refused to create the poller.
     pub fn with_reactor(kind: ReactorKind) -> Result<LocalLoop> {
+        LocalLoop::build(kind, false)
+    }
+
+    /// A new loop that parks in `kind` of reactor, on a virtual clock if
+    /// `virtual_clock` (see [`Builder::virtual_clock`](crate::Builder::virtual_clock)).
+    pub(crate) fn build(kind: ReactorKind, virtual_clock: bool) -> Result<LocalLoop> {
+        let common = LoopCommon::with_clock(virtual_clock);
+        let reactor = Arc::new(Reactor::with_kind(kind)?);
+        common.clock().attach(&reactor);
+        // The heap counts from the clock's start, so a virtual clock's deadlines
+        // come back from it exactly.
+        let state = State {
+            ready: VecDeque::new(),
+            timers: TimerQueue::with_epoch(common.epoch()),
+        };
         Ok(LocalLoop {
             shared: Arc::new(Shared {
-                common: LoopCommon::new(),
-                reactor: Arc::new(Reactor::with_kind(kind)?),
+                common,
+                reactor,
                 owner: OnceLock::new(),
                 injector: Mutex::new(Vec::new()),
                 injected: AtomicBool::new(false),
                 timers_in: Mutex::new(Vec::new()),
-                saved: Mutex::new(Some(State::default())),
+                saved: Mutex::new(Some(state)),
                 sleeping: AtomicBool::new(false),
                 wakes_inside_park: kind != ReactorKind::Polling,
                 stopping: AtomicBool::new(false),
@@ -258,9 +274,23 @@ impl Shared {
         if !st.ready.is_empty() || self.stopping.load(Ordering::Acquire) {
             return Some(Duration::ZERO);
         }
-        st.timers
-            .next_deadline()
-            .map(|d| d.saturating_duration_since(Instant::now()))
+        let next = st.timers.next_deadline();
+        self.common
+            .clock()
+            .wait_timeout(next, || self.virtual_activity())
+    }
+
+    /// For a virtual clock about to wait (nothing ready): may it jump to the next
+    /// timer? Not if another thread queued work, nor while a blocking job of this
+    /// loop runs or a task waits on I/O: those are real-paced.
+    fn virtual_activity(&self) -> Activity {
+        if self.injected.load(Ordering::SeqCst) {
+            Activity::Ready
+        } else if self.common.clock().outside_busy() || self.reactor.io_interest() {
+            Activity::Outside
+        } else {
+            Activity::Idle
+        }
     }
 }
 
@@ -346,6 +376,7 @@ impl LocalLoop {
         let sh = &*self.shared;
         if must_poll {
             sh.sleeping.store(false, Ordering::SeqCst);
+            sh.common.clock().waited();
         }
         // This iteration runs exactly what is ready now; whatever is scheduled while it
         // runs goes behind them and waits for the next iteration. (One queue, popped
@@ -356,7 +387,7 @@ impl LocalLoop {
                 sh.drain_injected(&mut st);
             }
             if !st.timers.is_empty() {
-                let now = Instant::now();
+                let now = sh.common.clock().now();
                 let State { ready, timers, .. } = &mut *st;
                 ready.extend(timers.expire(now).map(|cb| Item::Call(Box::new(cb))));
             }

@@ -45,7 +45,9 @@ enum Mode {
         events: Mutex<Events>,
     },
     #[cfg(feature = "async-io")]
-    AsyncIo(crate::aio::Notifier),
+    /// The park, and tulip's sources (kept only so that `io_interest` can see
+    /// which have a waiter).
+    AsyncIo(crate::aio::Notifier, Mutex<Slab<Arc<Source>>>),
 }
 
 impl Reactor {
@@ -69,7 +71,7 @@ impl Reactor {
                 events: Mutex::new(Events::new()),
             },
             #[cfg(feature = "async-io")]
-            ReactorKind::AsyncIo => Mode::AsyncIo(Default::default()),
+            ReactorKind::AsyncIo => Mode::AsyncIo(Default::default(), Default::default()),
         };
         Ok(Reactor {
             mode,
@@ -82,7 +84,7 @@ impl Reactor {
         match self.mode {
             Mode::Polling { .. } => ReactorKind::Polling,
             #[cfg(feature = "async-io")]
-            Mode::AsyncIo(_) => ReactorKind::AsyncIo,
+            Mode::AsyncIo(..) => ReactorKind::AsyncIo,
         }
     }
 
@@ -116,7 +118,7 @@ impl Reactor {
                 }
             },
             #[cfg(feature = "async-io")]
-            Mode::AsyncIo(n) => {
+            Mode::AsyncIo(n, _) => {
                 let _ = &report; // async-io's park does not fail
                 async_io::block_on(async move {
                     loop {
@@ -142,7 +144,7 @@ impl Reactor {
         match &self.mode {
             Mode::Polling { poller, .. } => poller.notify(),
             #[cfg(feature = "async-io")]
-            Mode::AsyncIo(n) => {
+            Mode::AsyncIo(n, _) => {
                 n.notify();
                 Ok(())
             }
@@ -156,8 +158,28 @@ impl Reactor {
         match self.mode {
             Mode::Polling { .. } => self.registered() > 0,
             #[cfg(feature = "async-io")]
-            Mode::AsyncIo(_) => true,
+            Mode::AsyncIo(..) => true,
         }
+    }
+
+    /// Whether a task waits on I/O here: a registered source has a waker stored in
+    /// either direction (a read, accept, write or connect is pending). A virtual clock
+    /// does not jump past a timer while this holds. In async-io mode, sources other
+    /// crates register with async-io are not seen.
+    pub fn io_interest(&self) -> bool {
+        if self.registered() == 0 {
+            return false;
+        }
+        let sources = match &self.mode {
+            Mode::Polling { sources, .. } => sources,
+            #[cfg(feature = "async-io")]
+            Mode::AsyncIo(_, sources) => sources,
+        };
+        sources
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .any(|(_, s)| s.has_waiter())
     }
 
     /// Number of sources currently registered through this reactor.
@@ -180,7 +202,7 @@ impl Reactor {
                 events,
             } => Self::wait_polling(poller, sources, events, timeout),
             #[cfg(feature = "async-io")]
-            Mode::AsyncIo(n) => {
+            Mode::AsyncIo(n, _) => {
                 n.park(timeout);
                 Ok(0)
             }
@@ -245,7 +267,14 @@ impl Reactor {
                 source
             }
             #[cfg(feature = "async-io")]
-            Mode::AsyncIo(_) => Source::with_aio(crate::aio::AioSource::register(io.as_fd())?),
+            Mode::AsyncIo(_, sources) => {
+                let io = crate::aio::AioSource::register(io.as_fd())?;
+                let mut sources = sources.lock().unwrap_or_else(|e| e.into_inner());
+                let entry = sources.vacant_entry();
+                let source = Source::with_aio(io, entry.key());
+                entry.insert(source.clone());
+                source
+            }
         };
         self.registered.fetch_add(1, Ordering::Relaxed);
         Ok(Registered {
@@ -271,8 +300,13 @@ impl Reactor {
                 Self::remove(sources, source.key);
             }
             #[cfg(feature = "async-io")]
-            Mode::AsyncIo(_) => {
+            Mode::AsyncIo(_, sources) => {
                 let _ = fd;
+                let mut list = sources.lock().unwrap_or_else(|e| e.into_inner());
+                if list.contains(source.key) {
+                    list.remove(source.key);
+                }
+                drop(list);
                 source.detach();
             }
         }

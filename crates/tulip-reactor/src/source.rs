@@ -43,6 +43,13 @@ impl Half {
             });
     }
 
+    fn has_waiter(&self) -> bool {
+        self.waker
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_some()
+    }
+
     /// Marks the half ready with a new tick and wakes its waiter.
     fn raise(&self) {
         self.set_ready();
@@ -77,9 +84,12 @@ impl Source {
 
     /// A source whose readiness comes from async-io's reactor (`io`).
     #[cfg(feature = "async-io")]
-    pub(crate) fn with_aio(io: async_io::Async<crate::aio::FdRef>) -> std::sync::Arc<Self> {
+    pub(crate) fn with_aio(
+        io: async_io::Async<crate::aio::FdRef>,
+        key: usize,
+    ) -> std::sync::Arc<Self> {
         std::sync::Arc::new_cyclic(|me| Source {
-            key: 0,
+            key,
             read: Half::new(),
             write: Half::new(),
             aio: Some(crate::aio::AioSource::new(io, me)),
@@ -127,10 +137,21 @@ impl Source {
         }
         let s = half.state.load(Ordering::Acquire);
         if s & 1 == 1 {
+            // Raised meanwhile: the waker just stored is not needed; leaving it would
+            // count as a waiter (`Reactor::io_interest`) until the next edge.
+            let mut slot = half.waker.lock().unwrap_or_else(|e| e.into_inner());
+            if slot.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
+                *slot = None;
+            }
             Poll::Ready(s >> 1)
         } else {
             Poll::Pending
         }
+    }
+
+    /// Whether a waker waits on either half (see `Reactor::io_interest`).
+    pub(crate) fn has_waiter(&self) -> bool {
+        self.read.has_waiter() || self.write.has_waiter()
     }
 
     /// `Some(tick)` if the source may be ready in `dir`, without storing a waker: lets

@@ -50,11 +50,18 @@ impl<T> Default for TimerQueue<T> {
 impl<T> TimerQueue<T> {
     /// An empty queue.
     pub fn new() -> Self {
+        Self::with_epoch(Instant::now())
+    }
+
+    /// An empty queue counting from `epoch`: deadlines at or after it come back from
+    /// [`next_deadline`](Self::next_deadline) exactly (a loop passes the instant its
+    /// clock starts at, so a virtual clock can jump to a deadline to the nanosecond).
+    pub fn with_epoch(epoch: Instant) -> Self {
         TimerQueue {
             heap: BinaryHeap::new(),
             live: Slab::new(),
             next_seq: 0,
-            epoch: Instant::now(),
+            epoch,
         }
     }
 

@@ -30,8 +30,8 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use tulip_core::{
-    current_task, get_running_loop, sleep_until, take_cancel, Cancelled, Error, EventLoop, Handle,
-    Sleep, TaskError, TaskRef, TimerHandle,
+    current_task, deadline_after, get_running_loop, loop_time, sleep_until, take_cancel, Cancelled,
+    Error, EventLoop, Handle, Sleep, TaskError, TaskRef, TimerHandle,
 };
 
 use crate::locks::lock;
@@ -61,7 +61,8 @@ use crate::spawn::Spawn;
 /// ```
 ///
 /// As in asyncio (where `wait_for` is a coroutine), the task is spawned when the
-/// `WaitFor` is first polled: a `WaitFor` never awaited runs nothing.
+/// `WaitFor` is first polled: a `WaitFor` never awaited runs nothing. The deadline
+/// too counts from that poll, on the running loop's clock.
 ///
 /// # Cancel safety
 /// Cancelling the awaiting task cancels the inner one. Dropping the future after its
@@ -83,8 +84,8 @@ where
     };
     WaitFor {
         task,
-        // A deadline too far to represent is no deadline.
-        sleep: Instant::now().checked_add(timeout).map(sleep_until),
+        sleep: None,
+        delay: Some(timeout),
         state: if timeout.is_zero() {
             WaitForState::TimingOut
         } else {
@@ -104,6 +105,8 @@ enum WaitForState {
 pub struct WaitFor<T, E = Error> {
     task: Spawn<T, E>,
     sleep: Option<Sleep>,
+    /// The timeout, until the first poll turns it into `sleep`.
+    delay: Option<Duration>,
     state: WaitForState,
 }
 
@@ -124,6 +127,11 @@ impl<T, E: TaskError> Future for WaitFor<T, E> {
             Ok(t) => t,
             Err(e) => return Poll::Ready(Err(E::from(e))),
         };
+        if let Some(d) = this.delay.take() {
+            // The deadline counts from the first poll on the running loop's clock
+            // (virtual, for a test loop); one too far to represent is no deadline.
+            this.sleep = loop_time().checked_add(d).map(sleep_until);
+        }
         let mut outer_cancel = take_cancel();
         if let WaitForState::Running = this.state {
             if let (None, Some(sleep)) = (&outer_cancel, this.sleep.as_mut()) {
@@ -212,6 +220,8 @@ impl Armed {
 
 struct TimeoutState {
     when: Option<Instant>,
+    /// Made outside a loop: the delay, turned into `when` on entering.
+    delay: Option<Duration>,
     phase: Phase,
     task: Option<TaskRef>,
     cancelling_at_enter: u64,
@@ -260,9 +270,19 @@ impl std::fmt::Debug for Timeout {
     }
 }
 
-/// A [`Timeout`] that expires `delay` from now.
+/// A [`Timeout`] that expires `delay` from now on the running loop's clock
+/// ([`loop_time`](tulip_core::loop_time)). Made outside a loop, it counts from when
+/// it is entered, on that loop's clock ([`when`](Timeout::when) is `None` until then).
 pub fn timeout(delay: Duration) -> Timeout {
-    Timeout::new(Some(Instant::now() + delay))
+    let t = Timeout::new(None);
+    {
+        let mut st = lock(&t.inner);
+        match get_running_loop() {
+            Ok(_) => st.when = Some(deadline_after(delay)),
+            Err(_) => st.delay = Some(delay),
+        }
+    }
+    t
 }
 
 /// A [`Timeout`] that expires at `when`. A deadline already past lets the body start
@@ -278,6 +298,7 @@ impl Timeout {
         Timeout {
             inner: Arc::new(Mutex::new(TimeoutState {
                 when,
+                delay: None,
                 phase: Phase::Created,
                 task: None,
                 cancelling_at_enter: 0,
@@ -395,6 +416,9 @@ impl Timeout {
         }
         let task = current_task().ok_or(Error::InvalidState("timeout() used outside a task"))?;
         st.lp = Some(get_running_loop()?);
+        if let Some(d) = st.delay.take() {
+            st.when = Some(deadline_after(d));
+        }
         st.cancelling_at_enter = task.cancelling();
         st.task = Some(task);
         st.phase = Phase::Entered;

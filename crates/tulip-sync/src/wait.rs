@@ -84,6 +84,7 @@ where
         tasks,
         return_when,
         deadline: None,
+        delay: None,
         sleep: None,
         shared: Arc::default(),
         done_order: Vec::new(),
@@ -98,6 +99,8 @@ pub struct Wait<T, E = Error> {
     seen: Vec<bool>,
     return_when: ReturnWhen,
     deadline: Option<Instant>,
+    /// The timeout, until the first poll turns it into `deadline`.
+    delay: Option<Duration>,
     sleep: Option<Sleep>,
     shared: Arc<Mutex<Finished>>,
     done_order: Vec<usize>,
@@ -115,15 +118,19 @@ impl<T, E> std::fmt::Debug for Wait<T, E> {
 }
 
 impl<T, E> Wait<T, E> {
-    /// Returns whatever is done after `timeout` (measured from this call), even if
-    /// `return_when` does not hold yet (asyncio's `timeout=`).
+    /// Returns whatever is done after `timeout`, even if `return_when` does not
+    /// hold yet (asyncio's `timeout=`). The timeout counts from the first poll (as
+    /// asyncio's `wait` is a coroutine), on the running loop's clock.
     pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.deadline = Some(Instant::now() + timeout);
+        self.delay = Some(timeout);
         self
     }
 
     fn start(&mut self) {
         self.started = true;
+        if let Some(d) = self.delay.take() {
+            self.deadline = Some(tulip_core::deadline_after(d));
+        }
         for (i, t) in self.tasks.iter().flatten().enumerate() {
             if t.done() {
                 self.seen[i] = true;

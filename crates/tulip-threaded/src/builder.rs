@@ -30,6 +30,7 @@ pub struct Builder {
     workers: usize,
     name: String,
     reactor: ReactorKind,
+    virtual_clock: bool,
 }
 
 impl Default for Builder {
@@ -45,6 +46,7 @@ impl Builder {
             workers: std::thread::available_parallelism().map_or(1, |n| n.get()),
             name: "tulip-worker".into(),
             reactor: ReactorKind::default(),
+            virtual_clock: false,
         }
     }
 
@@ -67,12 +69,42 @@ impl Builder {
         self
     }
 
+    /// Puts the loop on a virtual clock, for tests: `time()`, sleeps, `call_later`
+    /// and timeouts follow it; when the lane is empty, every worker is parked and no
+    /// task waits on I/O or a blocking job, the loop jumps straight to its next
+    /// timer, so timer-heavy tests take no wall time. [`EventLoop::virtual_clock`]
+    /// gives the handle that moves it by hand ([`VirtualClock`](tulip_core::VirtualClock)
+    /// says exactly when it jumps).
+    ///
+    /// # Examples
+    /// ```
+    /// use std::time::{Duration, Instant};
+    /// let lp = tulip::executors::threaded::Builder::new().workers(2).virtual_clock().build()?;
+    /// let (wall, t0) = (Instant::now(), lp.time());
+    /// let t = lp.run_until_complete(async {
+    ///     let t = tulip::create_task(async {
+    ///         tulip::sleep(Duration::from_secs(3600)).await?;
+    ///         Ok::<_, tulip::Error>(tulip::loop_time())
+    ///     })?;
+    ///     t.await
+    /// })?;
+    /// assert_eq!(t - t0, Duration::from_secs(3600));
+    /// assert!(wall.elapsed() < Duration::from_secs(60));
+    /// lp.close()?;
+    /// # Ok::<(), tulip::Error>(())
+    /// ```
+    pub fn virtual_clock(mut self) -> Builder {
+        self.virtual_clock = true;
+        self
+    }
+
     /// The loop. Its workers start at its first run.
     ///
     /// # Errors
     /// The OS refused to create the poller.
     pub fn build(self) -> Result<EventLoop> {
-        let lp: Arc<ThreadedLoop> = ThreadedLoop::build(self.workers, self.name, self.reactor)?;
+        let lp: Arc<ThreadedLoop> =
+            ThreadedLoop::build(self.workers, self.name, self.reactor, self.virtual_clock)?;
         Ok(EventLoop::from_backend(lp))
     }
 }

@@ -34,7 +34,7 @@
 //! --release` (a bound of 3 preemptions already finds the lost wake-up that
 //! [`Idle::cancel`] guards against, and runs in about a second).
 
-use crate::sync::{fence, lock, AtomicUsize, Condvar, Mutex, Ordering};
+use crate::sync::{fence, lock, AtomicU64, AtomicUsize, Condvar, Mutex, Ordering};
 
 /// A flag with a condition variable: `unpark` sets it, `park` waits for it and clears
 /// it. An `unpark` before the `park` makes that `park` return at once.
@@ -61,17 +61,34 @@ impl Parker {
     }
 }
 
+/// One generation of the parked word: see [`Idle::parked_word`].
+const GENERATION: u64 = 1 << 32;
+
+/// The parked word on a cache line of its own: with a virtual clock it is written at
+/// every park, and `sleeping`, next to it, is read at every push.
+#[repr(align(128))]
+struct Padded(AtomicU64);
+
 /// Which workers sleep, and their parkers.
 pub(crate) struct Idle {
+    /// Workers inside [`park`](Idle::park) in the low 32 bits; the high bits count
+    /// wake-ups (a generation), so two equal reads mean nobody woke in between. Read
+    /// by a virtual clock's idle check; kept (two atomic adds per park) only when
+    /// `count_parked`.
+    parked: Padded,
+    count_parked: bool,
     sleeping: AtomicUsize,
     list: Mutex<Vec<usize>>,
     parkers: Box<[Parker]>,
 }
 
 impl Idle {
-    /// Room for `workers` sleepers, numbered from 0.
-    pub(crate) fn new(workers: usize) -> Idle {
+    /// Room for `workers` sleepers, numbered from 0; `count_parked` keeps
+    /// [`parked_word`](Self::parked_word) up to date (a virtual clock needs it).
+    pub(crate) fn new(workers: usize, count_parked: bool) -> Idle {
         Idle {
+            parked: Padded(AtomicU64::new(0)),
+            count_parked,
             sleeping: AtomicUsize::new(0),
             list: Mutex::new(Vec::with_capacity(workers)),
             parkers: (0..workers).map(|_| Parker::default()).collect(),
@@ -112,9 +129,30 @@ impl Idle {
         }
     }
 
-    /// Step 3: sleeps until unparked.
-    pub(crate) fn park(&self, me: usize) {
+    /// Step 3: sleeps until unparked. `all_parked` runs first if this worker is the
+    /// last one to go to sleep (the virtual clock's driver waits for that).
+    pub(crate) fn park(&self, me: usize, all_parked: impl FnOnce()) {
+        if !self.count_parked {
+            self.parkers[me].park();
+            return;
+        }
+        let before = self.parked.0.fetch_add(1, Ordering::SeqCst);
+        if Self::parked_count(before) + 1 == self.parkers.len() {
+            all_parked();
+        }
         self.parkers[me].park();
+        // One worker fewer, one generation more.
+        self.parked.0.fetch_add(GENERATION - 1, Ordering::SeqCst);
+    }
+
+    /// The parked count and the wake-up generation, in one word.
+    pub(crate) fn parked_word(&self) -> u64 {
+        self.parked.0.load(Ordering::SeqCst)
+    }
+
+    /// How many workers a [`parked_word`](Self::parked_word) says are parked.
+    pub(crate) fn parked_count(word: u64) -> usize {
+        (word & (GENERATION - 1)) as usize
     }
 
     /// Work was made visible: wakes one sleeping worker, if any.
@@ -215,7 +253,7 @@ mod loom_tests {
                 }
                 continue;
             }
-            idle.park(me);
+            idle.park(me, || {});
         }
         got
     }
@@ -223,7 +261,7 @@ mod loom_tests {
     #[test]
     fn one_push_wakes_the_sleeper() {
         loom::model(|| {
-            let idle = Arc::new(Idle::new(1));
+            let idle = Arc::new(Idle::new(1, false));
             let work = Arc::new(Work {
                 items: AtomicUsize::new(0),
                 stop: AtomicBool::new(false),
@@ -239,7 +277,7 @@ mod loom_tests {
     #[test]
     fn two_workers_two_pushes_each_item_taken() {
         loom::model(|| {
-            let idle = Arc::new(Idle::new(2));
+            let idle = Arc::new(Idle::new(2, false));
             let work = Arc::new(Work {
                 items: AtomicUsize::new(0),
                 stop: AtomicBool::new(false),
@@ -260,7 +298,7 @@ mod loom_tests {
     #[test]
     fn pinned_work_wakes_its_worker() {
         loom::model(|| {
-            let idle = Arc::new(Idle::new(2));
+            let idle = Arc::new(Idle::new(2, false));
             let work = Arc::new(Work {
                 items: AtomicUsize::new(0),
                 stop: AtomicBool::new(false),
@@ -276,7 +314,7 @@ mod loom_tests {
     #[test]
     fn stop_wakes_every_sleeper() {
         loom::model(|| {
-            let idle = Arc::new(Idle::new(2));
+            let idle = Arc::new(Idle::new(2, false));
             let work = Arc::new(Work {
                 items: AtomicUsize::new(0),
                 stop: AtomicBool::new(false),

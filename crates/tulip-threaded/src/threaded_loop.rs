@@ -48,7 +48,8 @@ use std::time::{Duration, Instant};
 use concurrent_queue::ConcurrentQueue;
 use crossbeam_deque::{Injector, Stealer, Worker};
 use tulip_core::{
-    Backend, Callback, Error, EventLoop, LoopCommon, MainFuture, MainSlot, Result, Runnable,
+    Activity, Backend, Callback, Error, EventLoop, LoopCommon, MainFuture, MainSlot, Result,
+    Runnable,
 };
 use tulip_reactor::{Reactor, ReactorKind};
 
@@ -179,19 +180,25 @@ impl ThreadedLoop {
         workers: usize,
         name: String,
         kind: ReactorKind,
+        virtual_clock: bool,
     ) -> Result<Arc<ThreadedLoop>> {
         let reactor = Arc::new(Reactor::with_kind(kind)?);
+        let common = LoopCommon::with_clock(virtual_clock);
+        common.clock().attach(&reactor);
+        // Timer ticks count from the clock's start: a virtual clock's deadlines
+        // round-trip through them exactly.
+        let clock = Clock::with_epoch(common.epoch());
         let deques: Vec<Worker<Runnable>> = (0..workers).map(|_| Worker::new_fifo()).collect();
         Ok(Arc::new_cyclic(|this| ThreadedLoop {
             shared: Arc::new(Shared {
-                common: LoopCommon::new(),
+                common,
                 this: this.clone(),
                 reactor,
                 name,
                 injector: Injector::new(),
                 stealers: deques.iter().map(Worker::stealer).collect(),
                 pinned: (0..workers).map(|_| ConcurrentQueue::unbounded()).collect(),
-                idle: Idle::new(workers),
+                idle: Idle::new(workers, virtual_clock),
                 driver_stats: Counters::default(),
                 worker_stats: (0..workers).map(|_| Counters::default()).collect(),
                 deques: Mutex::new(deques),
@@ -199,7 +206,7 @@ impl ThreadedLoop {
                 calls: ConcurrentQueue::unbounded(),
                 timers: Mutex::new(Timers::new()),
                 next_due: AtomicU64::new(u64::MAX),
-                clock: Clock::new(),
+                clock,
                 due: Mutex::new(Vec::new()),
                 driver_sleeping: AtomicBool::new(false),
                 local_owner: OnceLock::new(),
@@ -226,7 +233,7 @@ impl Shared {
     }
 
     /// Wakes the driver if it sleeps in the poller. Call after making work visible.
-    fn wake_driver(&self) {
+    pub(crate) fn wake_driver(&self) {
         fence(Ordering::SeqCst);
         if self.driver_sleeping.load(Ordering::SeqCst) {
             let _ = self.reactor.notify();
@@ -279,7 +286,7 @@ impl Shared {
         if due == u64::MAX {
             return false;
         }
-        let now = self.clock.ticks(Instant::now());
+        let now = self.clock.ticks(self.common.clock().now());
         if now < due {
             return false;
         }
@@ -423,9 +430,41 @@ impl ThreadedLoop {
         if !sh.calls.is_empty() || sh.stopping.load(Ordering::SeqCst) {
             return Some(Duration::ZERO);
         }
-        lock(&sh.timers)
-            .next_deadline(&sh.clock)
-            .map(|d| d.saturating_duration_since(Instant::now()))
+        let next = lock(&sh.timers).next_deadline(&sh.clock);
+        sh.common
+            .clock()
+            .wait_timeout(next, || self.virtual_activity())
+    }
+
+    /// For a virtual clock about to wait (the lane is empty): may it jump to the next
+    /// timer? Only when every worker is parked, no step is queued, no blocking job of
+    /// this loop runs and no task waits on I/O. Workers still running steps: wait for
+    /// the last one to park (it wakes the driver). I/O or a blocking job: real-paced.
+    ///
+    /// The parked count is read before and after the queues: a worker that woke in
+    /// between (it may have taken the step the queues no longer show) changed its
+    /// generation, so an unchanged word means nobody ran anything meanwhile.
+    fn virtual_activity(&self) -> Activity {
+        let sh = &*self.shared;
+        let before = sh.idle.parked_word();
+        if Idle::parked_count(before) < sh.stealers.len() {
+            return Activity::Inside;
+        }
+        // Read before the queues: a blocking job pushes its wake-up, then uncounts.
+        let outside = sh.common.clock().outside_busy() || sh.reactor.io_interest();
+        if !sh.calls.is_empty() {
+            return Activity::Ready;
+        }
+        let queued = !sh.injector.is_empty()
+            || sh.pinned.iter().any(|q| !q.is_empty())
+            || sh.stealers.iter().any(|q| !q.is_empty());
+        if queued || sh.idle.parked_word() != before {
+            Activity::Inside
+        } else if outside {
+            Activity::Outside
+        } else {
+            Activity::Idle
+        }
     }
 
     /// One iteration of the driver (see the module docs).
@@ -449,6 +488,7 @@ impl ThreadedLoop {
         let sh = &*self.shared;
         if waited {
             sh.driver_sleeping.store(false, Ordering::SeqCst);
+            sh.common.clock().waited();
         }
         // Due timers go after what the lane holds now, as asyncio appends them to its
         // ready queue; they run straight from a reused buffer (no trip through the
@@ -457,7 +497,7 @@ impl ThreadedLoop {
             shared: sh,
             list: std::mem::take(&mut *lock(&sh.due)),
         };
-        let now = sh.clock.ticks(Instant::now());
+        let now = sh.clock.ticks(sh.common.clock().now());
         lock(&sh.timers).expire(now, &mut due.list, &sh.next_due);
         let (mut calls, mut steps) = (due.list.len() as u64, 0);
         for _ in 0..sh.calls.len() {

@@ -54,7 +54,7 @@ impl Ord for Entry {
     }
 }
 
-/// The clock the timers count in: nanoseconds since the loop was built (deadlines
+/// The unit the timers count in: nanoseconds since the loop was built (deadlines
 /// before that count as 0, due at once anyway, ties in insertion order).
 #[derive(Clone, Copy)]
 pub(crate) struct Clock {
@@ -62,10 +62,9 @@ pub(crate) struct Clock {
 }
 
 impl Clock {
-    pub(crate) fn new() -> Clock {
-        Clock {
-            epoch: Instant::now(),
-        }
+    /// Counting from `epoch` (the loop's: where a virtual clock starts).
+    pub(crate) fn with_epoch(epoch: Instant) -> Clock {
+        Clock { epoch }
     }
 
     pub(crate) fn ticks(&self, when: Instant) -> u64 {

@@ -155,7 +155,11 @@ impl Runner<'_> {
                 continue;
             }
             Counters::add(&self.stats().parks, 1);
-            idle.park(self.index);
+            let shared = self.shared;
+            // Runs on a virtual clock's loop only: it jumps only once every worker
+            // is parked, so the last one tells the driver, which may be waiting for
+            // exactly that.
+            idle.park(self.index, || shared.wake_driver());
         }
     }
 

@@ -95,7 +95,8 @@ impl Shared {
     }
 }
 
-/// Requests in progress on one connection, and when that count last changed.
+/// Requests in progress on one connection, and when that count last changed (on the
+/// loop's clock, which the keep-alive sleep follows: virtual on a test loop).
 struct Activity {
     busy: AtomicUsize,
     since: Mutex<Instant>,
@@ -105,12 +106,12 @@ impl Activity {
     fn new() -> Activity {
         Activity {
             busy: AtomicUsize::new(0),
-            since: Mutex::new(Instant::now()),
+            since: Mutex::new(tulip_core::loop_time()),
         }
     }
 
     fn touch(&self) {
-        *self.since.lock().unwrap_or_else(|e| e.into_inner()) = Instant::now();
+        *self.since.lock().unwrap_or_else(|e| e.into_inner()) = tulip_core::loop_time();
     }
 
     /// When the connection became idle; `None` while a request is in progress.
@@ -263,7 +264,9 @@ async fn idle_or_closing(activity: Arc<Activity>, keepalive: Duration, shutdown:
         loop {
             let wait = match activity.idle_since() {
                 None => keepalive,
-                Some(t) => match keepalive.checked_sub(t.elapsed()) {
+                Some(t) => match keepalive
+                    .checked_sub(tulip_core::loop_time().saturating_duration_since(t))
+                {
                     Some(left) if !left.is_zero() => left,
                     _ => return,
                 },
