@@ -1,7 +1,7 @@
 //! What `EventLoop::stats()` returns (its `impl` is in `metrics.rs`, above the
 //! executor contract, which names these types).
 
-/// A snapshot of a loop's counters and queues (see [`EventLoop::stats`]).
+/// A snapshot of a loop's counters and queues (see [`EventLoop::stats`](crate::EventLoop::stats)).
 ///
 /// Counters (`iterations`, `callbacks_run`, `task_steps`) count since the loop was
 /// created; depths are as of the loop's latest iteration.
