@@ -429,7 +429,30 @@ fn debug_mode_reports_a_blocking_call_made_on_the_loops_thread(new_loop: Factory
     lp.close().unwrap();
 }
 
+fn spawn_sites_point_at_the_users_line_through_task_groups(new_loop: Factory) {
+    let lp = new_loop().unwrap();
+    let sites = lp
+        .run_until_complete(tulip::TaskGroup::run(|tg| async move {
+            let t = tg.create_task(async { Ok::<_, Error>(()) })?;
+            let here = line!() - 1;
+            let u = tulip::create_task(async { Ok::<_, Error>(()) })?;
+            Ok::<_, Error>(vec![
+                (t.spawn_site().to_string(), here),
+                (u.spawn_site().to_string(), here + 2),
+            ])
+        }))
+        .unwrap();
+    for (site, line) in sites {
+        assert!(
+            site.starts_with(&format!("tests/debugging.rs:{line}:")),
+            "{site} (line {line})"
+        );
+    }
+    lp.close().unwrap();
+}
+
 per_executor!(
+    spawn_sites_point_at_the_users_line_through_task_groups,
     debug_mode_reports_a_blocking_call_made_on_the_loops_thread,
     debug_mode_names_the_task_that_blocked_the_loop_and_where_it_was_spawned,
     with_debug_off_a_blocked_loop_reports_nothing,

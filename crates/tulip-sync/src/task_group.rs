@@ -158,6 +158,7 @@ impl<E: TaskError + Send + 'static> TaskGroup<E> {
     /// # Errors
     /// `InvalidState` if the group has finished or is shutting down after a failure;
     /// `NoRunningLoop`/`LoopClosed` as for `create_task`.
+    #[track_caller]
     pub fn create_task<F, T>(&self, fut: F) -> tulip_core::Result<Task<T, E>>
     where
         F: Future<Output = Result<T, E>> + Send + 'static,
