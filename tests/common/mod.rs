@@ -186,7 +186,7 @@ pub fn warm_up_process_globals() {
         static ONCE: std::sync::Once = std::sync::Once::new();
         ONCE.call_once(|| {
             let r = std::sync::Arc::new(
-                tulip_reactor::Reactor::with_kind(tulip::ReactorKind::AsyncIo)
+                tulip::reactor::Reactor::with_kind(tulip::ReactorKind::AsyncIo)
                     .expect("async-io reactor"),
             );
             let (a, _b) = std::os::unix::net::UnixStream::pair().expect("socketpair");

@@ -5,6 +5,7 @@
 //! `async-io`) the loop drives async-io's reactor itself. Either way no byte is lost
 //! and tasks woken by async-io run on the loop.
 
+#[path = "../../../tests/common/mod.rs"]
 mod common;
 
 use std::os::unix::net::UnixStream;

@@ -5,6 +5,7 @@
 //! `StreamWriter::start_tls`; `tls::start_tls` over any byte stream. Certificates are
 //! generated here (rcgen); nothing leaves 127.0.0.1.
 #![cfg(feature = "tls")]
+#[path = "../../../tests/common/mod.rs"]
 mod common;
 
 use std::io::{BufRead, BufReader, ErrorKind};

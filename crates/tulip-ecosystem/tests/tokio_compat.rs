@@ -2,6 +2,7 @@
 //! it works when built inside the `Compat` scope, and the documented trap (built
 //! outside) is tokio's panic, which tulip reports as the run's error, not a hang.
 
+#[path = "../../../tests/common/mod.rs"]
 mod common;
 
 use std::time::Duration;
