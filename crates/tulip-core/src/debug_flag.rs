@@ -29,8 +29,7 @@ pub(crate) fn count_debug(on: bool) {
 pub(crate) fn env_debug() -> bool {
     static ON: OnceLock<bool> = OnceLock::new();
     *ON.get_or_init(|| {
-        let set = |k: &str| std::env::var(k).is_ok_and(|v| !v.is_empty());
-        (set("TULIP_DEBUG") && std::env::var("TULIP_DEBUG").as_deref() != Ok("0"))
-            || set("PYTHONASYNCIODEBUG")
+        let value = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+        value("TULIP_DEBUG").is_some_and(|v| v != "0") || value("PYTHONASYNCIODEBUG").is_some()
     })
 }

@@ -75,7 +75,7 @@ pub use promise::{CallbackId, Promise};
 pub use runner::{cancel_all_tasks, run, run_on};
 pub use running::{enter_running, get_running_loop, report_exception, RunningGuard};
 pub use spawn::{all_done, all_tasks, create_task, ensure_future, spawn_local};
-pub use stats::{LoopStats, WorkerStats};
+pub use stats::{LoopStats, StatCounter, WorkerStats};
 pub use task::Task;
 pub use threadsafe::{run_coroutine_threadsafe, ConcurrentFuture};
 pub use timers::{deadline_after, loop_time, sleep, sleep_until, yield_now, Sleep, YieldNow};

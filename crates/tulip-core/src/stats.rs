@@ -47,3 +47,24 @@ pub struct WorkerStats {
     /// Steps in its own queue now.
     pub queue_depth: usize,
 }
+
+/// A statistics counter for executors: one thread writes it (a load and a store, no
+/// read-modify-write, so counting costs no locked instruction on the hot path), any
+/// thread reads it for [`LoopStats`].
+#[derive(Debug, Default)]
+pub struct StatCounter(std::sync::atomic::AtomicU64);
+
+impl StatCounter {
+    /// Adds `by`. Only the counter's one writer thread may call this.
+    #[inline]
+    pub fn add(&self, by: u64) {
+        use std::sync::atomic::Ordering::Relaxed;
+        self.0.store(self.0.load(Relaxed).wrapping_add(by), Relaxed);
+    }
+
+    /// The count now (from any thread).
+    #[inline]
+    pub fn get(&self) -> u64 {
+        self.0.load(std::sync::atomic::Ordering::Relaxed)
+    }
+}

@@ -20,14 +20,14 @@
 use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::rc::Rc;
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::thread::ThreadId;
 use std::time::{Duration, Instant};
 
 use tulip_core::{
     Activity, Backend, Callback, Error, EventLoop, LoopCommon, MainFuture, MainSlot, Result,
-    Runnable,
+    Runnable, StatCounter,
 };
 use tulip_reactor::{Reactor, ReactorKind, TimerQueue};
 
@@ -82,24 +82,14 @@ pub struct LocalLoop {
     counters: Counters,
 }
 
-/// The figures `stats()` reads; only the running thread writes them (load and store).
+/// The figures `stats()` reads; only the running thread writes them.
 #[derive(Default)]
 struct Counters {
-    iterations: AtomicU64,
-    callbacks: AtomicU64,
-    steps: AtomicU64,
+    iterations: StatCounter,
+    callbacks: StatCounter,
+    steps: StatCounter,
     depth: AtomicUsize,
     timers: AtomicUsize,
-}
-
-impl Counters {
-    #[inline]
-    fn add(n: &AtomicU64, by: u64) {
-        n.store(
-            n.load(Ordering::Relaxed).wrapping_add(by),
-            Ordering::Relaxed,
-        );
-    }
 }
 
 impl std::fmt::Debug for LocalLoop {
@@ -412,9 +402,9 @@ impl LocalLoop {
             }
         }
         let c = &self.counters;
-        Counters::add(&c.iterations, 1);
-        Counters::add(&c.callbacks, calls);
-        Counters::add(&c.steps, ntodo as u64 - calls);
+        c.iterations.add(1);
+        c.callbacks.add(calls);
+        c.steps.add(ntodo as u64 - calls);
     }
 }
 
@@ -433,9 +423,9 @@ impl Backend for LocalLoop {
 
     fn fill_stats(&self, stats: &mut tulip_core::LoopStats) {
         let c = &self.counters;
-        stats.iterations = c.iterations.load(Ordering::Relaxed);
-        stats.callbacks_run = c.callbacks.load(Ordering::Relaxed);
-        stats.task_steps = c.steps.load(Ordering::Relaxed);
+        stats.iterations = c.iterations.get();
+        stats.callbacks_run = c.callbacks.get();
+        stats.task_steps = c.steps.get();
         stats.ready_depth = c.depth.load(Ordering::Relaxed);
         stats.pending_timers = c.timers.load(Ordering::Relaxed)
             + (self.shared.timers_in.lock()).map_or(0, |t| t.len());

@@ -49,7 +49,7 @@ use concurrent_queue::ConcurrentQueue;
 use crossbeam_deque::{Injector, Stealer, Worker};
 use tulip_core::{
     Activity, Backend, Callback, Error, EventLoop, LoopCommon, MainFuture, MainSlot, Result,
-    Runnable,
+    Runnable, StatCounter,
 };
 use tulip_reactor::{Reactor, ReactorKind};
 
@@ -110,28 +110,15 @@ pub(crate) struct Shared {
 }
 
 /// Figures `stats()` reads. Each is written by one thread only (the driver, or its
-/// worker): a load and a store, no read-modify-write; a cache line each, so workers
-/// do not write each other's lines.
+/// worker); a cache line each, so workers do not write each other's lines.
 #[derive(Default)]
 #[repr(align(128))]
 pub(crate) struct Counters {
-    pub(crate) iterations: StatCell,
-    pub(crate) callbacks: StatCell,
-    pub(crate) steps: StatCell,
-    pub(crate) steals: StatCell,
-    pub(crate) parks: StatCell,
-}
-
-/// A statistics counter: std's atomic even under loom (it is not part of any protocol
-/// loom checks, and only its writer thread writes it).
-pub(crate) type StatCell = std::sync::atomic::AtomicU64;
-
-impl Counters {
-    #[inline]
-    pub(crate) fn add(n: &StatCell, by: u64) {
-        use std::sync::atomic::Ordering::Relaxed;
-        n.store(n.load(Relaxed).wrapping_add(by), Relaxed);
-    }
+    pub(crate) iterations: StatCounter,
+    pub(crate) callbacks: StatCounter,
+    pub(crate) steps: StatCounter,
+    pub(crate) steals: StatCounter,
+    pub(crate) parks: StatCounter,
 }
 
 /// The multi-threaded executor; use it through [`EventLoop`] (built by
@@ -521,9 +508,9 @@ impl ThreadedLoop {
             cb.run_timed(&sh.common);
         }
         let c = &sh.driver_stats;
-        Counters::add(&c.iterations, 1);
-        Counters::add(&c.callbacks, calls);
-        Counters::add(&c.steps, steps);
+        c.iterations.add(1);
+        c.callbacks.add(calls);
+        c.steps.add(steps);
     }
 
     fn run_local(&self, r: Runnable) {
@@ -586,18 +573,17 @@ impl Backend for ThreadedLoop {
 
     fn fill_stats(&self, stats: &mut tulip_core::LoopStats) {
         let sh = &*self.shared;
-        let load = |n: &StatCell| n.load(std::sync::atomic::Ordering::Relaxed);
-        stats.iterations = load(&sh.driver_stats.iterations);
-        stats.callbacks_run = load(&sh.driver_stats.callbacks);
-        stats.task_steps = load(&sh.driver_stats.steps);
+        stats.iterations = sh.driver_stats.iterations.get();
+        stats.callbacks_run = sh.driver_stats.callbacks.get();
+        stats.task_steps = sh.driver_stats.steps.get();
         stats.ready_depth = sh.calls.len() + sh.injector.len();
         stats.pending_timers = lock(&sh.timers).len();
         for (index, c) in sh.worker_stats.iter().enumerate() {
             let mut w = tulip_core::WorkerStats::default();
             w.index = index;
-            w.task_steps = load(&c.steps);
-            w.steals = load(&c.steals);
-            w.parks = load(&c.parks);
+            w.task_steps = c.steps.get();
+            w.steals = c.steals.get();
+            w.parks = c.parks.get();
             w.queue_depth = sh.stealers[index].len() + sh.pinned[index].len();
             stats.task_steps += w.task_steps;
             stats.ready_depth += w.queue_depth;

@@ -154,7 +154,7 @@ impl Runner<'_> {
                 self.run(r);
                 continue;
             }
-            Counters::add(&self.stats().parks, 1);
+            self.stats().parks.add(1);
             let shared = self.shared;
             // Runs on a virtual clock's loop only: it jumps only once every worker
             // is parked, so the last one tells the driver, which may be waiting for
@@ -168,7 +168,7 @@ impl Runner<'_> {
     }
 
     fn run(&mut self, r: Runnable) {
-        Counters::add(&self.stats().steps, 1);
+        self.stats().steps.add(1);
         // Task panics are caught inside the task (tulip-core's TaskFuture); this catches
         // what escapes it (a panicking waker or drop), so the worker survives anyway.
         if catch_unwind(AssertUnwindSafe(|| r.run())).is_err() {
@@ -220,7 +220,7 @@ impl Runner<'_> {
             loop {
                 match self.shared.stealers[i].steal_batch_and_pop(self.local) {
                     Steal::Success(r) => {
-                        Counters::add(&self.stats().steals, 1);
+                        self.stats().steals.add(1);
                         return Some(r);
                     }
                     Steal::Empty => break,
