@@ -355,7 +355,8 @@ fn stats_count_steps_callbacks_tasks_timers_and_sources(new_loop: Factory) {
         }
         let listener = tulip::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         // Every sleeper has armed its timer (on the threaded executor they run on
-        // workers, in no set order), and the callbacks have run.
+        // workers, in no set order), the callbacks have run, and the loop has
+        // published its sampled figures since (every few iterations).
         let lp3 = lp2.clone();
         until(move || {
             let s = lp3.stats();
@@ -365,6 +366,8 @@ fn stats_count_steps_callbacks_tasks_timers_and_sources(new_loop: Factory) {
                 .count()
                 >= 5
                 && s.callbacks_run >= 3
+                && s.pending_timers >= 5
+                && s.task_steps >= 6
         })
         .await;
         let s = lp2.stats();

@@ -74,8 +74,8 @@ impl DoneList {
 
 #[derive(Default)]
 pub(crate) struct HeaderInner {
-    pub(crate) name: Option<String>,
-    pub(crate) cancel_msg: Option<String>,
+    /// The name, cancel message and birth time, which most tasks never get.
+    pub(crate) extra: Option<Box<Extra>>,
     /// The task's own waker, stored the first time the task waits (a task that
     /// finishes in its first poll never pays for it), so that `cancel()` can wake it.
     pub(crate) waker: Option<Waker>,
@@ -83,6 +83,26 @@ pub(crate) struct HeaderInner {
     pub(crate) callbacks: DoneList,
     /// Set once the task is done.
     pub(crate) ending: Option<Ending>,
+}
+
+/// What few tasks have, boxed on first use so that a task without any of it carries
+/// one pointer instead of two strings and a clock reading.
+#[derive(Default)]
+pub(crate) struct Extra {
+    /// Set with `set_name` (else the name is `Task-<id>`).
+    pub(crate) name: Option<String>,
+    /// The message of the pending cancel request.
+    pub(crate) cancel_msg: Option<String>,
+    /// When it was spawned, in nanoseconds on the process clock (`introspect`); only
+    /// recorded in debug mode (reading the clock per spawn is not free).
+    pub(crate) born: u64,
+}
+
+impl HeaderInner {
+    /// The extras, boxed now if they were not yet.
+    pub(crate) fn extra(&mut self) -> &mut Extra {
+        self.extra.get_or_insert_with(Box::default)
+    }
 }
 
 /// A shareable reference to a task: identity, state, how it ended, cancel,
@@ -129,9 +149,6 @@ pub struct Header {
     /// What the task waits on, as its last await point said (`introspect::Wait`,
     /// encoded; 0: unknown). Cleared when a poll begins.
     pub(crate) wait: AtomicU64,
-    /// When it was spawned, in nanoseconds on the process clock (`introspect`); 0 when
-    /// its loop was not in debug mode then (reading the clock per spawn is not free).
-    pub(crate) born: AtomicU64,
     /// The task's span, entered around each poll (feature `tracing`).
     #[cfg(feature = "tracing")]
     pub(crate) span: tracing::Span,
@@ -174,7 +191,6 @@ impl Header {
             site,
             steps: AtomicU32::new(0),
             wait: AtomicU64::new(0),
-            born: AtomicU64::new(0),
             inner: Mutex::new(HeaderInner::default()),
         })
     }
@@ -208,7 +224,7 @@ impl Header {
         let waker = {
             let mut inner = self.lock();
             if msg.is_some() {
-                inner.cancel_msg = msg;
+                inner.extra().cancel_msg = msg;
             }
             self.raise_cancel_flag();
             inner.waker.clone()
@@ -229,7 +245,7 @@ impl Header {
             return None;
         }
         Some(Cancelled {
-            msg: inner.cancel_msg.take(),
+            msg: inner.extra.as_mut().and_then(|e| e.cancel_msg.take()),
         })
     }
 
@@ -275,7 +291,9 @@ impl Header {
         if left == 0 {
             let mut inner = self.lock();
             self.lower_cancel_flag();
-            inner.cancel_msg = None;
+            if let Some(e) = inner.extra.as_mut() {
+                e.cancel_msg = None;
+            }
         }
         left
     }

@@ -247,7 +247,7 @@ impl TaskRef {
             PENDING => TaskState::Pending,
             _ => TaskState::Done,
         };
-        let born = h.born.load(Ordering::Relaxed);
+        let born = h.lock().extra.as_ref().map_or(0, |e| e.born);
         let age = (born != 0).then(|| Duration::from_nanos(clock_nanos().saturating_sub(born)));
         let waiting_on = match state {
             TaskState::Pending | TaskState::Cancelling => {

@@ -78,9 +78,7 @@ fn launch<T, E: TaskError>(
 ) -> Task<T, E> {
     let common = lp.backend().common();
     if common.debug() {
-        header
-            .born
-            .store(crate::introspect::clock_nanos(), Ordering::Relaxed);
+        header.lock().extra().born = crate::introspect::clock_nanos();
     }
     common.track(&header);
     runnable.schedule();
@@ -214,9 +212,7 @@ impl EventLoop {
 pub(crate) fn main_header(lp: &EventLoop, site: &'static Location<'static>) -> Arc<Header> {
     let header = Header::new(lp.id(), site);
     if lp.backend().common().debug() {
-        header
-            .born
-            .store(crate::introspect::clock_nanos(), Ordering::Relaxed);
+        header.lock().extra().born = crate::introspect::clock_nanos();
     }
     header
 }

@@ -4,7 +4,10 @@
 /// A snapshot of a loop's counters and queues (see [`EventLoop::stats`](crate::EventLoop::stats)).
 ///
 /// Counters (`iterations`, `callbacks_run`, `task_steps`) count since the loop was
-/// created; depths are as of the loop's latest iteration.
+/// created; depths are as of a recent iteration. Figures are sampled, not exact to the
+/// step while the loop runs: executors publish them every few iterations (the local
+/// loop every 8, a threaded worker its steps every 64), whenever they are about to
+/// wait, and when a run ends, so that counting costs the hot path next to nothing.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct LoopStats {
@@ -16,7 +19,7 @@ pub struct LoopStats {
     pub callbacks_run: u64,
     /// Task steps run (polls of tasks), on every thread of the loop.
     pub task_steps: u64,
-    /// Items in the ready queue(s) at the latest iteration.
+    /// Items in the ready queue(s) at a recent iteration.
     pub ready_depth: usize,
     /// Tasks spawned and not done (the main task of `run_until_complete` not counted).
     pub live_tasks: usize,

@@ -110,7 +110,12 @@ where
         let steps = header.steps.load(Ordering::Relaxed);
         header.steps.store(steps.wrapping_add(1), Ordering::Relaxed);
         crate::introspect::begin_poll();
-        let timed = this.lp.common().step_start();
+        // The process-wide flag first: with no loop in debug mode, no virtual call.
+        let timed = if crate::debug_flag::any_debug() {
+            this.lp.common().step_start()
+        } else {
+            None
+        };
         #[cfg(feature = "tracing")]
         let span = header.span.clone();
         #[cfg(feature = "tracing")]

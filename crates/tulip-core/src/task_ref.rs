@@ -54,11 +54,13 @@ impl TaskRef {
 
     /// The task's name: the one given with `set_name`, or `Task-<id>` as in asyncio.
     pub fn name(&self) -> String {
-        self.header
+        let name = self
+            .header
             .lock()
-            .name
-            .clone()
-            .unwrap_or_else(|| format!("Task-{}", self.header.id))
+            .extra
+            .as_ref()
+            .and_then(|e| e.name.clone());
+        name.unwrap_or_else(|| format!("Task-{}", self.header.id))
     }
 
     /// Renames the task.
@@ -66,7 +68,7 @@ impl TaskRef {
         let name = name.into();
         #[cfg(feature = "tracing")]
         self.header.span.record("name", name.as_str());
-        self.header.lock().name = Some(name);
+        self.header.lock().extra().name = Some(name);
     }
 
     /// Asks the task to cancel: the next tulip await point inside it returns

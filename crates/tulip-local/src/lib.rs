@@ -19,7 +19,7 @@
 //! assert_eq!(*order.lock().unwrap(), [0, 1, 2, 99]);
 //! # Ok::<(), tulip::Error>(())
 //! ```
-#![forbid(unsafe_code)]
+#![deny(unsafe_code)]
 #![warn(missing_docs)]
 #![warn(missing_debug_implementations)]
 

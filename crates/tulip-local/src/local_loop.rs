@@ -17,17 +17,18 @@
 //!   wake-up is lost; with async-io's reactor, whose park calls wakers on this thread
 //!   and ends only when notified, pushes on this thread notify too.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
+use std::ptr;
 use std::rc::Rc;
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::thread::ThreadId;
 use std::time::{Duration, Instant};
 
 use tulip_core::{
     Activity, Backend, Callback, Error, EventLoop, LoopCommon, MainFuture, MainSlot, Result,
-    Runnable, StatCounter,
+    Runnable,
 };
 use tulip_reactor::{Reactor, ReactorKind, TimerQueue};
 
@@ -46,10 +47,19 @@ enum Item {
 struct State {
     ready: VecDeque<Item>,
     timers: TimerQueue<Callback>,
+    /// Iterations begun, items run (task steps and callbacks), and callbacks among
+    /// them: plain counts, published to [`Counters`] now and then (see
+    /// [`Shared::publish`]). `iterations` also paces `IO_POLL_INTERVAL`.
+    iterations: u64,
+    ran: u64,
+    calls: u64,
 }
 
 thread_local! {
-    static ACTIVE: RefCell<Option<(u64, Rc<RefCell<State>>)>> = const { RefCell::new(None) };
+    /// The loop running on this thread: its id and its state, which the run's
+    /// `RunGuard` owns. A plain pointer, so that reading it (on every push from the
+    /// loop's own thread) checks no destructor registration and no borrow flag.
+    static ACTIVE: Cell<(u64, *const RefCell<State>)> = const { Cell::new((0, ptr::null())) };
 }
 
 struct Shared {
@@ -68,26 +78,27 @@ struct Shared {
     stopping: AtomicBool,
     running: AtomicBool,
     closed: AtomicBool,
+    /// `EventLoop::stats()`.
+    counters: Counters,
 }
 
-/// With tasks ready to run, poll registered I/O once every this many iterations.
-const IO_POLL_INTERVAL: u32 = 8;
+/// With tasks ready to run, poll registered I/O once every this many iterations;
+/// the stats' sampled figures are published as often.
+const IO_POLL_INTERVAL: u64 = 8;
 
 /// The single-threaded executor; use it through [`EventLoop`].
 pub struct LocalLoop {
     shared: Arc<Shared>,
-    /// Iterations run, for `IO_POLL_INTERVAL`. Only the running thread touches it.
-    ticks: AtomicU32,
-    /// `EventLoop::stats()`: written once per iteration by the running thread.
-    counters: Counters,
 }
 
-/// The figures `stats()` reads; only the running thread writes them.
-#[derive(Default)]
+/// The figures `stats()` reads, published from [`State`] by the running thread every
+/// `IO_POLL_INTERVAL` iterations, before the loop waits and when a run ends, so that
+/// an iteration adds to plain integers instead of storing five atomics.
+#[derive(Debug, Default)]
 struct Counters {
-    iterations: StatCounter,
-    callbacks: StatCounter,
-    steps: StatCounter,
+    iterations: AtomicU64,
+    ran: AtomicU64,
+    calls: AtomicU64,
     depth: AtomicUsize,
     timers: AtomicUsize,
 }
@@ -137,8 +148,8 @@ impl LocalLoop {
         // The heap counts from the clock's start, so a virtual clock's deadlines
         // come back from it exactly.
         let state = State {
-            ready: VecDeque::new(),
             timers: TimerQueue::with_epoch(common.epoch()),
+            ..State::default()
         };
         Ok(LocalLoop {
             shared: Arc::new(Shared {
@@ -154,21 +165,25 @@ impl LocalLoop {
                 stopping: AtomicBool::new(false),
                 running: AtomicBool::new(false),
                 closed: AtomicBool::new(false),
+                counters: Counters::default(),
             }),
-            ticks: AtomicU32::new(0),
-            counters: Counters::default(),
         })
     }
 }
 
+/// Runs `f` on the state of loop `id` if that loop is running on this thread.
+#[allow(unsafe_code)]
+#[inline]
 fn on_active<R>(id: u64, f: impl FnOnce(&mut State) -> R) -> Option<R> {
-    ACTIVE.with(|a| {
-        let a = a.borrow();
-        match &*a {
-            Some((aid, st)) if *aid == id => Some(f(&mut st.borrow_mut())),
-            _ => None,
-        }
-    })
+    let (aid, st) = ACTIVE.with(Cell::get);
+    if aid != id || st.is_null() {
+        return None;
+    }
+    // SAFETY: `LocalLoop::start` set the pointer from the `Rc` its `RunGuard` holds,
+    // and the guard's `drop` puts the previous value back before that `Rc` is
+    // dropped; the cell is this thread's own, so the state is alive while we read it.
+    let st = unsafe { &*st };
+    Some(f(&mut st.borrow_mut()))
 }
 
 impl Shared {
@@ -282,20 +297,30 @@ impl Shared {
             Activity::Idle
         }
     }
+
+    /// Publishes `st`'s counts and depths for `stats()`.
+    fn publish(&self, st: &State) {
+        let c = &self.counters;
+        c.iterations.store(st.iterations, Ordering::Relaxed);
+        c.ran.store(st.ran, Ordering::Relaxed);
+        c.calls.store(st.calls, Ordering::Relaxed);
+        c.depth.store(st.ready.len(), Ordering::Relaxed);
+        c.timers.store(st.timers.len(), Ordering::Relaxed);
+    }
 }
 
 /// Restores `saved`, `ACTIVE` and `running` when a run ends, even by unwinding.
 struct RunGuard<'a> {
     shared: &'a Shared,
     state: Rc<RefCell<State>>,
-    prev: Option<(u64, Rc<RefCell<State>>)>,
+    prev: (u64, *const RefCell<State>),
 }
 
 impl Drop for RunGuard<'_> {
     fn drop(&mut self) {
-        let prev = self.prev.take();
-        ACTIVE.with(|a| *a.borrow_mut() = prev);
+        ACTIVE.with(|a| a.set(self.prev));
         let st = std::mem::take(&mut *self.state.borrow_mut());
+        self.shared.publish(&st);
         *self.shared.saved.lock().unwrap_or_else(|e| e.into_inner()) = Some(st);
         self.shared.running.store(false, Ordering::Release);
     }
@@ -317,7 +342,7 @@ impl LocalLoop {
             .take()
             .unwrap_or_default();
         let state = Rc::new(RefCell::new(st));
-        let prev = ACTIVE.with(|a| a.borrow_mut().replace((sh.common.id(), state.clone())));
+        let prev = ACTIVE.with(|a| a.replace((sh.common.id(), Rc::as_ptr(&state))));
         Ok(RunGuard {
             shared: sh,
             state,
@@ -331,18 +356,20 @@ impl LocalLoop {
     #[inline(always)]
     fn begin_iteration(&self, state: &Rc<RefCell<State>>) -> Option<Option<Duration>> {
         let sh = &*self.shared;
-        let timeout = {
+        let (timeout, sample) = {
             let mut st = state.borrow_mut();
+            st.iterations += 1;
+            let sample = st.iterations % IO_POLL_INTERVAL == 0;
             sh.drain_injected(&mut st);
-            sh.timeout(&mut st)
+            let timeout = sh.timeout(&mut st);
+            if sample || timeout != Some(Duration::ZERO) {
+                sh.publish(&st);
+            }
+            (timeout, sample)
         };
         // With work ready, look at I/O only every few iterations when sockets are
         // registered (a zero-timeout poll is a syscall), and not at all otherwise.
-        // Only the running thread touches `ticks`: a plain load and store, no RMW.
-        let tick = self.ticks.load(Ordering::Relaxed).wrapping_add(1);
-        self.ticks.store(tick, Ordering::Relaxed);
-        let must_poll = timeout != Some(Duration::ZERO)
-            || (tick % IO_POLL_INTERVAL == 0 && sh.reactor.has_io());
+        let must_poll = timeout != Some(Duration::ZERO) || (sample && sh.reactor.has_io());
         if !must_poll {
             return None;
         }
@@ -381,9 +408,7 @@ impl LocalLoop {
                 let State { ready, timers, .. } = &mut *st;
                 ready.extend(timers.expire(now).map(|cb| Item::Call(Box::new(cb))));
             }
-            let c = &self.counters;
-            c.depth.store(st.ready.len(), Ordering::Relaxed);
-            c.timers.store(st.timers.len(), Ordering::Relaxed);
+            st.ran += st.ready.len() as u64;
             st.ready.len()
         };
         let mut calls = 0;
@@ -401,10 +426,9 @@ impl LocalLoop {
                 None => break,
             }
         }
-        let c = &self.counters;
-        c.iterations.add(1);
-        c.callbacks.add(calls);
-        c.steps.add(ntodo as u64 - calls);
+        if calls != 0 {
+            state.borrow_mut().calls += calls;
+        }
     }
 }
 
@@ -422,10 +446,11 @@ impl Backend for LocalLoop {
     }
 
     fn fill_stats(&self, stats: &mut tulip_core::LoopStats) {
-        let c = &self.counters;
-        stats.iterations = c.iterations.get();
-        stats.callbacks_run = c.callbacks.get();
-        stats.task_steps = c.steps.get();
+        let c = &self.shared.counters;
+        stats.iterations = c.iterations.load(Ordering::Relaxed);
+        let calls = c.calls.load(Ordering::Relaxed);
+        stats.callbacks_run = calls;
+        stats.task_steps = c.ran.load(Ordering::Relaxed).saturating_sub(calls);
         stats.ready_depth = c.depth.load(Ordering::Relaxed);
         stats.pending_timers = c.timers.load(Ordering::Relaxed)
             + (self.shared.timers_in.lock()).map_or(0, |t| t.len());

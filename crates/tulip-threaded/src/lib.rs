@@ -21,7 +21,7 @@
 //! lp.close()?;
 //! # Ok::<(), tulip::Error>(())
 //! ```
-#![forbid(unsafe_code)]
+#![deny(unsafe_code)]
 #![warn(missing_docs)]
 #![warn(missing_debug_implementations)]
 

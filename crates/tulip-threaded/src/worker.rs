@@ -12,8 +12,9 @@
 //! rotating starting point. Every 61st step looks at the injector first, so tasks
 //! woken from other threads are not starved by a busy local queue.
 
-use std::cell::RefCell;
+use std::cell::Cell;
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::ptr;
 use std::rc::Rc;
 use std::sync::Arc;
 
@@ -31,15 +32,48 @@ pub(crate) struct WorkerCtx {
 }
 
 thread_local! {
-    static CONTEXT: RefCell<Option<WorkerCtx>> = const { RefCell::new(None) };
+    /// This worker thread's context (null off the workers). A plain pointer, so that
+    /// a `schedule` made on a worker reads it without a destructor-registration
+    /// check or a borrow flag; [`ContextGuard`] keeps it valid.
+    static CONTEXT: Cell<*const WorkerCtx> = const { Cell::new(ptr::null()) };
+}
+
+/// Publishes a worker's context in [`CONTEXT`] while it lives.
+struct ContextGuard;
+
+impl ContextGuard {
+    /// Points `CONTEXT` at `ctx` until the guard drops; `ctx` outlives the guard.
+    fn set(ctx: &WorkerCtx) -> ContextGuard {
+        CONTEXT.with(|c| c.set(ctx));
+        ContextGuard
+    }
+}
+
+impl Drop for ContextGuard {
+    fn drop(&mut self) {
+        CONTEXT.with(|c| c.set(ptr::null()));
+    }
+}
+
+/// Runs `f` with this thread's worker context, if there is one.
+#[allow(unsafe_code)]
+#[inline]
+fn with_context<R>(f: impl FnOnce(&WorkerCtx) -> R) -> Option<R> {
+    let ctx = CONTEXT.with(Cell::get);
+    if ctx.is_null() {
+        return None;
+    }
+    // SAFETY: only `ContextGuard::set` makes the pointer non-null, from a context
+    // that outlives the guard, and the guard nulls it when it drops (unwinding too);
+    // the cell is this thread's own, so the context is alive while `f` runs.
+    let ctx = unsafe { &*ctx };
+    Some(f(ctx))
 }
 
 /// Runs `f` with this thread's worker context if it is a worker of loop `loop_id`.
+#[inline]
 pub(crate) fn with_worker<R>(loop_id: u64, f: impl FnOnce(&WorkerCtx) -> R) -> Option<R> {
-    CONTEXT.with(|c| match &*c.borrow() {
-        Some(ctx) if ctx.loop_id == loop_id => Some(f(ctx)),
-        _ => None,
-    })
+    with_context(|ctx| (ctx.loop_id == loop_id).then(|| f(ctx))).flatten()
 }
 
 /// The index of the worker thread this code runs on, `None` off the workers of every
@@ -60,24 +94,24 @@ pub(crate) fn with_worker<R>(loop_id: u64, f: impl FnOnce(&WorkerCtx) -> R) -> O
 /// # Ok::<(), tulip::Error>(())
 /// ```
 pub fn current_worker() -> Option<usize> {
-    CONTEXT.with(|c| c.borrow().as_ref().map(|ctx| ctx.index))
+    with_context(|ctx| ctx.index)
 }
 
 /// Body of worker thread `index`.
 pub(crate) fn main(shared: Arc<Shared>, index: usize, local: Worker<Runnable>) {
     let local = Rc::new(local);
-    CONTEXT.with(|c| {
-        *c.borrow_mut() = Some(WorkerCtx {
-            loop_id: shared.common.id(),
-            index,
-            local: local.clone(),
-        })
-    });
+    let ctx = WorkerCtx {
+        loop_id: shared.common.id(),
+        index,
+        local: local.clone(),
+    };
+    let context = ContextGuard::set(&ctx);
     let mut w = Runner {
         shared: &shared,
         index,
         local: &local,
         tick: 0,
+        steps: 0,
     };
     while w.enter() {
         if let Some(lp) = shared.this.upgrade() {
@@ -90,7 +124,7 @@ pub(crate) fn main(shared: Arc<Shared>, index: usize, local: Worker<Runnable>) {
     while let Ok(r) = shared.pinned[index].pop() {
         tulip_core::drop_step(r);
     }
-    CONTEXT.with(|c| c.borrow_mut().take());
+    drop(context);
     while let Some(r) = local.pop() {
         tulip_core::drop_step(r);
     }
@@ -101,7 +135,13 @@ struct Runner<'a> {
     index: usize,
     local: &'a Worker<Runnable>,
     tick: u32,
+    /// Steps run and not yet added to this worker's `Counters` (published every
+    /// `PUBLISH_EVERY` steps and before parking: a plain add per step).
+    steps: u64,
 }
+
+/// How many steps a worker runs between two publications of its step count.
+const PUBLISH_EVERY: u64 = 64;
 
 impl Runner<'_> {
     /// Waits at the gate for a run; false at shutdown.
@@ -134,7 +174,8 @@ impl Runner<'_> {
 
     /// Runs task steps until the run ends.
     fn run_session(&mut self) {
-        let idle = &self.shared.idle;
+        let shared = self.shared;
+        let idle = &shared.idle;
         while !self.ending() {
             if let Some(r) = self.find() {
                 self.run(r);
@@ -154,29 +195,35 @@ impl Runner<'_> {
                 self.run(r);
                 continue;
             }
+            self.publish_steps();
             self.stats().parks.add(1);
-            let shared = self.shared;
             // Runs on a virtual clock's loop only: it jumps only once every worker
             // is parked, so the last one tells the driver, which may be waiting for
             // exactly that.
             idle.park(self.index, || shared.wake_driver());
         }
+        self.publish_steps();
     }
 
     fn stats(&self) -> &Counters {
         &self.shared.worker_stats[self.index]
     }
 
+    fn publish_steps(&mut self) {
+        let steps = std::mem::take(&mut self.steps);
+        self.stats().steps.add(steps);
+    }
+
+    #[inline]
     fn run(&mut self, r: Runnable) {
-        self.stats().steps.add(1);
+        self.steps += 1;
+        if self.steps == PUBLISH_EVERY {
+            self.publish_steps();
+        }
         // Task panics are caught inside the task (tulip-core's TaskFuture); this catches
         // what escapes it (a panicking waker or drop), so the worker survives anyway.
         if catch_unwind(AssertUnwindSafe(|| r.run())).is_err() {
-            tulip_core::report_exception(&tulip_core::ExceptionContext {
-                message: "a task step panicked outside its task; the worker continues".into(),
-                error: None,
-                task: None,
-            });
+            report_escaped_panic();
         }
         // Steps woken onto this worker's own deque: let an idle worker steal some.
         if !self.local.is_empty() {
@@ -230,4 +277,15 @@ impl Runner<'_> {
         }
         None
     }
+}
+
+/// A panic escaped a task step (a panicking waker or destructor): say so, and go on.
+#[cold]
+#[inline(never)]
+fn report_escaped_panic() {
+    tulip_core::report_exception(&tulip_core::ExceptionContext {
+        message: "a task step panicked outside its task; the worker continues".into(),
+        error: None,
+        task: None,
+    });
 }
