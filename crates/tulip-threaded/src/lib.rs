@@ -22,6 +22,7 @@
 //! # Ok::<(), tulip::Error>(())
 //! ```
 #![deny(unsafe_code)]
+#![deny(clippy::undocumented_unsafe_blocks)]
 #![warn(missing_docs)]
 #![warn(missing_debug_implementations)]
 
