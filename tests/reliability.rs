@@ -1437,7 +1437,7 @@ fn one_loop(new_loop: Factory, close_first: bool, contended: Contended, tokens: 
     // `async-io` thread may have woken a task just before `close`: that task's
     // future is then dropped on that thread, a moment later (measured: tens of µs,
     // a few hundred under load). Released all the same, so wait for it (bounded).
-    let settle = lp.reactor().kind() != tulip::ReactorKind::Polling;
+    let settle = lp.reactor().kind().wakes_inside_park();
     let all_dropped = || {
         let start = Instant::now();
         loop {

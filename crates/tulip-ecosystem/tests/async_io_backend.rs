@@ -118,9 +118,11 @@ per_executor!(
 #[test]
 fn the_default_reactor_is_tulips_poller() {
     let lp = tulip::executors::local::new_event_loop().unwrap();
-    assert_eq!(lp.reactor().kind(), tulip::ReactorKind::Polling);
+    assert_eq!(lp.reactor().kind(), tulip::ReactorKind::Epoll);
     let lp2 = tulip::executors::local::Builder::new().build().unwrap();
-    assert_eq!(lp2.reactor().kind(), tulip::ReactorKind::Polling);
+    assert_eq!(lp2.reactor().kind(), tulip::ReactorKind::Epoll);
+    assert!(!tulip::ReactorKind::Epoll.wakes_inside_park());
+    assert!(tulip::ReactorKind::AsyncIo.wakes_inside_park());
 }
 
 #[cfg(all(feature = "async-io", feature = "local", feature = "threaded"))]

@@ -161,7 +161,7 @@ impl LocalLoop {
                 timers_in: Mutex::new(Vec::new()),
                 saved: Mutex::new(Some(state)),
                 sleeping: AtomicBool::new(false),
-                wakes_inside_park: kind != ReactorKind::Polling,
+                wakes_inside_park: kind.wakes_inside_park(),
                 stopping: AtomicBool::new(false),
                 running: AtomicBool::new(false),
                 closed: AtomicBool::new(false),

@@ -1,6 +1,8 @@
 //! I/O readiness and timers for tulip's event loops.
 //!
-//! A [`Reactor`] owns one [`polling::Poller`]. Sockets register with it and get a
+//! A [`Reactor`] owns one poller: an epoll set of its own on Linux, a
+//! [`polling::Poller`] elsewhere (or on request), or a park in async-io's reactor
+//! (feature `async-io`). Sockets register with it and get a
 //! [`Source`], which stores one read waker and one write waker. The loop that owns the
 //! reactor calls [`Reactor::wait`] with the timeout of its next timer whenever it has
 //! nothing ready to run; another thread wakes it early with [`Reactor::notify`].
@@ -25,6 +27,8 @@
 
 #[cfg(feature = "async-io")]
 mod aio;
+#[cfg(target_os = "linux")]
+mod epoll;
 mod reactor;
 mod source;
 mod timers;

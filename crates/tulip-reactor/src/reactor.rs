@@ -18,9 +18,15 @@ use crate::source::Source;
 /// Which reactor a loop parks in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum ReactorKind {
-    /// tulip's own poller (the `polling` crate), one per loop: the default.
-    #[default]
+    /// A poller of the `polling` crate, one per loop: the default off Linux.
+    #[cfg_attr(not(target_os = "linux"), default)]
     Polling,
+    /// tulip's own epoll set, one per loop: the default on Linux. One system call
+    /// per wait where `polling` makes five, and it sees a peer's shutdown
+    /// (`EPOLLRDHUP`).
+    #[cfg(target_os = "linux")]
+    #[cfg_attr(target_os = "linux", default)]
+    Epoll,
     /// async-io's process-wide reactor, driven by the loop's own thread as
     /// `async_io::block_on` drives it, so async-io based crates (`Async<T>`,
     /// `async_io::Timer`, `async-process`, ...) share it with tulip's sockets
@@ -28,6 +34,21 @@ pub enum ReactorKind {
     #[cfg(feature = "async-io")]
     #[cfg_attr(docsrs, doc(cfg(feature = "async-io")))]
     AsyncIo,
+}
+
+impl ReactorKind {
+    /// Whether this kind delivers readiness to wakers from inside its park (async-io's
+    /// reactor does), so that a push made then must notify to end the park. tulip's
+    /// own pollers return from their wait before any waker runs.
+    pub fn wakes_inside_park(self) -> bool {
+        match self {
+            ReactorKind::Polling => false,
+            #[cfg(target_os = "linux")]
+            ReactorKind::Epoll => false,
+            #[cfg(feature = "async-io")]
+            ReactorKind::AsyncIo => true,
+        }
+    }
 }
 
 /// I/O readiness for one event loop.
@@ -44,6 +65,11 @@ enum Mode {
         sources: Mutex<Slab<Arc<Source>>>,
         events: Mutex<Events>,
     },
+    #[cfg(target_os = "linux")]
+    Epoll {
+        epoll: crate::epoll::Epoll,
+        sources: Mutex<Slab<Arc<Source>>>,
+    },
     #[cfg(feature = "async-io")]
     /// The park, and tulip's sources (kept only so that `io_interest` can see
     /// which have a waiter).
@@ -51,12 +77,13 @@ enum Mode {
 }
 
 impl Reactor {
-    /// A reactor with a fresh poller ([`ReactorKind::Polling`]).
+    /// A reactor of the default kind (a fresh epoll set on Linux, a `polling`
+    /// poller elsewhere).
     ///
     /// # Errors
     /// The OS refused to create the poller (out of file descriptors, say).
     pub fn new() -> io::Result<Reactor> {
-        Reactor::with_kind(ReactorKind::Polling)
+        Reactor::with_kind(ReactorKind::default())
     }
 
     /// A reactor of the given kind.
@@ -69,6 +96,11 @@ impl Reactor {
                 poller: Poller::new()?,
                 sources: Mutex::new(Slab::new()),
                 events: Mutex::new(Events::new()),
+            },
+            #[cfg(target_os = "linux")]
+            ReactorKind::Epoll => Mode::Epoll {
+                epoll: crate::epoll::Epoll::new()?,
+                sources: Mutex::new(Slab::new()),
             },
             #[cfg(feature = "async-io")]
             ReactorKind::AsyncIo => Mode::AsyncIo(Default::default(), Default::default()),
@@ -83,6 +115,8 @@ impl Reactor {
     pub fn kind(&self) -> ReactorKind {
         match self.mode {
             Mode::Polling { .. } => ReactorKind::Polling,
+            #[cfg(target_os = "linux")]
+            Mode::Epoll { .. } => ReactorKind::Epoll,
             #[cfg(feature = "async-io")]
             Mode::AsyncIo(..) => ReactorKind::AsyncIo,
         }
@@ -106,6 +140,18 @@ impl Reactor {
         report: impl Fn(io::Error),
     ) -> R {
         match &self.mode {
+            #[cfg(target_os = "linux")]
+            Mode::Epoll { .. } => loop {
+                let wait = begin();
+                if let Some(timeout) = wait {
+                    if let Err(e) = self.wait(timeout) {
+                        report(e);
+                    }
+                }
+                if let Some(r) = finish(wait.is_some()) {
+                    return r;
+                }
+            },
             Mode::Polling { .. } => loop {
                 let wait = begin();
                 if let Some(timeout) = wait {
@@ -143,6 +189,8 @@ impl Reactor {
     pub fn notify(&self) -> io::Result<()> {
         match &self.mode {
             Mode::Polling { poller, .. } => poller.notify(),
+            #[cfg(target_os = "linux")]
+            Mode::Epoll { epoll, .. } => epoll.notify(),
             #[cfg(feature = "async-io")]
             Mode::AsyncIo(n, _) => {
                 n.notify();
@@ -157,6 +205,8 @@ impl Reactor {
     pub fn has_io(&self) -> bool {
         match self.mode {
             Mode::Polling { .. } => self.registered() > 0,
+            #[cfg(target_os = "linux")]
+            Mode::Epoll { .. } => self.registered() > 0,
             #[cfg(feature = "async-io")]
             Mode::AsyncIo(..) => true,
         }
@@ -172,6 +222,8 @@ impl Reactor {
         }
         let sources = match &self.mode {
             Mode::Polling { sources, .. } => sources,
+            #[cfg(target_os = "linux")]
+            Mode::Epoll { sources, .. } => sources,
             #[cfg(feature = "async-io")]
             Mode::AsyncIo(_, sources) => sources,
         };
@@ -201,6 +253,23 @@ impl Reactor {
                 sources,
                 events,
             } => Self::wait_polling(poller, sources, events, timeout),
+            #[cfg(target_os = "linux")]
+            Mode::Epoll { epoll, sources } => {
+                let mut handled = 0;
+                let mut list = None;
+                epoll.wait(timeout, |ev| {
+                    let sources = list
+                        .get_or_insert_with(|| sources.lock().unwrap_or_else(|e| e.into_inner()));
+                    if let Some(src) = sources.get(ev.key) {
+                        if ev.read_closed {
+                            src.mark_read_closed();
+                        }
+                        src.raise(ev.readable, ev.writable);
+                        handled += 1;
+                    }
+                })?;
+                Ok(handled)
+            }
             #[cfg(feature = "async-io")]
             Mode::AsyncIo(n, _) => {
                 n.park(timeout);
@@ -266,6 +335,23 @@ impl Reactor {
                 }
                 source
             }
+            #[cfg(target_os = "linux")]
+            Mode::Epoll { epoll, sources, .. } => {
+                let source = {
+                    let mut sources = sources.lock().unwrap_or_else(|e| e.into_inner());
+                    let entry = sources.vacant_entry();
+                    let source = Arc::new(Source::with_read_closed(entry.key(), true));
+                    entry.insert(source.clone());
+                    source
+                };
+                // `Registered` owns `io` and deletes it from the set in its `Drop` (or
+                // in `into_inner`) before `io` can be closed.
+                if let Err(e) = epoll.add(io.as_fd(), source.key) {
+                    Self::remove(sources, source.key);
+                    return Err(e);
+                }
+                source
+            }
             #[cfg(feature = "async-io")]
             Mode::AsyncIo(_, sources) => {
                 let io = crate::aio::AioSource::register(io.as_fd())?;
@@ -297,6 +383,11 @@ impl Reactor {
                 poller, sources, ..
             } => {
                 let _ = poller.delete(fd);
+                Self::remove(sources, source.key);
+            }
+            #[cfg(target_os = "linux")]
+            Mode::Epoll { epoll, sources, .. } => {
+                let _ = epoll.delete(fd);
                 Self::remove(sources, source.key);
             }
             #[cfg(feature = "async-io")]
@@ -479,6 +570,94 @@ mod tests {
     #[test]
     fn notify_ends_a_wait_early() {
         notify_ends_a_wait_early_on(Arc::new(Reactor::new().unwrap()));
+    }
+
+    /// The `polling` poller stays selectable everywhere: the same contract holds.
+    mod polling_mode {
+        use super::*;
+
+        fn reactor() -> Arc<Reactor> {
+            let r = Arc::new(Reactor::with_kind(ReactorKind::Polling).unwrap());
+            assert_eq!(r.kind(), ReactorKind::Polling);
+            r
+        }
+
+        #[test]
+        fn readable_edge_wakes_the_stored_waker() {
+            readable_edge_wakes_the_stored_waker_on(reactor());
+        }
+
+        #[test]
+        fn notify_ends_a_wait_early() {
+            notify_ends_a_wait_early_on(reactor());
+        }
+    }
+
+    /// Linux's own epoll set: the default there.
+    #[cfg(target_os = "linux")]
+    mod epoll_mode {
+        use super::*;
+
+        fn reactor() -> Arc<Reactor> {
+            let r = Arc::new(Reactor::new().unwrap());
+            assert_eq!(r.kind(), ReactorKind::Epoll);
+            r
+        }
+
+        /// Notifications are edges of an eventfd that is never read: many of them,
+        /// before and between waits, each end the next wait at once.
+        #[test]
+        fn every_notify_ends_the_next_wait() {
+            let reactor = reactor();
+            for _ in 0..1_000 {
+                reactor.notify().unwrap();
+                reactor.notify().unwrap();
+                let start = std::time::Instant::now();
+                reactor.wait(None).unwrap();
+                assert!(start.elapsed() < Duration::from_secs(20));
+            }
+        }
+
+        /// A sub-millisecond timeout goes through the timerfd; a whole-millisecond
+        /// one through `epoll_wait`; neither returns before its time.
+        #[test]
+        fn timeouts_never_end_early() {
+            let reactor = reactor();
+            reactor.wait(Some(Duration::ZERO)).unwrap();
+            for d in [
+                Duration::from_micros(300),
+                Duration::from_millis(2),
+                Duration::from_micros(2_500),
+            ] {
+                let start = std::time::Instant::now();
+                // A timerfd armed by an earlier wait may end one wait early (the
+                // loop then waits again): wait until the time has passed.
+                while start.elapsed() < d {
+                    reactor.wait(Some(d - start.elapsed())).unwrap();
+                }
+                assert!(start.elapsed() >= d);
+            }
+        }
+
+        /// A peer's shutdown of its side (`EPOLLRDHUP`) raises the read edge, so a
+        /// reader waiting for more sees the end of the stream.
+        #[test]
+        fn a_peer_shutdown_raises_the_read_edge() {
+            let reactor = reactor();
+            let (a, b) = UnixStream::pair().unwrap();
+            a.set_nonblocking(true).unwrap();
+            let reg = reactor.register(a).unwrap();
+            let src = reg.source().clone();
+            let tick = src
+                .ready_tick(crate::Direction::Read)
+                .expect("starts ready");
+            src.clear_ready(crate::Direction::Read, tick);
+            b.shutdown(std::net::Shutdown::Write).unwrap();
+            reactor.wait(Some(Duration::from_secs(10))).unwrap();
+            assert!(src.ready_tick(crate::Direction::Read).is_some());
+            let mut buf = [0u8; 4];
+            assert_eq!(reg.get_ref().read(&mut buf).unwrap(), 0);
+        }
     }
 
     /// Async-io mode: readiness reaches the waker the source was polled with, and a

@@ -6,7 +6,7 @@
 //! the caller saw, so an edge that arrives between a failed syscall and the clear is
 //! never lost. A new source starts ready: the first operation just tries the syscall.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::task::{Context, Poll, Waker};
 
@@ -66,6 +66,11 @@ pub struct Source {
     pub(crate) key: usize,
     read: Half,
     write: Half,
+    /// Whether the reactor reports a peer's shutdown (epoll's `EPOLLRDHUP`) with the
+    /// read edge that carries it; only then can a short read mean "drained".
+    sees_read_closed: bool,
+    /// Raised (for good) before the read edge that reported the peer's shutdown.
+    read_closed: AtomicBool,
     /// In async-io mode, the registration with async-io's reactor.
     #[cfg(feature = "async-io")]
     aio: Option<crate::aio::AioSource>,
@@ -73,10 +78,17 @@ pub struct Source {
 
 impl Source {
     pub(crate) fn new(key: usize) -> Self {
+        Source::with_read_closed(key, false)
+    }
+
+    /// A source whose reactor reports a peer's shutdown if `sees_read_closed`.
+    pub(crate) fn with_read_closed(key: usize, sees_read_closed: bool) -> Self {
         Source {
             key,
             read: Half::new(),
             write: Half::new(),
+            sees_read_closed,
+            read_closed: AtomicBool::new(false),
             #[cfg(feature = "async-io")]
             aio: None,
         }
@@ -92,6 +104,8 @@ impl Source {
             key,
             read: Half::new(),
             write: Half::new(),
+            sees_read_closed: false,
+            read_closed: AtomicBool::new(false),
             aio: Some(crate::aio::AioSource::new(io, me)),
         })
     }
@@ -181,6 +195,24 @@ impl Source {
             Ordering::AcqRel,
             Ordering::Acquire,
         );
+    }
+
+    /// After a stream read that returned fewer bytes than it asked for, with the read
+    /// readiness at `tick`: the socket was drained, unless the peer's shutdown is
+    /// queued behind the data (a read edge already spent on it). A reactor that
+    /// reports shutdowns says which; then readiness is lowered, and the next read
+    /// waits for an edge instead of making a `recv` that would only say
+    /// `WouldBlock`. Elsewhere this does nothing (that `recv` finds the end of the
+    /// stream). Not for datagram sockets, where a short read is one datagram.
+    pub fn short_read(&self, tick: u64) {
+        if self.sees_read_closed && !self.read_closed.load(Ordering::Acquire) {
+            self.clear_ready(Direction::Read, tick);
+        }
+    }
+
+    /// The reactor saw the peer shut down its side: raised before the read edge.
+    pub(crate) fn mark_read_closed(&self) {
+        self.read_closed.store(true, Ordering::Release);
     }
 
     pub(crate) fn raise(&self, readable: bool, writable: bool) {
