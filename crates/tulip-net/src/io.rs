@@ -122,7 +122,14 @@ impl Io<Socket> {
         loop {
             let tick = ready!(self.poll_dir(Direction::Read, cx));
             match self.get().read(buf) {
-                Ok(n) => return Poll::Ready(Ok(n)),
+                Ok(n) => {
+                    if n < buf.len() && n > 0 {
+                        // Drained, as far as the reactor can tell: the next read
+                        // waits for an edge rather than trying a `recv` first.
+                        source.short_read(tick);
+                    }
+                    return Poll::Ready(Ok(n));
+                }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                     source.clear_ready(Direction::Read, tick)
                 }
