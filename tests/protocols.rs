@@ -205,7 +205,17 @@ fn pause_and_resume_writing(new_loop: Factory) {
         assert!(t.get_write_buffer_size() > 64 * 1024);
         paused.await.unwrap();
         assert_eq!(log.take(), ["pause"]);
-        let srv = server_t.lock().unwrap().clone().unwrap();
+        // The client can fill the kernel's buffers before the server's accept loop
+        // has run (the connection waits in the backlog): wait for its transport.
+        let mut srv = None;
+        for _ in 0..10_000 {
+            srv = server_t.lock().unwrap().clone();
+            if srv.is_some() {
+                break;
+            }
+            tulip::sleep(Duration::from_millis(1)).await.unwrap();
+        }
+        let srv = srv.expect("the server accepted the connection");
         assert!(!srv.is_reading());
         srv.resume_reading();
         resumed.await.unwrap();
