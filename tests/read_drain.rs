@@ -60,7 +60,10 @@ fn data_and_fin_queued_before_registration(new_loop: Factory) {
         Ok((buf[..n].to_vec(), rest))
     });
     assert_eq!(got.0, b"hello");
-    assert_eq!(got.1, b"", "the end of the stream came right after the data");
+    assert_eq!(
+        got.1, b"",
+        "the end of the stream came right after the data"
+    );
     drop(peer);
 }
 
