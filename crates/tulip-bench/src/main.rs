@@ -56,7 +56,9 @@ fn parse_cli(args: &[String]) -> Result<Cli, String> {
         syscalls: false,
         quick: false,
         json: root.join("target/bench-results.json"),
-        svg: root.join("docs/benchmarks-ratios.svg"),
+        // Under target/, like the JSON: a partial run (`--only`, one workload) must not
+        // overwrite the committed chart; pass `--svg docs/benchmarks-ratios.svg` for that.
+        svg: root.join("target/bench-ratios.svg"),
         only: None,
         repeat: 1,
     };
