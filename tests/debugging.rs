@@ -368,6 +368,8 @@ fn stats_count_steps_callbacks_tasks_timers_and_sources(new_loop: Factory) {
                 && s.callbacks_run >= 3
                 && s.pending_timers >= 5
                 && s.task_steps >= 6
+                // A worker publishes its steps every 64 and when it parks.
+                && (s.executor != "threaded" || s.workers.iter().map(|w| w.task_steps).sum::<u64>() >= 5)
         })
         .await;
         let s = lp2.stats();
