@@ -21,7 +21,7 @@ use crate::handle::Callback;
 use crate::loop_common::LoopCommon;
 
 /// A task step, ready to run. Running it polls the task once.
-pub type Runnable = async_task::Runnable;
+pub type Runnable = async_task::Runnable<crate::header::Header>;
 
 thread_local! {
     /// Steps whose drop was asked for while another step was being dropped on this

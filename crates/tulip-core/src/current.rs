@@ -1,38 +1,61 @@
 //! The task being polled on this thread, and the cancel requests it has to take.
 //!
-//! `CURRENT` holds the header by value and is swapped in and out around each poll, so
-//! tracking the current task costs no reference counting.
+//! `CURRENT` holds a pointer to the header and to a waker that keeps it alive, both
+//! borrowed for the span of one poll, so tracking the current task costs no reference
+//! counting; only `current_task()` takes a count.
+
+// Borrows the header and its waker through pointers valid for one poll (see `enter`).
+#![allow(unsafe_code)]
 
 use std::cell::Cell;
 use std::sync::atomic::Ordering;
-use std::sync::Arc;
+use std::task::Waker;
 
 use crate::error::{Cancelled, Error, Result};
-use crate::header::{Header, TaskRef, CANCELS_PENDING};
+use crate::header::{Header, HeaderPtr, HeaderRef, TaskRef, CANCELS_PENDING};
 
-thread_local! {
-    static CURRENT: Cell<Option<Arc<Header>>> = const { Cell::new(None) };
+/// The task being polled: its header and a waker holding a count on the header's
+/// allocation (see `HeaderRef`), both valid while `enter`'s closure runs.
+#[derive(Clone, Copy)]
+struct Current {
+    header: HeaderPtr,
+    keep: *const Waker,
 }
 
-/// Makes `header` the current task for the span of `f` (one poll).
+thread_local! {
+    static CURRENT: Cell<Option<Current>> = const { Cell::new(None) };
+}
+
+/// Makes the task whose header is `header` the current task for the span of `f` (one
+/// poll), and restores the previous one afterwards, even if `f` unwinds.
+///
+/// # Safety
+/// `keep` must hold a count on the allocation holding `header`, as
+/// [`HeaderRef::from_raw`] requires (`current_task()` clones it).
 #[inline(always)]
-pub(crate) fn enter<R>(header: Arc<Header>, f: impl FnOnce() -> R) -> (Arc<Header>, R) {
-    let prev = CURRENT.with(|c| c.replace(Some(header)));
-    let r = f();
-    let header = CURRENT
-        .with(|c| c.replace(prev))
-        .expect("current task restored");
-    (header, r)
+pub(crate) unsafe fn enter<R>(header: &Header, keep: &Waker, f: impl FnOnce() -> R) -> R {
+    struct Restore(Option<Current>);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            CURRENT.with(|c| c.set(self.0));
+        }
+    }
+    let me = Current {
+        header: HeaderPtr::new(header),
+        keep,
+    };
+    let _restore = Restore(CURRENT.with(|c| c.replace(Some(me))));
+    f()
 }
 
 #[inline]
-fn with_current<R>(f: impl FnOnce(Option<&Arc<Header>>) -> R) -> R {
-    CURRENT.with(|c| {
-        let h = c.take();
-        let r = f(h.as_ref());
-        c.set(h);
-        r
-    })
+fn with_current<R>(f: impl FnOnce(Option<(&Header, &Waker)>) -> R) -> R {
+    let cur = CURRENT.with(Cell::get);
+    // SAFETY: `CURRENT` is set only inside `enter`, which restores the previous value
+    // before returning, and the header and waker it was given are borrowed for that
+    // whole span; so while it is set, both are alive. The references do not escape
+    // `f`, which runs inside that span.
+    f(cur.map(|c| unsafe { (c.header.get(), &*c.keep) }))
 }
 
 /// Takes the current task's pending cancel request. Every tulip await point calls this
@@ -44,7 +67,7 @@ pub fn take_cancel() -> Option<Cancelled> {
     if CANCELS_PENDING.load(Ordering::SeqCst) == 0 {
         return None;
     }
-    with_current(|h| h.and_then(|h| h.take_cancel()))
+    with_current(|h| h.and_then(|(h, _)| h.take_cancel()))
 }
 
 /// [`take_cancel`] as a `Result`: `Err(Error::Cancelled)` when a cancel was pending.
@@ -60,5 +83,11 @@ pub fn check_cancel() -> Result<()> {
 
 /// The task being run on this thread (asyncio's `current_task()`).
 pub fn current_task() -> Option<TaskRef> {
-    with_current(|h| h.cloned().map(TaskRef::from_header))
+    with_current(|h| {
+        h.map(|(h, keep)| {
+            // SAFETY: `enter`'s contract: `keep` holds a count on the header's
+            // allocation.
+            TaskRef::from_header(unsafe { HeaderRef::from_raw(HeaderPtr::new(h), keep.clone()) })
+        })
+    })
 }

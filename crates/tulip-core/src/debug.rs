@@ -11,17 +11,17 @@ use std::time::Instant;
 
 use crate::backend::Backend;
 use crate::event_loop::EventLoop;
-use crate::header::{Header, TaskRef};
+use crate::header::TaskRef;
 use crate::loop_common::{ExceptionContext, LoopCommon};
 
-/// Reports the step of `header`'s task that began at `start`, if it was slow.
+/// Reports the step of `task`'s task that began at `start`, if it was slow.
 #[cold]
-pub(crate) fn step_end(start: Instant, header: &Arc<Header>, lp: &Arc<dyn Backend>) {
+pub(crate) fn step_end(start: Instant, task: impl FnOnce() -> TaskRef, lp: &Arc<dyn Backend>) {
     let took = start.elapsed();
     if took < lp.common().slow_callback_duration() {
         return;
     }
-    let task = TaskRef::from_header(header.clone());
+    let task = task();
     let ctx = ExceptionContext {
         message: format!(
             "Executing task {:?} (spawned at {}) took {:.3} seconds",

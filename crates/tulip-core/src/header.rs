@@ -5,8 +5,13 @@
 //! the rest (`name`, the cancel message, the task's waker, callbacks, the ending)
 //! sits behind one mutex, touched off the hot path.
 
+// `HeaderPtr` and `HeaderRef`: a header inside async-task's cell, kept alive by a
+// waker of the task.
+#![allow(unsafe_code)]
+
 use std::fmt;
 use std::panic::Location;
+use std::ptr::NonNull;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicU8, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::Waker;
@@ -110,11 +115,121 @@ impl HeaderInner {
 /// what [`current_task`](crate::current_task) returns.
 #[derive(Clone)]
 pub struct TaskRef {
-    pub(crate) header: Arc<Header>,
+    pub(crate) header: HeaderRef,
+}
+
+/// Where a task's header lives, as a pointer that may cross threads (the header is
+/// `Sync`; whoever dereferences it shows that it is alive).
+#[derive(Clone, Copy)]
+pub(crate) struct HeaderPtr(NonNull<Header>);
+
+// SAFETY: a `HeaderPtr` is a shared reference in all but its lifetime, and `Header`
+// is `Sync` (atomics and a mutex), so sharing or sending the pointer is sound; each
+// dereference states why the header is still alive.
+unsafe impl Send for HeaderPtr {}
+// SAFETY: as for `Send`.
+unsafe impl Sync for HeaderPtr {}
+
+impl HeaderPtr {
+    pub(crate) fn new(header: &Header) -> HeaderPtr {
+        HeaderPtr(NonNull::from(header))
+    }
+
+    /// The header.
+    ///
+    /// # Safety
+    /// The allocation holding the header must be alive for `'a`.
+    pub(crate) unsafe fn get<'a>(self) -> &'a Header {
+        // SAFETY: the caller keeps the header's allocation alive for `'a`, and a
+        // header is never moved within it (see `HeaderRef`).
+        unsafe { self.0.as_ref() }
+    }
+}
+
+/// A counted reference to a task's header.
+///
+/// A spawned task is one allocation: async-task's cell holds the header as its
+/// metadata beside the future, and `keep` is a waker of that task, which holds a
+/// count on the cell. async-task drops the metadata only when the cell is freed —
+/// when the last count is gone — and never moves it (the future is built from a
+/// reference to it). The main task of `run_until_complete` is not spawned; its header
+/// sits in an `Arc` and `keep` is a waker over that `Arc`. `keep` is never woken: it
+/// only keeps the header alive.
+pub(crate) struct HeaderRef {
+    ptr: HeaderPtr,
+    keep: Waker,
+}
+
+impl HeaderRef {
+    /// A reference to the header at `ptr`, kept alive by `keep`.
+    ///
+    /// # Safety
+    /// `keep` must hold a count on the allocation that holds the header at `ptr`, and
+    /// that allocation must free the header only once every such count is gone.
+    pub(crate) unsafe fn from_raw(ptr: HeaderPtr, keep: Waker) -> HeaderRef {
+        HeaderRef { ptr, keep }
+    }
+
+    /// The header of a task that is not spawned (the main task), in its own `Arc`.
+    pub(crate) fn standalone(header: Header) -> HeaderRef {
+        let arc = Arc::new(Standalone(header));
+        let ptr = HeaderPtr::new(&arc.0);
+        // `ptr` points into the `Arc` the waker counts, and an `Arc` frees its value
+        // only with its last count.
+        HeaderRef {
+            ptr,
+            keep: Waker::from(arc),
+        }
+    }
+
+    /// The reference of the task `runnable` runs.
+    #[inline]
+    pub(crate) fn of_runnable(runnable: &async_task::Runnable<Header>) -> HeaderRef {
+        let ptr = HeaderPtr::new(runnable.metadata());
+        // SAFETY: a waker of the task holds a count on its allocation, where
+        // async-task keeps the metadata, in place, until the last count is gone.
+        unsafe { HeaderRef::from_raw(ptr, runnable.waker()) }
+    }
+
+    pub(crate) fn ptr(&self) -> HeaderPtr {
+        self.ptr
+    }
+
+    /// The waker that keeps the header alive (never to be woken).
+    pub(crate) fn keep(&self) -> &Waker {
+        &self.keep
+    }
+}
+
+impl Clone for HeaderRef {
+    fn clone(&self) -> Self {
+        HeaderRef {
+            ptr: self.ptr,
+            keep: self.keep.clone(),
+        }
+    }
+}
+
+impl std::ops::Deref for HeaderRef {
+    type Target = Header;
+
+    #[inline]
+    fn deref(&self) -> &Header {
+        // SAFETY: `keep` holds a count on the allocation holding the header, which
+        // frees it only with the last count (`from_raw`'s contract, or an `Arc`).
+        unsafe { self.ptr.get() }
+    }
+}
+
+/// A header in an `Arc` of its own, whose waker does nothing: the main task's.
+struct Standalone(Header);
+
+impl std::task::Wake for Standalone {
+    fn wake(self: Arc<Self>) {}
 }
 
 impl TaskRef {
-    pub(crate) fn from_header(header: Arc<Header>) -> TaskRef {
+    pub(crate) fn from_header(header: HeaderRef) -> TaskRef {
         TaskRef { header }
     }
 }
@@ -165,9 +280,9 @@ impl fmt::Debug for Header {
 }
 
 impl Header {
-    pub(crate) fn new(loop_id: u64, site: &'static Location<'static>) -> Arc<Header> {
+    pub(crate) fn new(loop_id: u64, site: &'static Location<'static>) -> Header {
         let id = NEXT_TASK_ID.fetch_add(1, Ordering::Relaxed);
-        Arc::new(Header {
+        Header {
             #[cfg(feature = "tracing")]
             span: tracing::debug_span!(
                 target: "tulip",
@@ -192,7 +307,7 @@ impl Header {
             steps: AtomicU32::new(0),
             wait: AtomicU64::new(0),
             inner: Mutex::new(HeaderInner::default()),
-        })
+        }
     }
 
     pub(crate) fn lock(&self) -> MutexGuard<'_, HeaderInner> {
@@ -208,6 +323,11 @@ impl Header {
         if self.is_done() {
             return None;
         }
+        self.lock().waker.take()
+    }
+
+    /// Takes the task's own waker out, done or not (the task is finishing).
+    pub(crate) fn take_own_waker(&self) -> Option<Waker> {
         self.lock().waker.take()
     }
 
@@ -335,6 +455,7 @@ impl Header {
     /// reads `state`, and this writes `state` before it reads `has_callbacks` (all
     /// SeqCst), so at least one side sees the other and no callback is lost; whoever
     /// takes the list second finds it empty, so none runs twice.
+    #[inline]
     pub(crate) fn finish(&self, ending: Ending) -> Option<DoneList> {
         self.lower_cancel_flag();
         let state = match &ending {
@@ -367,5 +488,80 @@ impl Header {
     /// Sets report flags; returns the flags as they were.
     pub(crate) fn flag(&self, bits: u8) -> u8 {
         self.report.fetch_or(bits, Ordering::AcqRel)
+    }
+}
+
+/// The header's life inside async-task's cell, without an executor, so that Miri can
+/// check the pointer arithmetic of `HeaderRef`
+/// (`cargo +nightly miri test -p tulip-core --lib header`).
+#[cfg(test)]
+mod tests {
+    use std::panic::Location;
+    use std::sync::{Arc, Mutex};
+
+    use super::{Header, HeaderRef, PENDING};
+
+    type Queue = Arc<Mutex<Vec<async_task::Runnable<Header>>>>;
+
+    fn spawn(queue: &Queue, out: u32) -> (async_task::Task<u32, Header>, HeaderRef) {
+        let q = queue.clone();
+        let (runnable, task) = async_task::Builder::new()
+            .metadata(Header::new(7, Location::caller()))
+            .spawn(
+                move |_: &Header| async move { out },
+                move |r| q.lock().unwrap().push(r),
+            );
+        let me = HeaderRef::of_runnable(&runnable);
+        runnable.schedule();
+        (task, me)
+    }
+
+    fn run_all(queue: &Queue) {
+        let steps: Vec<_> = std::mem::take(&mut *queue.lock().unwrap());
+        for r in steps {
+            r.run();
+        }
+    }
+
+    #[test]
+    fn a_reference_outlives_the_task_handle_and_its_run() {
+        let queue = Queue::default();
+        let (task, me) = spawn(&queue, 5);
+        assert_eq!(me.loop_id, 7);
+        run_all(&queue);
+        assert_eq!(futures::executor::block_on(task), 5);
+        // The handle and the step are gone: the reference alone keeps the header.
+        assert_eq!(me.state.load(std::sync::atomic::Ordering::Relaxed), PENDING);
+        let copy = me.clone();
+        drop(me);
+        assert_eq!(copy.loop_id, 7);
+        assert_eq!(copy.name_for_test(), None);
+    }
+
+    #[test]
+    fn a_task_dropped_unrun_frees_its_header_after_the_last_reference() {
+        let queue = Queue::default();
+        let (task, me) = spawn(&queue, 1);
+        drop(task);
+        // The scheduled step is dropped without running: the future goes, the
+        // header stays for `me`.
+        queue.lock().unwrap().clear();
+        assert_eq!(me.loop_id, 7);
+        drop(me);
+    }
+
+    #[test]
+    fn a_standalone_header_lives_while_a_clone_does() {
+        let me = HeaderRef::standalone(Header::new(3, Location::caller()));
+        let copy = me.clone();
+        drop(me);
+        assert_eq!(copy.loop_id, 3);
+        assert_eq!(super::HeaderPtr::new(&copy).0, copy.ptr().0);
+    }
+
+    impl Header {
+        fn name_for_test(&self) -> Option<String> {
+            self.lock().extra.as_ref().and_then(|e| e.name.clone())
+        }
     }
 }

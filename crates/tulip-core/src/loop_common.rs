@@ -4,7 +4,7 @@
 use std::any::Any;
 use std::fmt;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use slab::Slab;
@@ -52,7 +52,7 @@ pub struct LoopCommon {
     clock: LoopClock,
     /// The exception handler, kept as `Any` (it names `EventLoop`, a layer above).
     handler: Mutex<Option<Arc<dyn Any + Send + Sync>>>,
-    tasks: Mutex<Slab<Weak<Header>>>,
+    tasks: Mutex<Slab<TaskRef>>,
     /// Counted [`EventLoop`] handles alive (the loop's own tasks hold uncounted ones).
     handles: AtomicUsize,
     /// asyncio's debug mode (`set_debug`), and the step duration it reports.
@@ -60,7 +60,7 @@ pub struct LoopCommon {
     slow_nanos: AtomicU64,
     /// The main task of the `run_until_complete` in progress (it is not in `tasks`:
     /// `all_tasks()` leaves it out, the task dump shows it).
-    main: Mutex<Option<Weak<Header>>>,
+    main: Mutex<Option<TaskRef>>,
 }
 
 impl fmt::Debug for LoopCommon {
@@ -148,13 +148,13 @@ impl LoopCommon {
         self.slow_nanos.store(nanos, Ordering::Relaxed);
     }
 
-    pub(crate) fn set_main(&self, header: &Arc<Header>) {
-        *self.main.lock().unwrap_or_else(|e| e.into_inner()) = Some(Arc::downgrade(header));
+    pub(crate) fn set_main(&self, task: &TaskRef) {
+        *self.main.lock().unwrap_or_else(|e| e.into_inner()) = Some(task.clone());
     }
 
     pub(crate) fn main_id(&self) -> Option<u64> {
         let main = self.main.lock().unwrap_or_else(|e| e.into_inner());
-        main.as_ref().and_then(Weak::upgrade).map(|h| h.id)
+        main.as_ref().map(TaskRef::id)
     }
 
     pub(crate) fn clear_main(&self) {
@@ -165,8 +165,8 @@ impl LoopCommon {
     pub(crate) fn dump_tasks(&self) -> Vec<TaskRef> {
         let mut v = self.live_tasks();
         let main = self.main.lock().unwrap_or_else(|e| e.into_inner()).clone();
-        if let Some(h) = main.and_then(|w| w.upgrade()).filter(|h| !h.is_done()) {
-            v.insert(0, TaskRef::from_header(h));
+        if let Some(t) = main.filter(|t| !t.done()) {
+            v.insert(0, t);
         }
         v
     }
@@ -200,13 +200,13 @@ impl LoopCommon {
     /// its step and, with it, the task's future (destructors run, sockets close,
     /// awaiters hear "cancelled"). Returns how many were woken.
     pub(crate) fn release_parked(&self) -> usize {
-        let parked: Vec<_> = {
+        let parked: Vec<TaskRef> = {
             let tasks = self.tasks.lock().unwrap_or_else(|e| e.into_inner());
-            tasks.iter().filter_map(|(_, w)| w.upgrade()).collect()
+            tasks.iter().map(|(_, t)| t.clone()).collect()
         };
         let mut n = 0;
-        for h in parked {
-            if let Some(w) = h.take_waker() {
+        for t in parked {
+            if let Some(w) = t.header.take_waker() {
                 w.wake();
                 n += 1;
             }
@@ -225,33 +225,34 @@ impl LoopCommon {
             .clone()
     }
 
-    pub(crate) fn track(&self, header: &Arc<Header>) {
-        let weak = Arc::downgrade(header);
+    /// Adds a new task to the registry, which holds a reference to it until it
+    /// finishes (asyncio's `all_tasks()` holds them weakly; here a task that waits
+    /// for good stays until its loop closes and releases it, as in tokio).
+    pub(crate) fn track(&self, task: &TaskRef) {
         let key = self
             .tasks
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .insert(weak);
-        header.slot.store(key, Ordering::Release);
+            .insert(task.clone());
+        task.header.slot.store(key, Ordering::Release);
     }
 
-    pub(crate) fn untrack(&self, header: &Header) {
+    /// Takes a finishing task out of the registry; its reference, if it was there.
+    pub(crate) fn untrack(&self, header: &Header) -> Option<TaskRef> {
         let key = header.slot.swap(usize::MAX, Ordering::AcqRel);
-        if key != usize::MAX {
-            let mut tasks = self.tasks.lock().unwrap_or_else(|e| e.into_inner());
-            if tasks.contains(key) {
-                tasks.remove(key);
-            }
+        if key == usize::MAX {
+            return None;
         }
+        self.tasks
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .try_remove(key)
     }
 
     /// How many tasks of this loop are not done.
     pub fn live_count(&self) -> usize {
         let tasks = self.tasks.lock().unwrap_or_else(|e| e.into_inner());
-        tasks
-            .iter()
-            .filter(|(_, w)| w.upgrade().is_some_and(|h| !h.is_done()))
-            .count()
+        tasks.iter().filter(|(_, t)| !t.done()).count()
     }
 
     /// The tasks of this loop that are not done, ordered by id (creation order).
@@ -259,10 +260,11 @@ impl LoopCommon {
         let tasks = self.tasks.lock().unwrap_or_else(|e| e.into_inner());
         let mut v: Vec<TaskRef> = tasks
             .iter()
-            .filter_map(|(_, w)| w.upgrade())
-            .filter(|h| !h.is_done())
-            .map(TaskRef::from_header)
+            .map(|(_, t)| t)
+            .filter(|t| !t.done())
+            .cloned()
             .collect();
+        drop(tasks);
         v.sort_by_key(TaskRef::id);
         v
     }

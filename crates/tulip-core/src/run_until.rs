@@ -8,7 +8,7 @@ use crate::error::{Error, Result};
 use crate::event_loop::EventLoop;
 use crate::outcome::TaskError;
 use crate::running::{enter_running, has_running_loop};
-use crate::spawn::main_header;
+use crate::spawn::main_task;
 use crate::task_future::TaskFuture;
 
 impl EventLoop {
@@ -41,12 +41,13 @@ impl EventLoop {
         E: TaskError,
     {
         self.check_can_run()?;
-        let header = main_header(self, std::panic::Location::caller());
+        // Kept to the end: the main task's header lives as long as a reference does.
+        let me = main_task(self, std::panic::Location::caller());
         let common = self.backend().common();
-        common.set_main(&header);
+        common.set_main(&me);
         let mut out = None;
         {
-            let tracked = TaskFuture::new(header, self.backend_arc(), fut, true);
+            let tracked = TaskFuture::main(me.clone(), self.backend_arc(), fut);
             let main = pin!(async {
                 out = Some(tracked.await);
             });

@@ -1,18 +1,19 @@
 //! Spawning tasks: `create_task`, `ensure_future`, `spawn_local`, and the loop's
 //! view of its live tasks (`all_tasks`, `all_done`).
 //!
-//! Every task is allocated once with `async-task`, wrapping the user's future in a
-//! [`TaskFuture`] (see `task_future.rs` for the protocol it adds).
+//! Every task is allocated once with `async-task`: the cell holds the task's
+//! [`Header`] as its metadata and the user's future wrapped in a [`TaskFuture`] (see
+//! `task_future.rs` for the protocol it adds).
 
 use std::future::Future;
 use std::panic::Location;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
+use crate::backend::Runnable;
 use crate::error::{Error, Result};
 use crate::event_loop::EventLoop;
-use crate::header::Header;
-use crate::header::TaskRef;
+use crate::header::{Header, HeaderPtr, HeaderRef, TaskRef};
 use crate::outcome::TaskError;
 use crate::promise::Promise;
 use crate::running::{get_running_loop, with_running_loop};
@@ -34,11 +35,15 @@ where
     if lp.is_closed() {
         return Err(Error::LoopClosed);
     }
-    let header = Header::new(lp.id(), site);
     let backend = lp.backend_arc();
-    let wrapped = TaskFuture::new(header.clone(), lp.backend_arc(), fut, false);
-    let (runnable, task) = async_task::spawn(wrapped, move |r| backend.schedule(r));
-    Ok(launch(lp, header, runnable, task))
+    let task_lp = lp.backend_arc();
+    let (runnable, task) = async_task::Builder::new()
+        .metadata(Header::new(lp.id(), site))
+        .spawn(
+            move |header: &Header| TaskFuture::spawned(HeaderPtr::new(header), task_lp, fut),
+            move |r| backend.schedule(r),
+        );
+    Ok(launch(lp, runnable, task))
 }
 
 /// Spawns a `!Send` future on `lp`; the current thread must be one that runs `lp`.
@@ -58,31 +63,38 @@ where
     if !lp.backend().can_spawn_local() {
         return Err(Error::WrongThread);
     }
-    let header = Header::new(lp.id(), site);
     let backend = lp.backend_arc();
     let home = backend.local_home();
-    let wrapped = TaskFuture::new(header.clone(), lp.backend_arc(), fut, false);
-    let (runnable, task) = async_task::spawn_local(wrapped, move |r| {
-        if let Err(Error::LoopClosed) = backend.schedule_local_on(home, r) {
-            // Dropped by the backend on its own thread.
-        }
-    });
-    Ok(launch(lp, header, runnable, task))
+    let task_lp = lp.backend_arc();
+    let (runnable, task) = async_task::Builder::new()
+        .metadata(Header::new(lp.id(), site))
+        .spawn_local(
+            move |header: &Header| TaskFuture::spawned(HeaderPtr::new(header), task_lp, fut),
+            move |r| {
+                if let Err(Error::LoopClosed) = backend.schedule_local_on(home, r) {
+                    // Dropped by the backend on its own thread.
+                }
+            },
+        );
+    Ok(launch(lp, runnable, task))
 }
 
+/// Registers a new task with its loop and schedules its first step. The registry's
+/// reference and the handle's each hold a count on the task's one allocation (a
+/// waker of the task: see `HeaderRef`).
 fn launch<T, E: TaskError>(
     lp: &EventLoop,
-    header: Arc<Header>,
-    runnable: async_task::Runnable,
-    task: async_task::Task<std::result::Result<T, E>>,
+    runnable: Runnable,
+    task: async_task::Task<std::result::Result<T, E>, Header>,
 ) -> Task<T, E> {
+    let me = TaskRef::from_header(HeaderRef::of_runnable(&runnable));
     let common = lp.backend().common();
     if common.debug() {
-        header.lock().extra().born = crate::introspect::clock_nanos();
+        me.header.lock().extra().born = crate::introspect::clock_nanos();
     }
-    common.track(&header);
+    common.track(&me);
     runnable.schedule();
-    Task::new(TaskRef::from_header(header), task)
+    Task::new(me, task)
 }
 
 /// Spawns `fut` on the running loop (asyncio's `create_task` / `ensure_future`).
@@ -209,10 +221,12 @@ impl EventLoop {
     }
 }
 
-pub(crate) fn main_header(lp: &EventLoop, site: &'static Location<'static>) -> Arc<Header> {
+/// The main task of `run_until_complete` on `lp`: not spawned, so its header has an
+/// allocation of its own.
+pub(crate) fn main_task(lp: &EventLoop, site: &'static Location<'static>) -> TaskRef {
     let header = Header::new(lp.id(), site);
     if lp.backend().common().debug() {
         header.lock().extra().born = crate::introspect::clock_nanos();
     }
-    header
+    TaskRef::from_header(HeaderRef::standalone(header))
 }

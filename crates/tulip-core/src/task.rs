@@ -7,7 +7,7 @@ use std::task::{Context, Poll, Waker};
 
 use crate::current::take_cancel;
 use crate::error::{Cancelled, Error};
-use crate::header::TaskRef;
+use crate::header::{Header, TaskRef};
 use crate::header::{DETACHED, RAISED, RETRIEVED};
 use crate::loop_common::ExceptionContext;
 use crate::outcome::TaskError;
@@ -32,7 +32,7 @@ use crate::outcome::TaskError;
 /// ```
 pub struct Task<T, E = Error> {
     pub(crate) task: TaskRef,
-    inner: Option<async_task::FallibleTask<Result<T, E>>>,
+    inner: Option<async_task::FallibleTask<Result<T, E>, Header>>,
     /// The output once `result()` read it out of the task (boxed: most handles are
     /// only awaited, and a small handle is cheaper to move around).
     kept: Option<Box<Result<T, E>>>,
@@ -57,7 +57,7 @@ impl<T, E> std::ops::Deref for Task<T, E> {
 }
 
 impl<T, E: TaskError> Task<T, E> {
-    pub(crate) fn new(task: TaskRef, inner: async_task::Task<Result<T, E>>) -> Self {
+    pub(crate) fn new(task: TaskRef, inner: async_task::Task<Result<T, E>, Header>) -> Self {
         Task {
             task,
             inner: Some(inner.fallible()),

@@ -10,19 +10,22 @@
 //! A `TaskFuture` dropped before it finished (its loop closed, or dropped its parked
 //! tasks) finishes the task as cancelled, so awaiters and done-callbacks still hear.
 
+// Reads the header through a pointer into the task's own allocation (see `poll`).
+#![allow(unsafe_code)]
+
 use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, Waker};
 
 use crate::backend::Backend;
 use crate::coop;
 use crate::current;
 use crate::error::{Cancelled, Error};
 use crate::event_loop::EventLoop;
-use crate::header::{Header, TaskRef, DETACHED, RAISED, RETRIEVED};
+use crate::header::{Header, HeaderPtr, HeaderRef, TaskRef, DETACHED, RAISED, RETRIEVED};
 use crate::outcome::{Ending, TaskError};
 use crate::task::{dropped, report_unretrieved_on};
 use crate::task_ref::schedule_entries;
@@ -30,11 +33,16 @@ use crate::task_ref::schedule_entries;
 pin_project_lite::pin_project! {
     /// The user's future plus asyncio's task protocol.
     pub(crate) struct TaskFuture<F> {
-        header: Option<Arc<Header>>,
+        // A spawned task's header is async-task's metadata, in the same allocation as
+        // this future; the main task's is kept alive by `main`.
+        header: HeaderPtr,
+        // Set once the task finished: the drop has nothing left to do.
+        finished: bool,
         started: bool,
-        // The main future of `run_until_complete`: its errors go to the caller, not
-        // the exception handler.
-        is_main: bool,
+        // The main future of `run_until_complete` (its errors go to the caller, not
+        // the exception handler): its own reference, since it is not spawned and
+        // nothing else keeps its header alive. `None` for a spawned task.
+        main: Option<TaskRef>,
         // The loop's executor (not a counted `EventLoop` handle: smaller, and a task
         // must not keep its loop open).
         lp: Arc<dyn Backend>,
@@ -45,7 +53,12 @@ pin_project_lite::pin_project! {
     impl<F> PinnedDrop for TaskFuture<F> {
         fn drop(this: Pin<&mut Self>) {
             let this = this.project();
-            if let Some(header) = this.header.take() {
+            if !*this.finished {
+                *this.finished = true;
+                // SAFETY: as in `poll`; and a future is dropped while its
+                // allocation is alive (async-task drops it inside `run` or when the
+                // `Runnable` is dropped, both holding a count).
+                let header = unsafe { this.header.get() };
                 // Dropped before it finished: by its loop, closing or dropping it.
                 let mut ending = Ending::Cancelled(match dropped() {
                     Error::Cancelled(c) => c,
@@ -54,18 +67,34 @@ pin_project_lite::pin_project! {
                 if let Some(e) = drop_future(this.fut) {
                     ending = Ending::Raised(e);
                 }
-                finish(header, this.lp, ending, *this.is_main);
+                // A task that ran has returned `Pending` once, which stored its waker.
+                finish(header, this.lp, ending, this.main.take(), *this.started);
             }
         }
     }
 }
 
 impl<F> TaskFuture<F> {
-    pub(crate) fn new(header: Arc<Header>, lp: Arc<dyn Backend>, fut: F, is_main: bool) -> Self {
+    /// The future of a spawned task whose header (async-task's metadata) is at
+    /// `header`, in the allocation that will hold this future.
+    pub(crate) fn spawned(header: HeaderPtr, lp: Arc<dyn Backend>, fut: F) -> Self {
         TaskFuture {
-            header: Some(header),
+            header,
+            finished: false,
             started: false,
-            is_main,
+            main: None,
+            lp,
+            fut: Some(fut),
+        }
+    }
+
+    /// The main future of `run_until_complete`, as the task `main`.
+    pub(crate) fn main(main: TaskRef, lp: Arc<dyn Backend>, fut: F) -> Self {
+        TaskFuture {
+            header: main.header.ptr(),
+            finished: false,
+            started: false,
+            main: Some(main),
             lp,
             fut: Some(fut),
         }
@@ -90,15 +119,39 @@ where
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let mut this = self.project();
-        let header = this.header.take().expect("header present while pending");
+        assert!(!*this.finished, "a task's future polled after it finished");
+        // SAFETY: a spawned task's header is in the same allocation as this future,
+        // which async-task frees only after dropping the future; the main task's is
+        // kept alive by `main`, which this future owns.
+        let header: &Header = unsafe { this.header.get() };
+        // What keeps the header alive while it is the current task: the task's own
+        // waker (async-task's, counting this allocation) or the main task's reference.
+        let keep: &Waker = match this.main.as_ref() {
+            Some(main) => main.header.keep(),
+            None => cx.waker(),
+        };
         // A request that was there before this poll: the task was woken for it.
         let asked_before = header.cancel_pending();
         let first_poll = !*this.started;
         if first_poll {
             *this.started = true;
-            if let Some(c) = header.take_cancel() {
+            // `cancel_pending` first: it reads only the process-wide count while no
+            // cancel is pending anywhere.
+            if let Some(c) = header
+                .cancel_pending()
+                .then(|| header.take_cancel())
+                .flatten()
+            {
                 // asyncio throws into the coroutine before its first line.
-                return Poll::Ready(cancelled_now(header, this.lp, this.fut, c, *this.is_main));
+                *this.finished = true;
+                return Poll::Ready(cancelled_now(
+                    header,
+                    this.lp,
+                    this.fut,
+                    c,
+                    this.main.take(),
+                    false,
+                ));
             }
         }
         let fut = this
@@ -116,19 +169,27 @@ where
         } else {
             None
         };
-        #[cfg(feature = "tracing")]
-        let span = header.span.clone();
-        #[cfg(feature = "tracing")]
-        let _entered = span.enter();
-        let (header, res) = current::enter(header, || {
-            coop::with_budget(|| catch_unwind(AssertUnwindSafe(|| fut.poll(cx))))
-        });
+        let res = {
+            #[cfg(feature = "tracing")]
+            let _entered = header.span.enter();
+            // SAFETY: `keep` counts the allocation holding `header` (see above).
+            unsafe {
+                current::enter(header, keep, || {
+                    coop::with_budget(|| catch_unwind(AssertUnwindSafe(|| fut.poll(cx))))
+                })
+            }
+        };
         header.steps.store(steps.wrapping_add(2), Ordering::Relaxed);
         header
             .wait
             .store(crate::introspect::end_poll(), Ordering::Relaxed);
         if let Some(start) = timed {
-            crate::debug::step_end(start, &header, this.lp);
+            let task = || {
+                // SAFETY: `keep` counts the allocation holding `header` (see above).
+                let header = unsafe { HeaderRef::from_raw(HeaderPtr::new(header), keep.clone()) };
+                TaskRef::from_header(header)
+            };
+            crate::debug::step_end(start, task, this.lp);
         }
         let out = match res {
             Ok(Poll::Pending) => {
@@ -142,56 +203,78 @@ where
                         // The task was polled for the request and nothing inside took
                         // it: enforce it by dropping the future.
                         let c = header.take_cancel().unwrap_or_default();
+                        *this.finished = true;
                         return Poll::Ready(cancelled_now(
                             header,
                             this.lp,
                             this.fut,
                             c,
-                            *this.is_main,
+                            this.main.take(),
+                            true,
                         ));
                     }
                     // It arrived while the task was running: deliver it at the next
                     // await point, on the next poll.
                     cx.waker().wake_by_ref();
                 }
-                *this.header = Some(header);
                 return Poll::Pending;
             }
             Ok(Poll::Ready(out)) => out,
             Err(payload) => Err(E::from(Error::from_panic(payload.as_ref()))),
         };
+        *this.finished = true;
         let mut ending = Ending::of(&out);
         let mut out = out;
         if let Some(e) = drop_future(this.fut) {
             ending = Ending::Raised(e.clone());
             out = Err(E::from(e));
         }
-        finish(header, this.lp, ending, *this.is_main);
+        // Only a first poll finishes without having stored the task's waker.
+        finish(header, this.lp, ending, this.main.take(), !first_poll);
         Poll::Ready(out)
     }
 }
 
 /// Ends the task cancelled with `c`, dropping its future now.
 fn cancelled_now<F, T, E: TaskError>(
-    header: Arc<Header>,
+    header: &Header,
     lp: &Arc<dyn Backend>,
     fut: Pin<&mut Option<F>>,
     c: Cancelled,
-    is_main: bool,
+    main: Option<TaskRef>,
+    parked: bool,
 ) -> Result<T, E> {
     if let Some(e) = drop_future(fut) {
-        finish(header, lp, Ending::Raised(e.clone()), is_main);
+        finish(header, lp, Ending::Raised(e.clone()), main, parked);
         return Err(E::from(e));
     }
-    finish(header, lp, Ending::Cancelled(c.clone()), is_main);
+    finish(header, lp, Ending::Cancelled(c.clone()), main, parked);
     Err(E::from(Error::Cancelled(c)))
 }
 
-fn finish(header: Arc<Header>, lp: &Arc<dyn Backend>, ending: Ending, is_main: bool) {
+/// Marks the task done with `ending`, takes it out of its loop's registry and
+/// schedules its done-callbacks and awaiter. `main` is the main task's reference
+/// (`None` for a spawned task, whose reference the registry held). `parked`: the
+/// task has returned `Pending`, so its header holds the task's own waker, which is
+/// dropped here: inside the task's own allocation it would keep that allocation alive
+/// for good.
+fn finish(
+    header: &Header,
+    lp: &Arc<dyn Backend>,
+    ending: Ending,
+    main: Option<TaskRef>,
+    parked: bool,
+) {
+    let is_main = main.is_some();
     let raised = matches!(ending, Ending::Raised(_));
     let entries = header.finish(ending);
-    lp.common().untrack(&header);
-    let task = TaskRef::from_header(header);
+    let Some(task) = lp.common().untrack(header).or(main) else {
+        // Not reached: a spawned task is in its loop's registry from its launch until
+        // here. Without a reference, callbacks cannot be handed the task.
+        header.awaiter.wake();
+        drop(header.take_own_waker());
+        return;
+    };
     if raised && !is_main {
         let prev = task.header.flag(RAISED);
         if prev & DETACHED != 0 && prev & RETRIEVED == 0 {
@@ -199,4 +282,7 @@ fn finish(header: Arc<Header>, lp: &Arc<dyn Backend>, ending: Ending, is_main: b
         }
     }
     schedule_entries(&task, entries, Some(&**lp));
+    if parked {
+        drop(header.take_own_waker());
+    }
 }

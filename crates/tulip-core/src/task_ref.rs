@@ -4,12 +4,11 @@
 
 use std::fmt;
 use std::sync::atomic::Ordering;
-use std::sync::Arc;
 
 use crate::backend::Backend;
 use crate::error::{Error, Result};
 use crate::handle::Callback;
-use crate::header::{DoneEntry, DoneList, TaskRef, CANCELLED, FAILED, RETRIEVED};
+use crate::header::{DoneEntry, DoneList, Header, TaskRef, CANCELLED, FAILED, RETRIEVED};
 use crate::outcome::Ending;
 use crate::running::get_running_loop;
 
@@ -25,7 +24,7 @@ impl fmt::Debug for TaskRef {
 
 impl PartialEq for TaskRef {
     fn eq(&self, other: &Self) -> bool {
-        Arc::ptr_eq(&self.header, &other.header)
+        std::ptr::eq::<Header>(&*self.header, &*other.header)
     }
 }
 impl Eq for TaskRef {}
@@ -153,16 +152,21 @@ impl TaskRef {
 /// `call_soon`; the awaiter is woken, which puts its next step at the end of the same
 /// queue — the very place asyncio's `call_soon(task.__wakeup)` would run it. Without
 /// a loop, callbacks run inline.
+#[inline]
 pub(crate) fn schedule_entries(
     task: &TaskRef,
     entries: Option<DoneList>,
     lp: Option<&dyn Backend>,
 ) {
-    let Some(mut entries) = entries.filter(|e| !e.is_empty()) else {
+    match entries.filter(|e| !e.is_empty()) {
         // The common case: no done-callback, at most an awaiter.
-        task.header.awaiter.wake();
-        return;
-    };
+        None => task.header.awaiter.wake(),
+        Some(entries) => schedule_callbacks(task, entries, lp),
+    }
+}
+
+/// [`schedule_entries`] when there are done-callbacks.
+fn schedule_callbacks(task: &TaskRef, mut entries: DoneList, lp: Option<&dyn Backend>) {
     let awaiter_id = task.header.awaiter_id.load(Ordering::Relaxed);
     let mut woken = false;
     for (id, cb) in entries.take() {
