@@ -48,12 +48,12 @@ pub(crate) type DoneEntry = Box<dyn FnOnce(&TaskRef) + Send + 'static>;
 /// entry is kept inline: a list allocation per task showed up in spawn/join profiles.
 #[derive(Default)]
 pub(crate) struct DoneList {
-    first: Option<(u64, DoneEntry)>,
-    rest: Vec<(u64, DoneEntry)>,
+    first: Option<(u32, DoneEntry)>,
+    rest: Vec<(u32, DoneEntry)>,
 }
 
 impl DoneList {
-    pub(crate) fn push(&mut self, id: u64, entry: DoneEntry) {
+    pub(crate) fn push(&mut self, id: u32, entry: DoneEntry) {
         match self.first {
             None if self.rest.is_empty() => self.first = Some((id, entry)),
             _ => self.rest.push((id, entry)),
@@ -70,7 +70,7 @@ impl DoneList {
     }
 
     /// The entries in registration order, leaving the list empty.
-    pub(crate) fn take(&mut self) -> impl Iterator<Item = (u64, DoneEntry)> {
+    pub(crate) fn take(&mut self) -> impl Iterator<Item = (u32, DoneEntry)> {
         let first = self.first.take();
         let rest = std::mem::take(&mut self.rest);
         first.into_iter().chain(rest)
@@ -81,13 +81,15 @@ impl DoneList {
 pub(crate) struct HeaderInner {
     /// The name, cancel message and birth time, which most tasks never get.
     pub(crate) extra: Option<Box<Extra>>,
-    /// The task's own waker, stored the first time the task waits (a task that
-    /// finishes in its first poll never pays for it), so that `cancel()` can wake it.
+    /// The task's own waker, so that `cancel()` and a closing loop can wake it. A
+    /// spawned task's is stored at its launch and taken by its finish: it is also
+    /// the count that keeps the task's cell alive for the references made from it
+    /// (`task_registry.rs`). The main task's is stored the first time it waits.
     pub(crate) waker: Option<Waker>,
     /// Done-callbacks, in registration order, each with its id.
     pub(crate) callbacks: DoneList,
     /// Set once the task is done.
-    pub(crate) ending: Option<Ending>,
+    pub(crate) ending: Option<Box<Ending>>,
 }
 
 /// What few tasks have, boxed on first use so that a task without any of it carries
@@ -241,17 +243,17 @@ pub struct Header {
     pub(crate) state: AtomicU8,
     cancel_requested: AtomicBool,
     /// Times `cancel()` was asked and not withdrawn (asyncio's `cancelling()`).
-    pub(crate) cancelling: AtomicU64,
+    pub(crate) cancelling: AtomicU32,
     /// Raised (for good) by the first done-callback; see `finish`.
     pub(crate) has_callbacks: AtomicBool,
     /// Registration ids, shared by done-callbacks and the awaiter, so that both run
     /// in the order they were registered (in asyncio, an awaiting task's wake-up is
     /// itself a done-callback).
-    next_id: AtomicU64,
+    next_id: AtomicU32,
     /// The task awaiting this one through its `Task` handle (there is at most one),
-    /// registered without a lock, and its registration id (`u64::MAX`: none).
+    /// registered without a lock, and its registration id (`u32::MAX`: none).
     pub(crate) awaiter: AtomicWaker,
-    pub(crate) awaiter_id: AtomicU64,
+    pub(crate) awaiter_id: AtomicU32,
     /// `RAISED | RETRIEVED | DETACHED`.
     pub(crate) report: AtomicU8,
     /// Key in the loop's task registry (`usize::MAX`: not tracked).
@@ -296,11 +298,11 @@ impl Header {
             loop_id,
             state: AtomicU8::new(PENDING),
             cancel_requested: AtomicBool::new(false),
-            cancelling: AtomicU64::new(0),
+            cancelling: AtomicU32::new(0),
             has_callbacks: AtomicBool::new(false),
-            next_id: AtomicU64::new(0),
+            next_id: AtomicU32::new(0),
             awaiter: AtomicWaker::new(),
-            awaiter_id: AtomicU64::new(u64::MAX),
+            awaiter_id: AtomicU32::new(u32::MAX),
             report: AtomicU8::new(0),
             slot: AtomicUsize::new(usize::MAX),
             site,
@@ -318,17 +320,22 @@ impl Header {
         self.state.load(Ordering::Acquire) != PENDING
     }
 
-    /// Takes the task's own waker (the loop is closing and releases it).
-    pub(crate) fn take_waker(&self) -> Option<Waker> {
-        if self.is_done() {
-            return None;
+    /// Wakes the task through its own waker (its loop is closing and releases it:
+    /// the closed executor drops the step, and with it the future).
+    pub(crate) fn wake_own(&self) {
+        if let Some(w) = self.own_waker() {
+            w.wake();
         }
-        self.lock().waker.take()
     }
 
     /// Takes the task's own waker out, done or not (the task is finishing).
     pub(crate) fn take_own_waker(&self) -> Option<Waker> {
         self.lock().waker.take()
+    }
+
+    /// A clone of the task's own waker, while the task has not finished.
+    pub(crate) fn own_waker(&self) -> Option<Waker> {
+        self.lock().waker.clone()
     }
 
     pub(crate) fn set_waker(&self, w: &Waker) {
@@ -394,7 +401,7 @@ impl Header {
     }
 
     /// Withdraws one cancel request (asyncio's `uncancel()`); returns what is left.
-    pub(crate) fn uncancel(&self) -> u64 {
+    pub(crate) fn uncancel(&self) -> u32 {
         let mut n = self.cancelling.load(Ordering::Relaxed);
         while n > 0 {
             match self.cancelling.compare_exchange_weak(
@@ -420,7 +427,7 @@ impl Header {
 
     /// Registers a done-callback. Returns `Err(entry)` if the task is done already
     /// (the caller schedules it itself).
-    pub(crate) fn add_entry(&self, entry: DoneEntry) -> Result<u64, DoneEntry> {
+    pub(crate) fn add_entry(&self, entry: DoneEntry) -> Result<u32, DoneEntry> {
         let mut inner = self.lock();
         self.has_callbacks.store(true, Ordering::SeqCst);
         if self.state.load(Ordering::SeqCst) != PENDING {
@@ -434,7 +441,7 @@ impl Header {
     /// Registers (or refreshes) the awaiter's waker; the caller checks `is_done`
     /// afterwards, so a finish that raced the registration is never missed.
     pub(crate) fn set_awaiter(&self, waker: &Waker) {
-        if self.awaiter_id.load(Ordering::Relaxed) == u64::MAX {
+        if self.awaiter_id.load(Ordering::Relaxed) == u32::MAX {
             let id = self.next_id.fetch_add(1, Ordering::Relaxed);
             self.awaiter_id.store(id, Ordering::Relaxed);
         }
@@ -471,7 +478,7 @@ impl Header {
             return Some(std::mem::take(&mut self.lock().callbacks));
         }
         let mut inner = self.lock();
-        inner.ending = Some(ending);
+        inner.ending = Some(Box::new(ending));
         self.state.store(state, Ordering::SeqCst);
         Some(std::mem::take(&mut inner.callbacks))
     }
@@ -481,7 +488,7 @@ impl Header {
         match self.state.load(Ordering::Acquire) {
             PENDING => None,
             DONE => Some(Ending::Returned),
-            _ => self.lock().ending.clone(),
+            _ => self.lock().ending.as_deref().cloned(),
         }
     }
 

@@ -52,6 +52,7 @@ mod stats;
 mod task;
 mod task_future;
 mod task_ref;
+mod task_registry;
 mod threadsafe;
 mod timers;
 

@@ -7,11 +7,10 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use slab::Slab;
-
 use crate::clock::LoopClock;
 use crate::error::Error;
 use crate::header::{Header, TaskRef};
+use crate::task_registry::TaskRegistry;
 
 /// What the exception handler is told (asyncio's `context` dict).
 #[derive(Debug, Clone)]
@@ -52,7 +51,7 @@ pub struct LoopCommon {
     clock: LoopClock,
     /// The exception handler, kept as `Any` (it names `EventLoop`, a layer above).
     handler: Mutex<Option<Arc<dyn Any + Send + Sync>>>,
-    tasks: Mutex<Slab<TaskRef>>,
+    tasks: TaskRegistry,
     /// Counted [`EventLoop`] handles alive (the loop's own tasks hold uncounted ones).
     handles: AtomicUsize,
     /// asyncio's debug mode (`set_debug`), and the step duration it reports.
@@ -99,7 +98,7 @@ impl LoopCommon {
                 false => LoopClock::real(),
             },
             handler: Mutex::new(None),
-            tasks: Mutex::new(Slab::new()),
+            tasks: TaskRegistry::default(),
             handles: AtomicUsize::new(0),
             debug: AtomicBool::new(false),
             slow_nanos: AtomicU64::new(crate::debug_flag::DEFAULT_SLOW.as_nanos() as u64),
@@ -200,16 +199,10 @@ impl LoopCommon {
     /// its step and, with it, the task's future (destructors run, sockets close,
     /// awaiters hear "cancelled"). Returns how many were woken.
     pub(crate) fn release_parked(&self) -> usize {
-        let parked: Vec<TaskRef> = {
-            let tasks = self.tasks.lock().unwrap_or_else(|e| e.into_inner());
-            tasks.iter().map(|(_, t)| t.clone()).collect()
-        };
-        let mut n = 0;
+        let parked = self.tasks.pending();
+        let n = parked.len();
         for t in parked {
-            if let Some(w) = t.header.take_waker() {
-                w.wake();
-                n += 1;
-            }
+            t.header.wake_own();
         }
         n
     }
@@ -225,46 +218,24 @@ impl LoopCommon {
             .clone()
     }
 
-    /// Adds a new task to the registry, which holds a reference to it until it
-    /// finishes (asyncio's `all_tasks()` holds them weakly; here a task that waits
-    /// for good stays until its loop closes and releases it, as in tokio).
-    pub(crate) fn track(&self, task: &TaskRef) {
-        let key = self
-            .tasks
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(task.clone());
-        task.header.slot.store(key, Ordering::Release);
+    /// Adds a new task to the registry (see `task_registry.rs`).
+    pub(crate) fn track(&self, header: &Header) {
+        self.tasks.insert(header);
     }
 
-    /// Takes a finishing task out of the registry; its reference, if it was there.
-    pub(crate) fn untrack(&self, header: &Header) -> Option<TaskRef> {
-        let key = header.slot.swap(usize::MAX, Ordering::AcqRel);
-        if key == usize::MAX {
-            return None;
-        }
-        self.tasks
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .try_remove(key)
+    /// Takes a finishing task out of the registry.
+    pub(crate) fn untrack(&self, header: &Header) {
+        self.tasks.remove(header);
     }
 
     /// How many tasks of this loop are not done.
     pub fn live_count(&self) -> usize {
-        let tasks = self.tasks.lock().unwrap_or_else(|e| e.into_inner());
-        tasks.iter().filter(|(_, t)| !t.done()).count()
+        self.tasks.count_pending()
     }
 
     /// The tasks of this loop that are not done, ordered by id (creation order).
     pub fn live_tasks(&self) -> Vec<TaskRef> {
-        let tasks = self.tasks.lock().unwrap_or_else(|e| e.into_inner());
-        let mut v: Vec<TaskRef> = tasks
-            .iter()
-            .map(|(_, t)| t)
-            .filter(|t| !t.done())
-            .cloned()
-            .collect();
-        drop(tasks);
+        let mut v = self.tasks.pending();
         v.sort_by_key(TaskRef::id);
         v
     }

@@ -47,7 +47,7 @@ impl EventLoop {
         common.set_main(&me);
         let mut out = None;
         {
-            let tracked = TaskFuture::main(me.clone(), self.backend_arc(), fut);
+            let tracked = TaskFuture::main(&me, self.backend_arc(), fut);
             let main = pin!(async {
                 out = Some(tracked.await);
             });

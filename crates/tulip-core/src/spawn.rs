@@ -79,9 +79,9 @@ where
     Ok(launch(lp, runnable, task))
 }
 
-/// Registers a new task with its loop and schedules its first step. The registry's
-/// reference and the handle's each hold a count on the task's one allocation (a
-/// waker of the task: see `HeaderRef`).
+/// Registers a new task with its loop and schedules its first step. The handle's
+/// reference and the task's own waker, stored in its header until it finishes, each
+/// hold a count on the task's one allocation (see `HeaderRef`).
 fn launch<T, E: TaskError>(
     lp: &EventLoop,
     runnable: Runnable,
@@ -89,10 +89,14 @@ fn launch<T, E: TaskError>(
 ) -> Task<T, E> {
     let me = TaskRef::from_header(HeaderRef::of_runnable(&runnable));
     let common = lp.backend().common();
-    if common.debug() {
-        me.header.lock().extra().born = crate::introspect::clock_nanos();
+    {
+        let mut inner = me.header.lock();
+        inner.waker = Some(me.header.keep().clone());
+        if common.debug() {
+            inner.extra().born = crate::introspect::clock_nanos();
+        }
     }
-    common.track(&me);
+    common.track(&me.header);
     runnable.schedule();
     Task::new(me, task)
 }

@@ -32,17 +32,17 @@ use crate::task_ref::schedule_entries;
 
 pin_project_lite::pin_project! {
     /// The user's future plus asyncio's task protocol.
-    pub(crate) struct TaskFuture<F> {
+    pub(crate) struct TaskFuture<'a, F> {
         // A spawned task's header is async-task's metadata, in the same allocation as
-        // this future; the main task's is kept alive by `main`.
+        // this future; the main task's is kept alive by `main`, which outlives this.
         header: HeaderPtr,
         // Set once the task finished: the drop has nothing left to do.
         finished: bool,
         started: bool,
         // The main future of `run_until_complete` (its errors go to the caller, not
-        // the exception handler): its own reference, since it is not spawned and
-        // nothing else keeps its header alive. `None` for a spawned task.
-        main: Option<TaskRef>,
+        // the exception handler): its reference, held by `run_until_complete`. `None`
+        // for a spawned task.
+        main: Option<&'a TaskRef>,
         // The loop's executor (not a counted `EventLoop` handle: smaller, and a task
         // must not keep its loop open).
         lp: Arc<dyn Backend>,
@@ -50,7 +50,7 @@ pin_project_lite::pin_project! {
         fut: Option<F>,
     }
 
-    impl<F> PinnedDrop for TaskFuture<F> {
+    impl<'a, F> PinnedDrop for TaskFuture<'a, F> {
         fn drop(this: Pin<&mut Self>) {
             let this = this.project();
             if !*this.finished {
@@ -67,14 +67,13 @@ pin_project_lite::pin_project! {
                 if let Some(e) = drop_future(this.fut) {
                     ending = Ending::Raised(e);
                 }
-                // A task that ran has returned `Pending` once, which stored its waker.
-                finish(header, this.lp, ending, this.main.take(), *this.started);
+                finish(header, this.lp, ending, *this.main);
             }
         }
     }
 }
 
-impl<F> TaskFuture<F> {
+impl<F> TaskFuture<'static, F> {
     /// The future of a spawned task whose header (async-task's metadata) is at
     /// `header`, in the allocation that will hold this future.
     pub(crate) fn spawned(header: HeaderPtr, lp: Arc<dyn Backend>, fut: F) -> Self {
@@ -87,9 +86,11 @@ impl<F> TaskFuture<F> {
             fut: Some(fut),
         }
     }
+}
 
+impl<'a, F> TaskFuture<'a, F> {
     /// The main future of `run_until_complete`, as the task `main`.
-    pub(crate) fn main(main: TaskRef, lp: Arc<dyn Backend>, fut: F) -> Self {
+    pub(crate) fn main(main: &'a TaskRef, lp: Arc<dyn Backend>, fut: F) -> Self {
         TaskFuture {
             header: main.header.ptr(),
             finished: false,
@@ -110,7 +111,7 @@ fn drop_future<F>(fut: Pin<&mut Option<F>>) -> Option<Error> {
     }
 }
 
-impl<F, T, E> Future for TaskFuture<F>
+impl<F, T, E> Future for TaskFuture<'_, F>
 where
     F: Future<Output = Result<T, E>>,
     E: TaskError,
@@ -122,11 +123,11 @@ where
         assert!(!*this.finished, "a task's future polled after it finished");
         // SAFETY: a spawned task's header is in the same allocation as this future,
         // which async-task frees only after dropping the future; the main task's is
-        // kept alive by `main`, which this future owns.
+        // kept alive by `main`, which outlives this future.
         let header: &Header = unsafe { this.header.get() };
         // What keeps the header alive while it is the current task: the task's own
         // waker (async-task's, counting this allocation) or the main task's reference.
-        let keep: &Waker = match this.main.as_ref() {
+        let keep: &Waker = match *this.main {
             Some(main) => main.header.keep(),
             None => cx.waker(),
         };
@@ -144,14 +145,7 @@ where
             {
                 // asyncio throws into the coroutine before its first line.
                 *this.finished = true;
-                return Poll::Ready(cancelled_now(
-                    header,
-                    this.lp,
-                    this.fut,
-                    c,
-                    this.main.take(),
-                    false,
-                ));
+                return Poll::Ready(cancelled_now(header, this.lp, this.fut, c, *this.main));
             }
         }
         let fut = this
@@ -193,9 +187,10 @@ where
         }
         let out = match res {
             Ok(Poll::Pending) => {
-                if first_poll {
-                    // Stored before the flag is read again below; `request_cancel`
-                    // raises the flag before it reads the waker, under the same lock.
+                if first_poll && this.main.is_some() {
+                    // (A spawned task's was stored at its launch.) Stored before the
+                    // flag is read again below; `request_cancel` raises the flag
+                    // before it reads the waker, under the same lock.
                     header.set_waker(cx.waker());
                 }
                 if header.cancel_pending() {
@@ -205,12 +200,7 @@ where
                         let c = header.take_cancel().unwrap_or_default();
                         *this.finished = true;
                         return Poll::Ready(cancelled_now(
-                            header,
-                            this.lp,
-                            this.fut,
-                            c,
-                            this.main.take(),
-                            true,
+                            header, this.lp, this.fut, c, *this.main,
                         ));
                     }
                     // It arrived while the task was running: deliver it at the next
@@ -229,8 +219,7 @@ where
             ending = Ending::Raised(e.clone());
             out = Err(E::from(e));
         }
-        // Only a first poll finishes without having stored the task's waker.
-        finish(header, this.lp, ending, this.main.take(), !first_poll);
+        finish(header, this.lp, ending, *this.main);
         Poll::Ready(out)
     }
 }
@@ -241,48 +230,46 @@ fn cancelled_now<F, T, E: TaskError>(
     lp: &Arc<dyn Backend>,
     fut: Pin<&mut Option<F>>,
     c: Cancelled,
-    main: Option<TaskRef>,
-    parked: bool,
+    main: Option<&TaskRef>,
 ) -> Result<T, E> {
     if let Some(e) = drop_future(fut) {
-        finish(header, lp, Ending::Raised(e.clone()), main, parked);
+        finish(header, lp, Ending::Raised(e.clone()), main);
         return Err(E::from(e));
     }
-    finish(header, lp, Ending::Cancelled(c.clone()), main, parked);
+    finish(header, lp, Ending::Cancelled(c.clone()), main);
     Err(E::from(Error::Cancelled(c)))
 }
 
 /// Marks the task done with `ending`, takes it out of its loop's registry and
-/// schedules its done-callbacks and awaiter. `main` is the main task's reference
-/// (`None` for a spawned task, whose reference the registry held). `parked`: the
-/// task has returned `Pending`, so its header holds the task's own waker, which is
-/// dropped here: inside the task's own allocation it would keep that allocation alive
-/// for good.
-fn finish(
-    header: &Header,
-    lp: &Arc<dyn Backend>,
-    ending: Ending,
-    main: Option<TaskRef>,
-    parked: bool,
-) {
-    let is_main = main.is_some();
+/// schedules its done-callbacks and awaiter. `main` is the main task's reference;
+/// `None` for a spawned task, whose reference is made from the task's own waker,
+/// taken out of its header here (left there, inside the task's own allocation, it
+/// would keep that allocation alive for good).
+fn finish(header: &Header, lp: &Arc<dyn Backend>, ending: Ending, main: Option<&TaskRef>) {
     let raised = matches!(ending, Ending::Raised(_));
     let entries = header.finish(ending);
-    let Some(task) = lp.common().untrack(header).or(main) else {
-        // Not reached: a spawned task is in its loop's registry from its launch until
-        // here. Without a reference, callbacks cannot be handed the task.
-        header.awaiter.wake();
-        drop(header.take_own_waker());
-        return;
+    lp.common().untrack(header);
+    let own = header.take_own_waker();
+    let task = match (main, own) {
+        (Some(main), _) => main.clone(),
+        (None, Some(own)) => {
+            // SAFETY: a spawned task's own waker holds a count on the cell that holds
+            // its header (stored at launch, see `spawn::launch`).
+            let header = unsafe { HeaderRef::from_raw(HeaderPtr::new(header), own) };
+            TaskRef::from_header(header)
+        }
+        (None, None) => {
+            // Not reached: a spawned task's header keeps its own waker from its launch
+            // until here. Without a reference, callbacks cannot be handed the task.
+            header.awaiter.wake();
+            return;
+        }
     };
-    if raised && !is_main {
+    if raised && main.is_none() {
         let prev = task.header.flag(RAISED);
         if prev & DETACHED != 0 && prev & RETRIEVED == 0 {
             report_unretrieved_on(&task, &EventLoop::from_backend_uncounted(lp.clone()));
         }
     }
     schedule_entries(&task, entries, Some(&**lp));
-    if parked {
-        drop(header.take_own_waker());
-    }
 }

@@ -83,7 +83,7 @@ impl TaskRef {
 
     /// How many cancel requests are outstanding (asyncio's `cancelling()`).
     pub fn cancelling(&self) -> u64 {
-        self.header.cancelling.load(Ordering::Relaxed)
+        u64::from(self.header.cancelling.load(Ordering::Relaxed))
     }
 
     /// Withdraws one cancel request (asyncio's `uncancel()`): decrements
@@ -91,7 +91,7 @@ impl TaskRef {
     /// zero, a request nobody has taken yet is dropped too (as in Python 3.13), so
     /// a timeout scope that cancelled its own task leaves no stray cancel behind.
     pub fn uncancel(&self) -> u64 {
-        self.header.uncancel()
+        u64::from(self.header.uncancel())
     }
 
     /// True when the task has finished (returned, raised or was cancelled).

@@ -1,0 +1,75 @@
+//! A loop's live tasks — what `all_tasks()`, the task dump and `close()` read — held
+//! by pointer: the registry keeps no count on a task.
+//!
+//! Why a pointer is enough: a task enters at its launch and leaves in `finish`, which
+//! runs inside its last poll or while its future is dropped, both while async-task
+//! holds a count on the task's cell (the `Runnable`'s). So while an entry is in the
+//! slab — read under the slab's lock — the header it points to is alive. A reference
+//! handed out is made from the task's own waker, which its header keeps from launch
+//! to finish (see `spawn::launch`).
+
+// Dereferences the entries' header pointers (see above).
+#![allow(unsafe_code)]
+
+use std::sync::atomic::Ordering;
+use std::sync::Mutex;
+
+use slab::Slab;
+
+use crate::header::{Header, HeaderPtr, HeaderRef, TaskRef};
+
+/// The live tasks of one loop.
+#[derive(Default)]
+pub(crate) struct TaskRegistry {
+    tasks: Mutex<Slab<HeaderPtr>>,
+}
+
+impl TaskRegistry {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Slab<HeaderPtr>> {
+        self.tasks.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Adds a task at its launch (the caller holds a count on it).
+    pub(crate) fn insert(&self, header: &Header) {
+        let key = self.lock().insert(HeaderPtr::new(header));
+        header.slot.store(key, Ordering::Release);
+    }
+
+    /// Takes a finishing task out; false if it was not in.
+    pub(crate) fn remove(&self, header: &Header) -> bool {
+        let key = header.slot.swap(usize::MAX, Ordering::AcqRel);
+        key != usize::MAX && self.lock().try_remove(key).is_some()
+    }
+
+    /// How many tasks are in and not done.
+    pub(crate) fn count_pending(&self) -> usize {
+        let tasks = self.lock();
+        tasks
+            .iter()
+            // SAFETY: an entry's header is alive while it is in and the lock is held
+            // (module docs).
+            .filter(|(_, h)| !unsafe { h.get() }.is_done())
+            .count()
+    }
+
+    /// References to the tasks that are in and not done, in no order.
+    pub(crate) fn pending(&self) -> Vec<TaskRef> {
+        let tasks = self.lock();
+        let mut v = Vec::with_capacity(tasks.len());
+        for (_, &ptr) in tasks.iter() {
+            // SAFETY: an entry's header is alive while it is in and the lock is held
+            // (module docs).
+            let header = unsafe { ptr.get() };
+            if header.is_done() {
+                continue;
+            }
+            if let Some(own) = header.own_waker() {
+                // SAFETY: the task's own waker holds a count on the cell that holds
+                // its header.
+                let r = unsafe { HeaderRef::from_raw(ptr, own) };
+                v.push(TaskRef::from_header(r));
+            }
+        }
+        v
+    }
+}
