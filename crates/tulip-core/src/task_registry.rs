@@ -73,3 +73,39 @@ impl TaskRegistry {
         v
     }
 }
+
+/// The registry's pointers across a task's life, without an executor, so that Miri
+/// can check them (`cargo +nightly miri test -p tulip-core --lib task_registry`).
+#[cfg(test)]
+mod tests {
+    use std::panic::Location;
+
+    use super::TaskRegistry;
+    use crate::header::{Header, HeaderRef};
+
+    #[test]
+    fn a_registered_task_is_listed_until_it_leaves_and_outlives_the_listing() {
+        let reg = TaskRegistry::default();
+        let (runnable, task) = async_task::Builder::new()
+            .metadata(Header::new(1, Location::caller()))
+            .spawn(|_: &Header| async { 9u8 }, drop);
+        let me = HeaderRef::of_runnable(&runnable);
+        // What `spawn::launch` does: the own waker, then the registry.
+        me.lock().waker = Some(me.keep().clone());
+        reg.insert(&me);
+        drop(me);
+        let listed = reg.pending();
+        assert_eq!(listed.len(), 1);
+        assert_eq!(reg.count_pending(), 1);
+        // What `finish` does, inside the task's last step: leave, take the waker.
+        assert!(!runnable.run(), "not woken while it ran");
+        let header = task.metadata();
+        assert!(reg.remove(header));
+        assert!(!reg.remove(header));
+        drop(header.take_own_waker());
+        assert!(reg.pending().is_empty());
+        assert_eq!(futures::executor::block_on(task), 9);
+        // The listed reference is the last count: the header is still readable.
+        assert_eq!(listed[0].loop_id(), 1);
+    }
+}
