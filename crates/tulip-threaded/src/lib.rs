@@ -27,6 +27,7 @@
 #![warn(missing_debug_implementations)]
 
 mod builder;
+mod dispatch;
 mod idle;
 mod sync;
 mod threaded_loop;

@@ -17,7 +17,8 @@
 //! called by one thread at a time, and timers must fire while every worker is parked.
 //! The driver has to sleep somewhere anyway, so it sleeps in the poller with the next
 //! timer's deadline as timeout; a readiness event or timer wakes a task, and the task's
-//! waker hands the step to a worker. Per-worker reactors would need a socket to be
+//! waker hands the step to a worker — except the first step a wait wakes, which the
+//! driver runs itself (`dispatch.rs`: no hand-off for a single busy connection). Per-worker reactors would need a socket to be
 //! re-registered when its task is stolen; one poller per loop keeps `tulip-net`'s
 //! contract (one reactor per loop) as it is.
 //!
@@ -53,6 +54,7 @@ use tulip_core::{
 };
 use tulip_reactor::{Reactor, ReactorKind};
 
+use crate::dispatch;
 use crate::idle::Idle;
 use crate::sync::{fence, lock, try_lock, AtomicBool, AtomicU64, Condvar, Mutex, Ordering};
 use crate::timers::{Clock, Timers};
@@ -260,6 +262,10 @@ impl Shared {
             }
         });
         if let Some(r) = slot {
+            // Woken by the driver's own reactor wait: the driver runs it next.
+            let Some(r) = dispatch::keep(self.common.id(), r) else {
+                return;
+            };
             self.injector.push(r);
             self.drain_if_closed_meanwhile();
         }
@@ -463,6 +469,11 @@ impl ThreadedLoop {
         if self.timeout() != Some(Duration::ZERO) || sh.reactor.has_io() {
             sh.driver_sleeping.store(true, Ordering::SeqCst);
             fence(Ordering::SeqCst);
+            // async-io's park runs wakers before it returns: a step kept then would
+            // wait for the park to end; there, woken steps go to the workers.
+            if !sh.reactor.kind().wakes_inside_park() {
+                dispatch::begin(sh.common.id());
+            }
             Some(self.timeout())
         } else {
             None
@@ -473,9 +484,14 @@ impl ThreadedLoop {
     #[inline(always)]
     fn finish_iteration(&self, main: &mut MainSlot<'_, '_>, waited: bool) {
         let sh = &*self.shared;
+        let mut steps = 0;
         if waited {
             sh.driver_sleeping.store(false, Ordering::SeqCst);
             sh.common.clock().waited();
+            if let Some(r) = dispatch::end() {
+                steps += 1;
+                worker::run_step(r);
+            }
         }
         // Due timers go after what the lane holds now, as asyncio appends them to its
         // ready queue; they run straight from a reused buffer (no trip through the
@@ -486,7 +502,7 @@ impl ThreadedLoop {
         };
         let now = sh.clock.ticks(sh.common.clock().now());
         lock(&sh.timers).expire(now, &mut due.list, &sh.next_due);
-        let (mut calls, mut steps) = (due.list.len() as u64, 0);
+        let mut calls = due.list.len() as u64;
         for _ in 0..sh.calls.len() {
             match sh.calls.pop() {
                 Ok(Item::Call(cb)) => {

@@ -220,11 +220,7 @@ impl Runner<'_> {
         if self.steps == PUBLISH_EVERY {
             self.publish_steps();
         }
-        // Task panics are caught inside the task (tulip-core's TaskFuture); this catches
-        // what escapes it (a panicking waker or drop), so the worker survives anyway.
-        if catch_unwind(AssertUnwindSafe(|| r.run())).is_err() {
-            report_escaped_panic();
-        }
+        run_step(r);
         // Steps woken onto this worker's own deque: let an idle worker steal some.
         if !self.local.is_empty() {
             self.shared.idle.unpark_one();
@@ -279,12 +275,22 @@ impl Runner<'_> {
     }
 }
 
+/// Runs one task step on this thread (a worker, or the driver for a step its reactor
+/// wait woke). Task panics are caught inside the task (tulip-core's TaskFuture); this
+/// catches what escapes it (a panicking waker or drop), so the thread survives anyway.
+#[inline]
+pub(crate) fn run_step(r: Runnable) {
+    if catch_unwind(AssertUnwindSafe(|| r.run())).is_err() {
+        report_escaped_panic();
+    }
+}
+
 /// A panic escaped a task step (a panicking waker or destructor): say so, and go on.
 #[cold]
 #[inline(never)]
 fn report_escaped_panic() {
     tulip_core::report_exception(&tulip_core::ExceptionContext {
-        message: "a task step panicked outside its task; the worker continues".into(),
+        message: "a task step panicked outside its task; the thread continues".into(),
         error: None,
         task: None,
     });
