@@ -249,11 +249,7 @@ impl Reactor {
                 epoll.wait(timeout, |ev| {
                     let sources = list
                         .get_or_insert_with(|| sources.lock().unwrap_or_else(|e| e.into_inner()));
-                    if let Some(src) = sources.get(ev.key) {
-                        if ev.read_closed {
-                            src.mark_read_closed();
-                        }
-                        src.raise(ev.readable, ev.writable);
+                    if Self::raise(sources, ev.key, ev.readable, ev.writable, ev.read_closed) {
                         handled += 1;
                     }
                 })?;
@@ -283,8 +279,7 @@ impl Reactor {
         let mut handled = 0;
         let sources = sources.lock().unwrap_or_else(|e| e.into_inner());
         for ev in events.iter() {
-            if let Some(src) = sources.get(ev.key) {
-                src.raise(ev.readable, ev.writable);
+            if Self::raise(&sources, ev.key, ev.readable, ev.writable, false) {
                 handled += 1;
             }
         }
@@ -301,13 +296,7 @@ impl Reactor {
             Mode::Polling {
                 poller, sources, ..
             } => {
-                let source = {
-                    let mut sources = sources.lock().unwrap_or_else(|e| e.into_inner());
-                    let entry = sources.vacant_entry();
-                    let source = Arc::new(Source::new(entry.key()));
-                    entry.insert(source.clone());
-                    source
-                };
+                let source = Self::insert(sources, false);
                 let mode = if poller.supports_edge() {
                     PollMode::Edge
                 } else {
@@ -326,13 +315,7 @@ impl Reactor {
             }
             #[cfg(target_os = "linux")]
             Mode::Epoll { epoll, sources, .. } => {
-                let source = {
-                    let mut sources = sources.lock().unwrap_or_else(|e| e.into_inner());
-                    let entry = sources.vacant_entry();
-                    let source = Arc::new(Source::with_read_closed(entry.key(), true));
-                    entry.insert(source.clone());
-                    source
-                };
+                let source = Self::insert(sources, true);
                 // `Registered` owns `io` and deletes it from the set in its `Drop` (or
                 // in `into_inner`) before `io` can be closed.
                 if let Err(e) = epoll.add(io.as_fd(), source.key) {
@@ -357,6 +340,34 @@ impl Reactor {
             source,
             reactor: self.clone(),
         })
+    }
+
+    /// A new source in `sources`, under the key it is stored at; `sees_read_closed`:
+    /// this reactor reports a peer's shutdown (see `Source::short_read`).
+    fn insert(sources: &Mutex<Slab<Arc<Source>>>, sees_read_closed: bool) -> Arc<Source> {
+        let mut sources = sources.lock().unwrap_or_else(|e| e.into_inner());
+        let entry = sources.vacant_entry();
+        let source = Arc::new(Source::with_read_closed(entry.key(), sees_read_closed));
+        entry.insert(source.clone());
+        source
+    }
+
+    /// Raises the source under `key` for one readiness event; false if it is gone.
+    fn raise(
+        sources: &Slab<Arc<Source>>,
+        key: usize,
+        readable: bool,
+        writable: bool,
+        read_closed: bool,
+    ) -> bool {
+        let Some(src) = sources.get(key) else {
+            return false;
+        };
+        if read_closed {
+            src.mark_read_closed();
+        }
+        src.raise(readable, writable);
+        true
     }
 
     fn remove(sources: &Mutex<Slab<Arc<Source>>>, key: usize) {

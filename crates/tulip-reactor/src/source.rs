@@ -77,10 +77,6 @@ pub struct Source {
 }
 
 impl Source {
-    pub(crate) fn new(key: usize) -> Self {
-        Source::with_read_closed(key, false)
-    }
-
     /// A source whose reactor reports a peer's shutdown if `sees_read_closed`.
     pub(crate) fn with_read_closed(key: usize, sees_read_closed: bool) -> Self {
         Source {
