@@ -73,6 +73,17 @@ macro_rules! per_executor {
                 }
             )*
         }
+        // The driver runs every step its reactor wait wakes, as on one CPU. In the
+        // threaded-only configuration, which has the fewest arms.
+        #[cfg(all(feature = "threaded", not(feature = "async-io")))]
+        mod threaded_no_hand_off {
+            $(
+                #[test]
+                fn $scenario() {
+                    super::$scenario($crate::common::threaded_no_hand_off);
+                }
+            )*
+        }
         #[cfg(all(feature = "local", feature = "async-io"))]
         mod local_async_io {
             $(
@@ -107,6 +118,15 @@ pub fn local_async_io() -> tulip::Result<tulip::EventLoop> {
 pub fn threaded_async_io() -> tulip::Result<tulip::EventLoop> {
     tulip::executors::threaded::Builder::new()
         .reactor(tulip::ReactorKind::AsyncIo)
+        .build()
+}
+
+/// The threaded executor with its driver running every step its reactor wait wakes
+/// (the default on one CPU).
+#[cfg(feature = "threaded")]
+pub fn threaded_no_hand_off() -> tulip::Result<tulip::EventLoop> {
+    tulip::executors::threaded::Builder::new()
+        .hand_off(false)
         .build()
 }
 
@@ -171,6 +191,7 @@ pub fn is_test_thread(comm: &str) -> bool {
         "threaded::",
         "local_async_io:",
         "threaded_async_",
+        "threaded_no_han",
         "virtual_",
     ]
     .iter()

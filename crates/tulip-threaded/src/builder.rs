@@ -31,6 +31,7 @@ pub struct Builder {
     name: String,
     reactor: ReactorKind,
     virtual_clock: bool,
+    hand_off: bool,
 }
 
 impl Default for Builder {
@@ -40,13 +41,17 @@ impl Default for Builder {
 }
 
 impl Builder {
-    /// One worker per available CPU (at least one); threads named `tulip-worker-<i>`.
+    /// One worker per available CPU (at least one); threads named `tulip-worker-<i>`;
+    /// woken steps handed off to the workers unless the process may use one CPU
+    /// only (see [`hand_off`](Builder::hand_off)).
     pub fn new() -> Builder {
+        let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
         Builder {
-            workers: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            workers: cpus,
             name: "tulip-worker".into(),
             reactor: ReactorKind::default(),
             virtual_clock: false,
+            hand_off: cpus > 1,
         }
     }
 
@@ -66,6 +71,27 @@ impl Builder {
     /// with the `async-io` feature, async-io's, shared with the smol ecosystem.
     pub fn reactor(mut self, kind: ReactorKind) -> Builder {
         self.reactor = kind;
+        self
+    }
+
+    /// Whether the driver hands part of a burst of task steps its reactor wait woke
+    /// to the workers (`true`: from three steps on, the later half, waking one
+    /// worker) or runs them all itself (`false`). Handing off spreads a burst over
+    /// the workers; on one CPU it buys no parallelism and costs a context switch.
+    /// Default: `true`, unless the process may use one CPU only (`taskset -c 0`, a
+    /// container limited to one CPU). Steps woken by tasks, timers and other threads
+    /// go to the workers either way; with the async-io reactor, so do the steps its
+    /// wait woke (its park runs wakers before it returns).
+    ///
+    /// # Examples
+    /// ```
+    /// let lp = tulip::executors::threaded::Builder::new().hand_off(false).build()?;
+    /// assert_eq!(lp.run_until_complete(async { Ok::<_, tulip::Error>(7) })?, 7);
+    /// lp.close()?;
+    /// # Ok::<(), tulip::Error>(())
+    /// ```
+    pub fn hand_off(mut self, hand_off: bool) -> Builder {
+        self.hand_off = hand_off;
         self
     }
 
@@ -103,8 +129,13 @@ impl Builder {
     /// # Errors
     /// The OS refused to create the poller.
     pub fn build(self) -> Result<EventLoop> {
-        let lp: Arc<ThreadedLoop> =
-            ThreadedLoop::build(self.workers, self.name, self.reactor, self.virtual_clock)?;
+        let lp: Arc<ThreadedLoop> = ThreadedLoop::build(
+            self.workers,
+            self.name,
+            self.reactor,
+            self.virtual_clock,
+            self.hand_off,
+        )?;
         Ok(EventLoop::from_backend(lp))
     }
 }

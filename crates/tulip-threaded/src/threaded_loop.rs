@@ -97,6 +97,9 @@ pub(crate) struct Shared {
     /// The driver's buffer for due timers, kept between iterations (see [`Due`]).
     due: Mutex<Vec<Callback>>,
     driver_sleeping: AtomicBool,
+    /// The driver gives the later half of a burst its reactor wait woke to the
+    /// workers (`Builder::hand_off`; see `dispatch.rs`).
+    hand_off: bool,
     local_owner: OnceLock<ThreadId>,
     // Runs.
     pub(crate) session: Mutex<Session>,
@@ -170,6 +173,7 @@ impl ThreadedLoop {
         name: String,
         kind: ReactorKind,
         virtual_clock: bool,
+        hand_off: bool,
     ) -> Result<Arc<ThreadedLoop>> {
         let reactor = Arc::new(Reactor::with_kind(kind)?);
         let common = LoopCommon::with_clock(virtual_clock);
@@ -198,6 +202,7 @@ impl ThreadedLoop {
                 clock,
                 due: Mutex::new(Vec::new()),
                 driver_sleeping: AtomicBool::new(false),
+                hand_off,
                 local_owner: OnceLock::new(),
                 session: Mutex::new(Session::default()),
                 gate: Condvar::new(),
@@ -489,8 +494,16 @@ impl ThreadedLoop {
             sh.driver_sleeping.store(false, Ordering::SeqCst);
             sh.common.clock().waited();
             if let Some(r) = dispatch::end() {
+                // A burst: the later half of it to the workers, one of them woken.
+                if sh.hand_off && dispatch::share(2, |r| sh.injector.push(r)) {
+                    sh.idle.unpark_one();
+                }
                 steps += 1;
                 worker::run_step(r);
+                while let Some(r) = dispatch::next_kept() {
+                    steps += 1;
+                    worker::run_step(r);
+                }
             }
         }
         // Due timers go after what the lane holds now, as asyncio appends them to its
