@@ -161,19 +161,29 @@ fn head_has_no_body(new_loop: Factory) {
     });
 }
 
-/// A panicking handler answers 500, and the server goes on serving, on the same
-/// connection too.
+/// A panicking handler answers 500, whether it panics inside its future or in the
+/// function that makes it, and the server goes on serving, on the same connection
+/// too.
 fn panicking_handler_is_500_and_the_server_keeps_serving(new_loop: Factory) {
     run(new_loop, async {
         let srv = serve_test_app().await;
         let r = raw(
             srv.local_addr(),
             b"GET /panic HTTP/1.1\r\nHost: x\r\n\r\n\
+              GET /panic-early HTTP/1.1\r\nHost: x\r\n\r\n\
               GET /slow/0 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
         )
         .await;
         assert!(
             r.text.starts_with("HTTP/1.1 500 Internal Server Error\r\n"),
+            "{}",
+            r.text
+        );
+        assert_eq!(
+            r.text
+                .matches("HTTP/1.1 500 Internal Server Error\r\n")
+                .count(),
+            2,
             "{}",
             r.text
         );

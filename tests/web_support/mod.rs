@@ -98,6 +98,14 @@ pub fn test_app(hits: &Hits) -> Application {
             }
             "unreachable"
         })
+        // Panics in the handler function itself, before it gives a future.
+        .add_route(
+            "GET",
+            "/panic-early",
+            |_r: Request| -> std::future::Ready<&'static str> {
+                panic!("handler bug before its future")
+            },
+        )
         .add_route("GET", "/go/{to}", |r: Request| async move {
             Response::text("moved")
                 .with_status(StatusCode::FOUND)

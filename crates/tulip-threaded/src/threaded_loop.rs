@@ -16,11 +16,11 @@
 //! Why the reactor is shared and waited on by the driver only: `Reactor::wait` must be
 //! called by one thread at a time, and timers must fire while every worker is parked.
 //! The driver has to sleep somewhere anyway, so it sleeps in the poller with the next
-//! timer's deadline as timeout; a readiness event or timer wakes a task, and the task's
-//! waker hands the step to a worker — except the first step a wait wakes, which the
-//! driver runs itself (`dispatch.rs`: no hand-off for a single busy connection). Per-worker reactors would need a socket to be
-//! re-registered when its task is stolen; one poller per loop keeps `tulip-net`'s
-//! contract (one reactor per loop) as it is.
+//! timer's deadline as timeout. The steps its wait wakes it keeps and runs itself,
+//! giving the later half of a burst to the workers (none at all on one CPU:
+//! `dispatch.rs`); steps woken anywhere else go to the workers. Per-worker reactors
+//! would need a socket to be re-registered when its task is stolen; one poller per
+//! loop keeps `tulip-net`'s contract (one reactor per loop) as it is.
 //!
 //! Why callbacks go through one lane: asyncio promises `call_soon` callbacks run in
 //! FIFO order relative to each other, and `stop()` ends the loop after the iteration

@@ -23,4 +23,4 @@ kill -INT "$pid"; sleep 0.5; kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev
 reqs=$(awk '/requests in/ {print $1}' <<<"$load")
 ir=$(awk '/^summary:|^totals:/ {print $2; exit}' "$out")
 echo "$example $flavor: $reqs requests, $((ir / reqs)) instructions per request"
-rm -f "$out"
+[ -n "${KEEP:-}" ] && cp "$out" "$KEEP"; rm -f "$out"

@@ -2,18 +2,15 @@
 //! server's [`Limits`] (aiohttp's `web.Application`).
 
 use std::future::Future;
-use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
 use std::sync::Arc;
 
-use futures::FutureExt;
-use http::StatusCode;
-
+use crate::answer::Answer;
 use crate::error::Error;
 use crate::limits::Limits;
 use crate::middleware::{route, Middleware, Next};
 use crate::request::Request;
-use crate::response::{error_response, Response};
+use crate::response::Response;
 use crate::router::Router;
 
 /// A start-up or clean-up hook.
@@ -164,26 +161,21 @@ pub(crate) struct AppHandler {
 }
 
 impl AppHandler {
-    pub(crate) async fn call(&self, req: Request) -> Response {
-        let outcome = if self.chain.is_empty() {
-            // No middleware: straight to the router, one future fewer to move.
-            AssertUnwindSafe(route(&self.router, req))
-                .catch_unwind()
-                .await
-        } else {
-            let next = Next::new(self.chain.clone(), self.router.clone());
-            AssertUnwindSafe(next.run(req)).catch_unwind().await
-        };
-        match outcome {
-            Ok(resp) => resp,
-            Err(panic) => {
-                tracing::error!(
-                    target: "tulip_web::server",
-                    panic = tulip_core::panic_message(&*panic),
-                    "handler panicked"
-                );
-                error_response(StatusCode::INTERNAL_SERVER_ERROR)
+    /// Starts answering `req`: the middlewares and the router, or the handler's
+    /// future straight away when there is no middleware; a panic anywhere in it is a
+    /// 500.
+    pub(crate) fn start(&self, req: Request) -> Answer {
+        Answer::guard(|| {
+            if self.chain.is_empty() {
+                route(&self.router, req)
+            } else {
+                let next = Next::new(self.chain.clone(), self.router.clone());
+                Answer::Running(Box::pin(next.run(req)))
             }
-        }
+        })
+    }
+
+    pub(crate) async fn call(&self, req: Request) -> Response {
+        self.start(req).await
     }
 }

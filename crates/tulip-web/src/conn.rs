@@ -39,6 +39,7 @@ use hyper_util::server::conn::auto;
 use tulip_hyper::{TulipExecutor, TulipIo};
 use tulip_net::TcpStream;
 
+use crate::answer::Answer;
 use crate::app::AppHandler;
 use crate::limits::{Limits, HYPER_MAX_HEADERS, MIN_HEAD_SIZE};
 use crate::request::{BodyLimits, Request};
@@ -144,7 +145,7 @@ impl Drop for Busy {
 /// written it and let it go.
 pub(crate) struct ResponseBody {
     inner: Full<Bytes>,
-    _busy: Busy,
+    _busy: Option<Busy>,
 }
 
 impl Body for ResponseBody {
@@ -186,8 +187,7 @@ pub(crate) async fn serve_connection(
         let (shared, activity) = (shared.clone(), activity.clone());
         hyper::service::service_fn(move |req| {
             let busy = Busy::start(&activity);
-            let shared = shared.clone();
-            async move { Ok::<_, Infallible>(respond(&shared, req, (peer, nodelay), busy).await) }
+            respond(&shared, req, (peer, nodelay), busy)
         })
     };
     let conn = shared
@@ -279,40 +279,72 @@ async fn idle_or_closing(activity: Arc<Activity>, keepalive: Duration, shutdown:
     select(idle, shutdown).await;
 }
 
-/// The answer to one request.
-async fn respond(
+/// The answer to one request: what hyper's service returns.
+fn respond(
     shared: &Shared,
     req: http::Request<hyper::body::Incoming>,
     (peer, nodelay): (SocketAddr, Option<bool>),
     busy: Busy,
-) -> http::Response<ResponseBody> {
+) -> Responding {
     let logged = shared.access_log.then(|| {
-        (
-            Instant::now(),
-            req.method().clone(),
-            req.uri().clone(),
-            req.version(),
-        )
+        Box::new(Logged {
+            peer,
+            started: Instant::now(),
+            method: req.method().clone(),
+            uri: req.uri().clone(),
+            version: req.version(),
+        })
     });
-    let resp = if unsupported_framing(&req) {
-        error_response(StatusCode::BAD_REQUEST)
+    let answer = if unsupported_framing(&req) {
+        Answer::Ready(Some(error_response(StatusCode::BAD_REQUEST)))
     } else {
         let request = Request::from_hyper(req, shared.body_limits(), Some(peer), nodelay);
-        shared.handler.call(request).await
+        shared.handler.start(request)
     };
-    if let Some((started, method, uri, version)) = logged {
-        tracing::info!(
-            target: "tulip_web::access",
-            %peer,
-            %method,
-            %uri,
-            ?version,
-            status = resp.status.as_u16(),
-            bytes = resp.body.len(),
-            elapsed_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
-        );
+    Responding {
+        answer,
+        busy: Some(busy),
+        logged,
     }
-    into_hyper(resp, busy)
+}
+
+/// What the access log says of a request, taken before the handler consumes it.
+struct Logged {
+    peer: SocketAddr,
+    started: Instant,
+    method: http::Method,
+    uri: http::Uri,
+    version: http::Version,
+}
+
+/// One request's response on its way, as hyper's service future: the application's
+/// [`Answer`], then the access log line and the conversion to hyper's response.
+pub(crate) struct Responding {
+    answer: Answer,
+    busy: Option<Busy>,
+    logged: Option<Box<Logged>>,
+}
+
+impl Future for Responding {
+    type Output = Result<http::Response<ResponseBody>, Infallible>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.get_mut();
+        let resp = std::task::ready!(Pin::new(&mut this.answer).poll(cx));
+        if let Some(l) = this.logged.take() {
+            tracing::info!(
+                target: "tulip_web::access",
+                peer = %l.peer,
+                method = %l.method,
+                uri = %l.uri,
+                version = ?l.version,
+                status = resp.status.as_u16(),
+                bytes = resp.body.len(),
+                elapsed_us = u64::try_from(l.started.elapsed().as_micros()).unwrap_or(u64::MAX),
+            );
+        }
+        Poll::Ready(Ok(into_hyper(resp, this.busy.take())))
+    }
 }
 
 /// A transfer coding other than one plain `chunked`, or two framings at once.
@@ -334,7 +366,7 @@ fn unsupported_framing(req: &http::Request<hyper::body::Incoming>) -> bool {
     }
 }
 
-fn into_hyper(resp: Response, busy: Busy) -> http::Response<ResponseBody> {
+fn into_hyper(resp: Response, busy: Option<Busy>) -> http::Response<ResponseBody> {
     let Response {
         status,
         mut headers,

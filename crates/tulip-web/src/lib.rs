@@ -36,6 +36,7 @@
 #![warn(missing_docs)]
 #![warn(missing_debug_implementations)]
 
+mod answer;
 mod app;
 pub mod client;
 mod conn;

@@ -5,6 +5,7 @@
 use std::future::Future;
 use std::sync::Arc;
 
+use crate::answer::Answer;
 use crate::error::HttpException;
 use crate::request::Request;
 use crate::response::IntoResponse;
@@ -58,16 +59,16 @@ impl Next {
     }
 }
 
-/// Runs the router on `req`: its handler, or 404 / 405.
-pub(crate) async fn route(router: &Router, mut req: Request) -> Response {
+/// Runs the router on `req`: its handler's future, or 404 / 405 at once.
+pub(crate) fn route(router: &Router, mut req: Request) -> Answer {
     match router.dispatch(req.method(), req.path()) {
         Dispatch::Found(h, info) => {
             req.match_info = info;
-            h(req).await
+            Answer::Running(h(req))
         }
-        Dispatch::MethodNotAllowed(allowed) => {
-            HttpException::method_not_allowed(&allowed).into_response()
-        }
-        Dispatch::NotFound => HttpException::not_found().into_response(),
+        Dispatch::MethodNotAllowed(allowed) => Answer::Ready(Some(
+            HttpException::method_not_allowed(&allowed).into_response(),
+        )),
+        Dispatch::NotFound => Answer::Ready(Some(HttpException::not_found().into_response())),
     }
 }

@@ -46,7 +46,9 @@ enum Body {
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub struct Request {
-    head: http::request::Parts,
+    /// Boxed: a request moves through every middleware's and handler's future, and
+    /// the head is most of its size.
+    head: Box<http::request::Parts>,
     body: Body,
     limits: BodyLimits,
     remote: Option<SocketAddr>,
@@ -90,7 +92,7 @@ impl Request {
 
     fn from_parts(head: http::request::Parts, body: Body) -> Request {
         Request {
-            head,
+            head: Box::new(head),
             body,
             limits: BodyLimits {
                 max_size: usize::MAX,
