@@ -105,11 +105,15 @@ impl Epoll {
 
     /// Waits for events, a notification, or `timeout` (`None`: no limit), then
     /// hands each source's readiness to `ready`.
+    ///
+    /// Returns whether it took a notification or the timer's expiry: a caller that
+    /// is not the loop's own waiter (a worker looking without blocking) must pass
+    /// it on with [`notify`](Self::notify), or the waiter would miss it.
     pub(crate) fn wait(
         &self,
         timeout: Option<Duration>,
         mut ready: impl FnMut(Ready),
-    ) -> io::Result<()> {
+    ) -> io::Result<bool> {
         let ts = match timeout {
             None => None,
             Some(d) if d.subsec_nanos() % 1_000_000 == 0 && d.as_millis() <= i32::MAX as u128 => {
@@ -126,9 +130,10 @@ impl Epoll {
         let mut buf = [const { MaybeUninit::<epoll::Event>::uninit() }; CAPACITY];
         let events = match epoll::wait(&self.epfd, &mut buf[..], ts.as_ref()) {
             Ok((events, _)) => events,
-            Err(Errno::INTR) => return Ok(()),
+            Err(Errno::INTR) => return Ok(false),
             Err(e) => return Err(e.into()),
         };
+        let mut woken = false;
         let read = EventFlags::IN | EventFlags::PRI | EventFlags::HUP | EventFlags::ERR;
         let write = EventFlags::OUT | EventFlags::HUP | EventFlags::ERR;
         for ev in events.iter() {
@@ -136,6 +141,7 @@ impl Epoll {
             let (flags, data) = (ev.flags, ev.data);
             let key = data.u64();
             if key == NOTIFY_KEY || key == TIMER_KEY {
+                woken = true;
                 continue;
             }
             let Ok(key) = usize::try_from(key) else {
@@ -151,7 +157,7 @@ impl Epoll {
                     .intersects(EventFlags::RDHUP | EventFlags::HUP | EventFlags::ERR),
             });
         }
-        Ok(())
+        Ok(woken)
     }
 
     /// Arms the timerfd to fire once after `d`.

@@ -263,6 +263,39 @@ impl Reactor {
         }
     }
 
+    /// Looks for ready sources without blocking, from a thread other than the one
+    /// that waits (a worker of the threaded loop with nothing to run): wakes their
+    /// wakers and returns how many. A notification or timer expiry it takes on the
+    /// way is passed on with [`notify`](Self::notify), so the waiting thread still
+    /// gets it. Only with tulip's epoll set (Linux, the default); elsewhere it looks
+    /// at nothing and returns 0. A failed look also returns 0: the waiting thread's
+    /// next wait meets the same failure and reports it.
+    pub fn poll_now(&self) -> usize {
+        if self.registered() == 0 {
+            return 0;
+        }
+        match &self.mode {
+            #[cfg(target_os = "linux")]
+            Mode::Epoll { epoll, sources } => {
+                let mut handled = 0;
+                let mut list = None;
+                let woken = epoll.wait(Some(Duration::ZERO), |ev| {
+                    let sources = list
+                        .get_or_insert_with(|| sources.lock().unwrap_or_else(|e| e.into_inner()));
+                    if Self::raise(sources, ev.key, ev.readable, ev.writable, ev.read_closed) {
+                        handled += 1;
+                    }
+                });
+                drop(list);
+                if woken.unwrap_or(false) {
+                    let _ = epoll.notify();
+                }
+                handled
+            }
+            _ => 0,
+        }
+    }
+
     fn wait_polling(
         poller: &Poller,
         sources: &Mutex<Slab<Arc<Source>>>,
@@ -570,6 +603,59 @@ mod tests {
     #[test]
     fn notify_ends_a_wait_early() {
         notify_ends_a_wait_early_on(Arc::new(Reactor::new().unwrap()));
+    }
+
+    /// A look without blocking from another thread wakes the waker of a source that
+    /// became ready, as the waiter's wait would have.
+    #[test]
+    fn poll_now_wakes_a_ready_source() {
+        let reactor = Arc::new(Reactor::new().unwrap());
+        let (a, mut b) = UnixStream::pair().unwrap();
+        a.set_nonblocking(true).unwrap();
+        let mut reg = reactor.register(a).unwrap();
+        // Take the new source's first edges (it starts writable).
+        reactor.wait(Some(Duration::ZERO)).unwrap();
+        let flag = Arc::new(NotifyFlag {
+            flag: false.into(),
+            reactor: std::sync::Weak::new(),
+        });
+        let waker = Waker::from(flag.clone());
+        let mut cx = Context::from_waker(&waker);
+        let Poll::Ready(tick) = reg.source().poll_readable(&mut cx) else {
+            panic!("new source starts ready");
+        };
+        let mut buf = [0u8; 8];
+        assert!(reg.get_mut().read(&mut buf).is_err());
+        reg.source().clear_ready(crate::Direction::Read, tick);
+        assert!(reg.source().poll_readable(&mut cx).is_pending());
+        assert_eq!(reactor.poll_now(), 0, "nothing is ready yet");
+        b.write_all(b"hi").unwrap();
+        let r2 = reactor.clone();
+        let handled = std::thread::spawn(move || r2.poll_now()).join().unwrap();
+        assert_eq!(handled, 1);
+        assert!(flag.flag.load(Ordering::SeqCst));
+        assert_eq!(reg.get_mut().read(&mut buf).unwrap(), 2);
+    }
+
+    /// A notification that a look without blocking takes on the way still ends the
+    /// waiter's next wait: the look passes it on.
+    #[test]
+    fn poll_now_passes_a_notification_on() {
+        let reactor = Arc::new(Reactor::new().unwrap());
+        let (a, _b) = UnixStream::pair().unwrap();
+        a.set_nonblocking(true).unwrap();
+        let _reg = reactor.register(a).unwrap();
+        // Take the new source's first edges, so that only the notification is left.
+        reactor.wait(Some(Duration::ZERO)).unwrap();
+        reactor.notify().unwrap();
+        let r2 = reactor.clone();
+        std::thread::spawn(move || r2.poll_now()).join().unwrap();
+        let start = std::time::Instant::now();
+        reactor.wait(Some(Duration::from_secs(30))).unwrap();
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "the notification was lost"
+        );
     }
 
     /// The `polling` poller stays selectable everywhere: the same contract holds.

@@ -18,7 +18,9 @@
 //! The driver has to sleep somewhere anyway, so it sleeps in the poller with the next
 //! timer's deadline as timeout. The steps its wait wakes it keeps and runs itself,
 //! giving the later half of a burst to the workers (none at all on one CPU:
-//! `dispatch.rs`); steps woken anywhere else go to the workers. Per-worker reactors
+//! `dispatch.rs`); steps woken anywhere else go to the workers. A worker about to
+//! park looks at the reactor without blocking first (`Reactor::poll_now`), and runs
+//! what that wakes: the driver's wait is the only one that blocks. Per-worker reactors
 //! would need a socket to be re-registered when its task is stolen; one poller per
 //! loop keeps `tulip-net`'s contract (one reactor per loop) as it is.
 //!
@@ -275,6 +277,13 @@ impl Shared {
             self.drain_if_closed_meanwhile();
         }
         self.idle.unpark_one();
+    }
+
+    /// A worker with nothing to run looks at the reactor without blocking: readiness
+    /// the driver has not picked up yet (it is running steps) becomes work for this
+    /// worker instead of waiting for the driver's next wait. True if it woke tasks.
+    pub(crate) fn poll_io(&self) -> bool {
+        self.reactor.poll_now() > 0
     }
 
     /// A worker with nothing to run takes due timers out of the heap for the driver

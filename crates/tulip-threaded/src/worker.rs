@@ -10,7 +10,11 @@
 //! Where a worker looks for work, in order: its own deque (FIFO), the tasks pinned to
 //! it, the global injector (a batch at a time), then the other workers' deques, from a
 //! rotating starting point. Every 61st step looks at the injector first, so tasks
-//! woken from other threads are not starved by a busy local queue.
+//! woken from other threads are not starved by a busy local queue. With nothing
+//! found, it takes due timers out of the heap for the driver, then looks at the
+//! reactor without blocking (`Reactor::poll_now`): sockets that became ready while
+//! the driver was busy running steps wake their tasks onto this worker's deque,
+//! instead of waiting for the driver's next wait. Only then does it park.
 
 use std::cell::Cell;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -183,6 +187,10 @@ impl Runner<'_> {
             }
             // Nothing to run: find the due timers for the driver, then look again.
             if self.shared.take_due_timers() {
+                continue;
+            }
+            // Then ready sockets the driver has not looked at yet.
+            if self.shared.poll_io() {
                 continue;
             }
             idle.prepare(self.index);
