@@ -302,7 +302,7 @@ fn gather_child_cancellation_propagates(new_loop: Factory) {
     })
     .unwrap();
     assert_eq!(
-        log.take(),
+        starts_in_either_order(new_loop, log.take()),
         [
             "start 0",
             "start 1",
@@ -311,6 +311,16 @@ fn gather_child_cancellation_propagates(new_loop: Factory) {
             "done 1"
         ]
     );
+}
+
+/// The trace with its first two entries (the two children's starts) sorted when tasks
+/// run in parallel: both start before the test goes on, in either order; what follows
+/// the test itself sequences.
+fn starts_in_either_order(new_loop: Factory, mut got: Vec<String>) -> Vec<String> {
+    if !common::in_order(new_loop) && got.len() >= 2 {
+        got[..2].sort();
+    }
+    got
 }
 
 /// asyncio_ref/gather_cancel.py, "return_exceptions": a cancelled child is a
@@ -345,7 +355,7 @@ fn gather_all_lists_cancelled_child(new_loop: Factory) {
     })
     .unwrap();
     assert_eq!(
-        log.take(),
+        starts_in_either_order(new_loop, log.take()),
         [
             "start 0",
             "start 1",
