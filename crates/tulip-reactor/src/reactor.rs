@@ -244,16 +244,7 @@ impl Reactor {
             } => Self::wait_polling(poller, sources, events, timeout),
             #[cfg(target_os = "linux")]
             Mode::Epoll { epoll, sources } => {
-                let mut handled = 0;
-                let mut list = None;
-                epoll.wait(timeout, |ev| {
-                    let sources = list
-                        .get_or_insert_with(|| sources.lock().unwrap_or_else(|e| e.into_inner()));
-                    if Self::raise(sources, ev.key, ev.readable, ev.writable, ev.read_closed) {
-                        handled += 1;
-                    }
-                })?;
-                Ok(handled)
+                Self::wait_epoll(epoll, sources, timeout).map(|(handled, _)| handled)
             }
             #[cfg(feature = "async-io")]
             Mode::AsyncIo(n, _) => {
@@ -277,23 +268,39 @@ impl Reactor {
         match &self.mode {
             #[cfg(target_os = "linux")]
             Mode::Epoll { epoll, sources } => {
-                let mut handled = 0;
-                let mut list = None;
-                let woken = epoll.wait(Some(Duration::ZERO), |ev| {
-                    let sources = list
-                        .get_or_insert_with(|| sources.lock().unwrap_or_else(|e| e.into_inner()));
-                    if Self::raise(sources, ev.key, ev.readable, ev.writable, ev.read_closed) {
-                        handled += 1;
+                match Self::wait_epoll(epoll, sources, Some(Duration::ZERO)) {
+                    Ok((handled, woken)) => {
+                        if woken {
+                            let _ = epoll.notify();
+                        }
+                        handled
                     }
-                });
-                drop(list);
-                if woken.unwrap_or(false) {
-                    let _ = epoll.notify();
+                    Err(_) => 0,
                 }
-                handled
             }
             _ => 0,
         }
+    }
+
+    /// One wait of the epoll set: raises the sources it reports (taking the sources'
+    /// lock only if there is one) and returns how many, and whether it took a
+    /// notification or the timer's expiry.
+    #[cfg(target_os = "linux")]
+    fn wait_epoll(
+        epoll: &crate::epoll::Epoll,
+        sources: &Mutex<Slab<Arc<Source>>>,
+        timeout: Option<Duration>,
+    ) -> io::Result<(usize, bool)> {
+        let mut handled = 0;
+        let mut list = None;
+        let woken = epoll.wait(timeout, |ev| {
+            let sources =
+                list.get_or_insert_with(|| sources.lock().unwrap_or_else(|e| e.into_inner()));
+            if Self::raise(sources, ev.key, ev.readable, ev.writable, ev.read_closed) {
+                handled += 1;
+            }
+        })?;
+        Ok((handled, woken))
     }
 
     fn wait_polling(
@@ -512,12 +519,17 @@ mod tests {
         }
     }
 
+    /// A non-blocking socket registered with `reactor`, and its peer.
+    fn registered_pair(reactor: &Arc<Reactor>) -> (Registered<UnixStream>, UnixStream) {
+        let (a, b) = UnixStream::pair().unwrap();
+        a.set_nonblocking(true).unwrap();
+        (reactor.register(a).unwrap(), b)
+    }
+
     /// A readable edge wakes the waker the source was polled with, ends the wait,
     /// and carries a new tick; deregistering uncounts the source.
     fn readable_edge_wakes_the_stored_waker_on(reactor: Arc<Reactor>) {
-        let (a, mut b) = UnixStream::pair().unwrap();
-        a.set_nonblocking(true).unwrap();
-        let mut reg = reactor.register(a).unwrap();
+        let (mut reg, mut b) = registered_pair(&reactor);
         assert_eq!(reactor.registered(), 1);
         let flag = Arc::new(NotifyFlag {
             flag: false.into(),
@@ -571,9 +583,7 @@ mod tests {
     #[test]
     fn stale_tick_does_not_clear_new_readiness() {
         let reactor = Arc::new(Reactor::new().unwrap());
-        let (a, mut b) = UnixStream::pair().unwrap();
-        a.set_nonblocking(true).unwrap();
-        let reg = reactor.register(a).unwrap();
+        let (reg, mut b) = registered_pair(&reactor);
         b.write_all(b"x").unwrap();
         reactor.wait(Some(Duration::from_secs(5))).unwrap();
         // tick 0 was the initial state; the reactor has raised it since.
@@ -586,9 +596,7 @@ mod tests {
     #[test]
     fn ready_tick_peeks_without_a_waker() {
         let reactor = Arc::new(Reactor::new().unwrap());
-        let (a, _b) = UnixStream::pair().unwrap();
-        a.set_nonblocking(true).unwrap();
-        let reg = reactor.register(a).unwrap();
+        let (reg, _b) = registered_pair(&reactor);
         let tick = reg
             .source()
             .ready_tick(crate::Direction::Write)
@@ -610,9 +618,7 @@ mod tests {
     #[test]
     fn poll_now_wakes_a_ready_source() {
         let reactor = Arc::new(Reactor::new().unwrap());
-        let (a, mut b) = UnixStream::pair().unwrap();
-        a.set_nonblocking(true).unwrap();
-        let mut reg = reactor.register(a).unwrap();
+        let (mut reg, mut b) = registered_pair(&reactor);
         // Take the new source's first edges (it starts writable).
         reactor.wait(Some(Duration::ZERO)).unwrap();
         let flag = Arc::new(NotifyFlag {
@@ -642,9 +648,7 @@ mod tests {
     #[test]
     fn poll_now_passes_a_notification_on() {
         let reactor = Arc::new(Reactor::new().unwrap());
-        let (a, _b) = UnixStream::pair().unwrap();
-        a.set_nonblocking(true).unwrap();
-        let _reg = reactor.register(a).unwrap();
+        let (_reg, _b) = registered_pair(&reactor);
         // Take the new source's first edges, so that only the notification is left.
         reactor.wait(Some(Duration::ZERO)).unwrap();
         reactor.notify().unwrap();
@@ -730,9 +734,7 @@ mod tests {
         #[test]
         fn a_peer_shutdown_raises_the_read_edge() {
             let reactor = reactor();
-            let (a, b) = UnixStream::pair().unwrap();
-            a.set_nonblocking(true).unwrap();
-            let reg = reactor.register(a).unwrap();
+            let (reg, b) = registered_pair(&reactor);
             let src = reg.source().clone();
             let tick = src
                 .ready_tick(crate::Direction::Read)
@@ -790,9 +792,7 @@ mod tests {
         #[test]
         fn dropping_the_registration_wakes_waiters() {
             let reactor = reactor();
-            let (a, _b) = UnixStream::pair().unwrap();
-            a.set_nonblocking(true).unwrap();
-            let reg = reactor.register(a).unwrap();
+            let (reg, _b) = registered_pair(&reactor);
             let src = reg.source().clone();
             let tick = src
                 .ready_tick(crate::Direction::Read)
