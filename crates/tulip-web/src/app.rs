@@ -149,7 +149,7 @@ impl Application {
             chain: self.middlewares.clone().into(),
             router: Arc::new(self.router.clone()),
         };
-        handler.call(req).await
+        handler.start(req).await
     }
 }
 
@@ -173,9 +173,5 @@ impl AppHandler {
                 Answer::Running(Box::pin(next.run(req)))
             }
         })
-    }
-
-    pub(crate) async fn call(&self, req: Request) -> Response {
-        self.start(req).await
     }
 }
