@@ -320,14 +320,6 @@ impl Header {
         self.state.load(Ordering::Acquire) != PENDING
     }
 
-    /// Wakes the task through its own waker (its loop is closing and releases it:
-    /// the closed executor drops the step, and with it the future).
-    pub(crate) fn wake_own(&self) {
-        if let Some(w) = self.own_waker() {
-            w.wake();
-        }
-    }
-
     /// Takes the task's own waker out, done or not (the task is finishing).
     pub(crate) fn take_own_waker(&self) -> Option<Waker> {
         self.lock().waker.take()

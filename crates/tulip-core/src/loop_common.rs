@@ -197,14 +197,13 @@ impl LoopCommon {
 
     /// Wakes every live task that is parked, so that a closed loop's executor drops
     /// its step and, with it, the task's future (destructors run, sockets close,
-    /// awaiters hear "cancelled"). Returns how many were woken.
-    pub(crate) fn release_parked(&self) -> usize {
-        let parked = self.tasks.pending();
-        let n = parked.len();
-        for t in parked {
-            t.header.wake_own();
+    /// awaiters hear "cancelled"). Each reference the registry hands out is made from
+    /// the task's own waker, so it wakes through that (a task that finished
+    /// meanwhile ignores the wake).
+    pub(crate) fn release_parked(&self) {
+        for t in self.tasks.pending() {
+            t.header.keep().wake_by_ref();
         }
-        n
     }
 
     pub(crate) fn set_handler(&self, h: Option<Arc<dyn Any + Send + Sync>>) {
