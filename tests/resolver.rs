@@ -24,16 +24,19 @@ static SERIAL: Mutex<()> = Mutex::new(());
 
 /// Threads of this process now (`/proc/self/task`), less the test harness's threads
 /// for other tests (named after their test, `local::…`), which come and go as the
-/// harness runs tests in parallel and which wait on [`SERIAL`] here.
+/// harness runs tests in parallel and which wait on [`SERIAL`] here, and less the
+/// main thread's name: a thread libtest has just started carries it until the
+/// thread names itself (a run counted one such and failed).
 fn threads_now() -> usize {
     let Ok(dir) = std::fs::read_dir("/proc/self/task") else {
         return 0;
     };
     let me = std::fs::read_to_string("/proc/thread-self/comm").unwrap_or_default();
+    let main = std::fs::read_to_string("/proc/self/comm").unwrap_or_default();
     dir.filter_map(|t| t.ok())
         .filter_map(|t| std::fs::read_to_string(t.path().join("comm")).ok())
         // Other tests' threads are not counted.
-        .filter(|name| *name == me || !common::is_test_thread(name))
+        .filter(|name| *name == me || (!common::is_test_thread(name) && *name != main))
         // async-io's reactor thread is process-wide, made once by whichever test
         // first runs an async-io loop: not the resolver's.
         .filter(|name| name.trim_end() != "async-io")
