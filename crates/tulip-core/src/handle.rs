@@ -94,12 +94,27 @@ impl Callback {
         }
     }
 
+    /// A callback that wakes `waker` and that nobody can cancel.
+    pub fn wake_only(waker: std::task::Waker) -> Self {
+        Callback {
+            f: Action::Wake(waker),
+            handle: None,
+        }
+    }
+
     /// A callback that nobody can cancel (used for the loop's own bookkeeping).
     pub fn internal<F: FnOnce() + Send + 'static>(f: F) -> Self {
         Callback {
             f: Action::Call(Box::new(f)),
             handle: None,
         }
+    }
+
+    /// True for a callback that only wakes a task (the timer of a `sleep`): running it
+    /// runs no user code, so an executor may run it on any thread, provided no callback
+    /// that fell due before it is still waiting to run.
+    pub fn only_wakes(&self) -> bool {
+        matches!(self.f, Action::Wake(_))
     }
 
     /// True if its handle was cancelled.

@@ -40,12 +40,17 @@ enum Item {
     /// A step of a `!Send` task: only this loop's thread may drop it.
     Local(Runnable),
     Call(Box<Callback>),
+    /// A timer that fell due: its callback is the next one in [`State::fired`] (kept
+    /// beside the queue, in the same order, so that firing a timer allocates nothing).
+    Fired,
     Main,
 }
 
 #[derive(Default)]
 struct State {
     ready: VecDeque<Item>,
+    /// The callbacks of the `Item::Fired` entries of `ready`, in queue order.
+    fired: VecDeque<Callback>,
     timers: TimerQueue<Callback>,
     /// Iterations begun, items run (task steps and callbacks), and callbacks among
     /// them: plain counts, published to [`Counters`] now and then (see
@@ -405,8 +410,16 @@ impl LocalLoop {
             }
             if !st.timers.is_empty() {
                 let now = sh.common.clock().now();
-                let State { ready, timers, .. } = &mut *st;
-                ready.extend(timers.expire(now).map(|cb| Item::Call(Box::new(cb))));
+                let State {
+                    ready,
+                    fired,
+                    timers,
+                    ..
+                } = &mut *st;
+                for cb in timers.expire(now) {
+                    fired.push_back(cb);
+                    ready.push_back(Item::Fired);
+                }
             }
             st.ran += st.ready.len() as u64;
             st.ready.len()
@@ -421,6 +434,13 @@ impl LocalLoop {
                 Some(Item::Call(cb)) => {
                     calls += 1;
                     cb.run_timed(&sh.common);
+                }
+                Some(Item::Fired) => {
+                    calls += 1;
+                    let cb = state.borrow_mut().fired.pop_front();
+                    if let Some(cb) = cb {
+                        cb.run_timed(&sh.common);
+                    }
                 }
                 Some(Item::Main) => main.poll(),
                 None => break,
@@ -574,6 +594,7 @@ impl Backend for LocalLoop {
         let timers = std::mem::take(&mut *sh.timers_in.lock().unwrap_or_else(|e| e.into_inner()));
         if let Some(mut st) = saved {
             st.timers.clear();
+            st.fired.clear();
             for item in st.ready.drain(..) {
                 sh.discard(item);
             }
