@@ -7,8 +7,9 @@
 //!   and the reactor's `wait`. One iteration is asyncio's `_run_once`: wait for I/O or
 //!   the next timer (not at all if the lane has work), take the due timers, run
 //!   exactly the items that were queued when the iteration started, then the due
-//!   timers' callbacks. Idle workers help by taking due timers out of the heap in
-//!   firing order; the driver alone runs them (see `timers.rs`).
+//!   timers' callbacks. Workers help by taking due timers out of the heap in firing
+//!   order; the driver alone runs the callbacks among them, and a worker fires the
+//!   sleeps' timers (they only wake a task) that no callback precedes (`timers.rs`).
 //! - **The workers** (N threads, started at the first run) run `Send` task steps, from
 //!   per-worker deques with stealing and a global injector (see `worker.rs`), and the
 //!   `!Send` tasks pinned to them.
@@ -286,9 +287,11 @@ impl Shared {
         self.reactor.poll_now() > 0
     }
 
-    /// A worker with nothing to run takes due timers out of the heap for the driver
-    /// (see `timers.rs`); true if it took some. Never waits for the timers' lock.
-    pub(crate) fn take_due_timers(&self) -> bool {
+    /// A worker takes due timers out of the heap (see `timers.rs`): the leading ones
+    /// that only wake a task it fires itself, once the lock is dropped, with `fire` as
+    /// its buffer; the rest wait for the driver. True if it took some. Never waits for
+    /// the timers' lock.
+    pub(crate) fn take_due_timers(&self, fire: &mut Vec<Callback>) -> bool {
         let due = self.next_due.load(Ordering::Relaxed);
         if due == u64::MAX {
             return false;
@@ -297,7 +300,12 @@ impl Shared {
         if now < due {
             return false;
         }
-        try_lock(&self.timers).is_some_and(|mut t| t.take_due(now, &self.next_due) > 0)
+        let took = try_lock(&self.timers)
+            .is_some_and(|mut t| t.take_due(now, &self.next_due, fire) > 0);
+        for cb in fire.drain(..) {
+            cb.run_timed(&self.common);
+        }
+        took
     }
 
     fn is_local_owner(&self) -> bool {

@@ -1,13 +1,21 @@
 //! The loop's timers: a heap the driver fires from, which idle workers help empty.
 //!
-//! Firing a timer is the driver's job (its callback runs on the lane, in asyncio's
-//! order), but finding the due timers — popping the heap, `O(log n)` each — is not:
-//! a worker with nothing to run moves due timers, in firing order, from the heap to a
-//! `ready` list ([`Timers::take_due`]). At the start of its iteration the driver merges
-//! `ready` with whatever else is due in the heap ([`Timers::expire`]), so the driver
-//! fires exactly the timers, in exactly the order, it would have found on its own:
-//! deadline first, ties in insertion (`seq`) order. Timers are moved, never run or
-//! dropped, by workers; a cancelled timer is skipped by the driver, as before.
+//! Firing a timer whose callback runs user code is the driver's job (the callback runs
+//! on the lane, in asyncio's order), but finding the due timers — popping the heap,
+//! `O(log n)` each — is not: a worker with nothing to run (and a busy one, every 61st
+//! step) moves due timers, in firing order, from the heap to a `ready` list
+//! ([`Timers::take_due`]). At the start of its iteration the driver merges `ready` with
+//! whatever else is due in the heap ([`Timers::expire`]), so the driver fires exactly
+//! the timers, in exactly the order, it would have found on its own: deadline first,
+//! ties in insertion (`seq`) order. A cancelled timer is skipped by the driver, as
+//! before.
+//!
+//! The exception is the commonest timer, a `sleep`'s, which only wakes its task
+//! ([`Callback::only_wakes`]): the worker that takes it out fires it itself, as long as
+//! no callback due before it is still waiting for the driver (`ready` is empty, and none
+//! came before it in the batch). Its task then runs on the workers while the driver is
+//! busy, say polling a main future that spawns a hundred thousand sleepers; before, every
+//! such wake waited for the driver's next iteration.
 //!
 //! `next_due` mirrors the heap's earliest deadline (in ticks), so a worker tells
 //! "nothing due" from one atomic load and a clock read, without the lock.
@@ -121,13 +129,24 @@ impl Timers {
         self.heap.peek().map(|e| clock.instant(e.ticks))
     }
 
-    /// A worker's help: moves up to [`TAKE_BATCH`] timers due at `now` to `ready`.
-    /// Returns how many it moved.
-    pub(crate) fn take_due(&mut self, now: u64, next_due: &AtomicU64) -> usize {
+    /// A worker's help: takes up to [`TAKE_BATCH`] timers due at `now` out of the heap.
+    /// Those that only wake a task, with no callback due before them still waiting,
+    /// go to `fire`, for the worker to run once it dropped the lock; the rest go to
+    /// `ready`, for the driver. Returns how many it took.
+    pub(crate) fn take_due(
+        &mut self,
+        now: u64,
+        next_due: &AtomicU64,
+        fire: &mut Vec<Callback>,
+    ) -> usize {
         let mut n = 0;
         while n < TAKE_BATCH && self.heap.peek().is_some_and(|e| e.ticks <= now) {
             if let Some(e) = self.heap.pop() {
-                self.ready.push(e);
+                if self.ready.is_empty() && e.cb.only_wakes() {
+                    fire.push(e.cb);
+                } else {
+                    self.ready.push(e);
+                }
                 n += 1;
             }
         }
@@ -187,7 +206,8 @@ mod tests {
             t.insert(ticks, cb(&log, id), &next_due);
         }
         assert_eq!(next_due.load(Ordering::Relaxed), 5);
-        assert_eq!(t.take_due(6, &next_due), 2); // 1, 3
+        let mut fire = Vec::new();
+        assert_eq!(t.take_due(6, &next_due, &mut fire), 2); // 1, 3
         assert_eq!(next_due.load(Ordering::Relaxed), 7);
         // Inserted after the worker's take, earlier than what it took, and a tie.
         t.insert(2, cb(&log, 6), &next_due);
@@ -198,6 +218,7 @@ mod tests {
             c.run();
         }
         assert_eq!(*log.lock().unwrap(), [6, 1, 3, 7, 0, 4, 2]);
+        assert!(fire.is_empty(), "a callback running user code is the driver's");
         assert_eq!(next_due.load(Ordering::Relaxed), 30);
         assert!(t.ready.is_empty());
     }
@@ -211,10 +232,12 @@ mod tests {
             t.insert(1, cb(&log, i), &next_due);
         }
         t.insert(100, cb(&log, 999), &next_due);
-        assert_eq!(t.take_due(0, &next_due), 0);
-        assert_eq!(t.take_due(1, &next_due), TAKE_BATCH);
-        assert_eq!(t.take_due(1, &next_due), 10);
-        assert_eq!(t.take_due(1, &next_due), 0);
+        let mut fire = Vec::new();
+        assert_eq!(t.take_due(0, &next_due, &mut fire), 0);
+        assert_eq!(t.take_due(1, &next_due, &mut fire), TAKE_BATCH);
+        assert_eq!(t.take_due(1, &next_due, &mut fire), 10);
+        assert_eq!(t.take_due(1, &next_due, &mut fire), 0);
+        assert!(fire.is_empty());
         let mut out = Vec::new();
         t.expire(50, &mut out, &next_due);
         assert_eq!(out.len(), TAKE_BATCH + 10);
@@ -224,5 +247,52 @@ mod tests {
         let got = log.lock().unwrap().clone();
         assert_eq!(got, (0..(TAKE_BATCH as u32 + 10)).collect::<Vec<_>>());
         assert_eq!(next_due.load(Ordering::Relaxed), 100);
+    }
+
+    /// Wakes `log` with its id: a sleep's timer, as far as the heap can tell.
+    struct LogWake(Arc<Mutex<Vec<u32>>>, u32);
+    impl std::task::Wake for LogWake {
+        fn wake(self: Arc<Self>) {
+            self.0.lock().unwrap().push(self.1);
+        }
+    }
+
+    fn wake(log: &Arc<Mutex<Vec<u32>>>, i: u32) -> Callback {
+        Callback::wake_only(std::task::Waker::from(Arc::new(LogWake(log.clone(), i))))
+    }
+
+    /// A worker fires the wake-only timers at the front of what is due itself; from the
+    /// first callback that runs user code on, everything waits for the driver, so no
+    /// wake overtakes a callback due before it.
+    #[test]
+    fn worker_fires_leading_wakes_and_leaves_the_rest_in_order() {
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let next_due = AtomicU64::new(u64::MAX);
+        let mut t = Timers::new();
+        t.insert(1, wake(&log, 0), &next_due);
+        t.insert(2, wake(&log, 1), &next_due);
+        t.insert(3, cb(&log, 2), &next_due);
+        t.insert(4, wake(&log, 3), &next_due);
+        t.insert(9, wake(&log, 4), &next_due);
+        let mut fire = Vec::new();
+        assert_eq!(t.take_due(5, &next_due, &mut fire), 4);
+        assert_eq!(fire.len(), 2);
+        for c in fire.drain(..) {
+            c.run();
+        }
+        assert_eq!(*log.lock().unwrap(), [0, 1]);
+        // A wake due later, taken while the callback still waits: the driver's too.
+        assert_eq!(t.take_due(9, &next_due, &mut fire), 1);
+        assert!(fire.is_empty());
+        let mut out = Vec::new();
+        t.expire(9, &mut out, &next_due);
+        for c in out {
+            c.run();
+        }
+        assert_eq!(*log.lock().unwrap(), [0, 1, 2, 3, 4]);
+        // Once the driver emptied `ready`, workers fire wakes again.
+        t.insert(10, wake(&log, 5), &next_due);
+        assert_eq!(t.take_due(10, &next_due, &mut fire), 1);
+        assert_eq!(fire.len(), 1);
     }
 }

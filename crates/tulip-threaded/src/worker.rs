@@ -9,9 +9,11 @@
 //!
 //! Where a worker looks for work, in order: its own deque (FIFO), the tasks pinned to
 //! it, the global injector (a batch at a time), then the other workers' deques, from a
-//! rotating starting point. Every 61st step looks at the injector first, so tasks
-//! woken from other threads are not starved by a busy local queue. With nothing
-//! found, it takes due timers out of the heap for the driver, then looks at the
+//! rotating starting point. Every 61st step takes due timers out of the heap and looks
+//! at the injector first, so timers fire and tasks woken from other threads are not
+//! starved by a busy local queue or a busy driver. With nothing found, it takes due
+//! timers out of the heap (firing the ones that only wake a task, leaving the rest
+//! for the driver: see `timers.rs`), then looks at the
 //! reactor without blocking (`Reactor::poll_now`): sockets that became ready while
 //! the driver was busy running steps wake their tasks onto this worker's deque,
 //! instead of waiting for the driver's next wait. Only then does it park.
@@ -23,7 +25,7 @@ use std::rc::Rc;
 use std::sync::Arc;
 
 use crossbeam_deque::{Steal, Worker};
-use tulip_core::{enter_running, EventLoop, Runnable};
+use tulip_core::{enter_running, Callback, EventLoop, Runnable};
 
 use crate::sync::{lock, Ordering};
 use crate::threaded_loop::{Counters, Shared};
@@ -116,6 +118,7 @@ pub(crate) fn main(shared: Arc<Shared>, index: usize, local: Worker<Runnable>) {
         local: &local,
         tick: 0,
         steps: 0,
+        fire: Vec::new(),
     };
     while w.enter() {
         if let Some(lp) = shared.this.upgrade() {
@@ -142,6 +145,8 @@ struct Runner<'a> {
     /// Steps run and not yet added to this worker's `Counters` (published every
     /// `PUBLISH_EVERY` steps and before parking: a plain add per step).
     steps: u64,
+    /// The buffer for the due timers this worker fires (`Shared::take_due_timers`).
+    fire: Vec<Callback>,
 }
 
 /// How many steps a worker runs between two publications of its step count.
@@ -185,8 +190,9 @@ impl Runner<'_> {
                 self.run(r);
                 continue;
             }
-            // Nothing to run: find the due timers for the driver, then look again.
-            if self.shared.take_due_timers() {
+            // Nothing to run: take the due timers out (firing the sleeps' ones), then
+            // look again.
+            if self.shared.take_due_timers(&mut self.fire) {
                 continue;
             }
             // Then ready sockets the driver has not looked at yet.
@@ -238,6 +244,9 @@ impl Runner<'_> {
     fn find(&mut self) -> Option<Runnable> {
         self.tick = self.tick.wrapping_add(1);
         if self.tick % 61 == 0 {
+            // A busy worker takes due timers out too: the driver may be busy for a
+            // long while (a main future spawning a hundred thousand sleepers).
+            self.shared.take_due_timers(&mut self.fire);
             if let Some(r) = self.take_injected() {
                 return Some(r);
             }
