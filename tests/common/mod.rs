@@ -121,12 +121,13 @@ pub fn threaded_async_io() -> tulip::Result<tulip::EventLoop> {
         .build()
 }
 
-/// The threaded executor with its driver running every step its reactor wait wakes
-/// (the default on one CPU).
+/// The threaded executor as it is built on one CPU: its driver runs every step its
+/// reactor wait wakes, and no worker spins before it parks.
 #[cfg(feature = "threaded")]
 pub fn threaded_no_hand_off() -> tulip::Result<tulip::EventLoop> {
     tulip::executors::threaded::Builder::new()
         .hand_off(false)
+        .spin(false)
         .build()
 }
 

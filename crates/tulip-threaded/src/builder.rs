@@ -32,6 +32,7 @@ pub struct Builder {
     reactor: ReactorKind,
     virtual_clock: bool,
     hand_off: bool,
+    spin: bool,
 }
 
 impl Default for Builder {
@@ -52,6 +53,7 @@ impl Builder {
             reactor: ReactorKind::default(),
             virtual_clock: false,
             hand_off: cpus > 1,
+            spin: cpus > 1,
         }
     }
 
@@ -95,6 +97,26 @@ impl Builder {
         self
     }
 
+    /// Whether a worker with nothing to run looks for work for a few more microseconds
+    /// before it parks (one worker at a time; while it does, nobody else is woken
+    /// for new work). Work that comes soon, such as the next task a busy thread
+    /// spawns or the reply to a message, is then taken without a park and an unpark
+    /// (two syscalls); the price is that CPU time. Default: `true`, unless the process
+    /// may use one CPU only, where the spinning worker would hold the CPU the work
+    /// must come from.
+    ///
+    /// # Examples
+    /// ```
+    /// let lp = tulip::executors::threaded::Builder::new().spin(false).build()?;
+    /// assert_eq!(lp.run_until_complete(async { Ok::<_, tulip::Error>(7) })?, 7);
+    /// lp.close()?;
+    /// # Ok::<(), tulip::Error>(())
+    /// ```
+    pub fn spin(mut self, spin: bool) -> Builder {
+        self.spin = spin;
+        self
+    }
+
     /// Puts the loop on a virtual clock, for tests: `time()`, sleeps, `call_later`
     /// and timeouts follow it; when the lane is empty, every worker is parked and no
     /// task waits on I/O or a blocking job, the loop jumps straight to its next
@@ -135,6 +157,7 @@ impl Builder {
             self.reactor,
             self.virtual_clock,
             self.hand_off,
+            self.spin,
         )?;
         Ok(EventLoop::from_backend(lp))
     }

@@ -19,6 +19,34 @@
 //! it. A [`Parker`] keeps its flag until `park` consumes it, so an unpark that comes
 //! before the park is not lost either.
 //!
+//! **Spinning.** Before it parks, one worker at a time may spin: look for work again
+//! for a few microseconds ([`Idle::start_spin`]), so that work which comes soon (the
+//! next task a busy thread spawns, the reply to a message) is taken without a park and
+//! an unpark, two syscalls. While a worker spins, pushers wake nobody: the spinner will
+//! find the work. The same Dekker pair keeps that safe:
+//!
+//! ```text
+//! spinner                                 pusher
+//! i.  end_spin(): spinning = false,       a-c as above; then, under the lock,
+//!     under the list's lock                  before it pops a sleeper:
+//! ii. look at every queue again:          d. if spinning: done (wake nobody)
+//!     - found work (now or while it
+//!       spun): if more is queued,
+//!       pass_on() (wakes a sleeper);
+//!     - none: steps 1-3 above
+//! ```
+//!
+//! A pusher that saw `spinning` raised held the lock before the spinner took it in
+//! (i), so the spinner's look in (ii) comes after the push and sees the work; the
+//! spinner answers for every push it made skip its wake-up, so when it takes one
+//! piece of work and more is queued, it wakes a sleeper for the rest (loom finds a
+//! worker left asleep beside queued work without that). A
+//! pusher that saw it lowered wakes a sleeper, as before. Both halves use the lock:
+//! with the flag alone, stored and read around `SeqCst` fences, loom finds a lost
+//! wake-up. [`Idle::pass_on`] takes the lock for the same reason: a worker about to
+//! sleep lists itself under it and looks at the queues after, so either the spinner
+//! finds it listed or its look sees the work.
+//!
 //! Waking one named worker ([`Idle::unpark_worker`], for work pinned to it) and waking
 //! everyone ([`Idle::unpark_all`], at the end of a run or at shutdown) take the lock
 //! before looking at `list`; the worker's step 2 comes after it took the same lock in
@@ -34,7 +62,7 @@
 //! --release` (a bound of 3 preemptions already finds the lost wake-up that
 //! [`Idle::cancel`] guards against, and runs in about a second).
 
-use crate::sync::{fence, lock, AtomicU64, AtomicUsize, Condvar, Mutex, Ordering};
+use crate::sync::{fence, lock, AtomicBool, AtomicU64, AtomicUsize, Condvar, Mutex, Ordering};
 
 /// A flag with a condition variable: `unpark` sets it, `park` waits for it and clears
 /// it. An `unpark` before the `park` makes that `park` return at once.
@@ -77,6 +105,9 @@ pub(crate) struct Idle {
     /// `count_parked`.
     parked: Padded,
     count_parked: bool,
+    /// A worker spins (see the module docs); `may_spin` false: none ever does.
+    spinning: AtomicBool,
+    may_spin: bool,
     sleeping: AtomicUsize,
     list: Mutex<Vec<usize>>,
     parkers: Box<[Parker]>,
@@ -84,11 +115,14 @@ pub(crate) struct Idle {
 
 impl Idle {
     /// Room for `workers` sleepers, numbered from 0; `count_parked` keeps
-    /// [`parked_word`](Self::parked_word) up to date (a virtual clock needs it).
-    pub(crate) fn new(workers: usize, count_parked: bool) -> Idle {
+    /// [`parked_word`](Self::parked_word) up to date (a virtual clock needs it);
+    /// `may_spin` lets a worker spin before it parks.
+    pub(crate) fn new(workers: usize, count_parked: bool, may_spin: bool) -> Idle {
         Idle {
             parked: Padded(AtomicU64::new(0)),
             count_parked,
+            spinning: AtomicBool::new(false),
+            may_spin,
             sleeping: AtomicUsize::new(0),
             list: Mutex::new(Vec::with_capacity(workers)),
             parkers: (0..workers).map(|_| Parker::default()).collect(),
@@ -155,12 +189,49 @@ impl Idle {
         (word & (GENERATION - 1)) as usize
     }
 
-    /// Work was made visible: wakes one sleeping worker, if any.
+    /// A worker with nothing to run asks to spin: true if it is now the spinner (no
+    /// other worker spins, and spinning is allowed). It must call
+    /// [`end_spin`](Self::end_spin) when done, then look at every queue again.
+    pub(crate) fn start_spin(&self) -> bool {
+        if !self.may_spin || self.spinning.load(Ordering::Relaxed) {
+            return false;
+        }
+        let _list = lock(&self.list);
+        !self.spinning.swap(true, Ordering::Relaxed)
+    }
+
+    /// The spinner stops spinning (step i of the module docs), under the list's lock.
+    pub(crate) fn end_spin(&self) {
+        let _list = lock(&self.list);
+        self.spinning.store(false, Ordering::Relaxed);
+    }
+
+    /// Work was made visible: wakes one sleeping worker, if any, unless a worker
+    /// spins (it will find the work).
     pub(crate) fn unpark_one(&self) {
         fence(Ordering::SeqCst);
         if self.sleeping.load(Ordering::SeqCst) == 0 {
             return;
         }
+        let picked = {
+            let mut list = lock(&self.list);
+            if self.spinning.load(Ordering::Relaxed) {
+                return;
+            }
+            let picked = list.pop();
+            if picked.is_some() {
+                self.sleeping.fetch_sub(1, Ordering::SeqCst);
+            }
+            picked
+        };
+        if let Some(w) = picked {
+            self.parkers[w].unpark();
+        }
+    }
+
+    /// The spinner found work and saw more queued: wakes one sleeping worker, if any
+    /// (see the module docs for why under the lock).
+    pub(crate) fn pass_on(&self) {
         let picked = {
             let mut list = lock(&self.list);
             let picked = list.pop();
@@ -210,7 +281,6 @@ mod loom_tests {
     //! Each model runs every interleaving loom can find; a lost wake-up shows up as a
     //! deadlock ("all threads blocked"), which fails the model.
     use super::*;
-    use crate::sync::AtomicBool;
     use loom::sync::Arc;
     use loom::thread;
 
@@ -245,6 +315,19 @@ mod loom_tests {
                 got += 1;
                 continue;
             }
+            // The spin, reduced to one more look, and the look after it.
+            if idle.start_spin() {
+                let mut found = work.take();
+                idle.end_spin();
+                found = found || work.take();
+                if found {
+                    got += 1;
+                    if work.items.load(Ordering::SeqCst) > 0 {
+                        idle.pass_on();
+                    }
+                    continue;
+                }
+            }
             idle.prepare(me);
             if work.stop.load(Ordering::SeqCst) || work.take() {
                 idle.cancel(me);
@@ -261,7 +344,7 @@ mod loom_tests {
     #[test]
     fn one_push_wakes_the_sleeper() {
         loom::model(|| {
-            let idle = Arc::new(Idle::new(1, false));
+            let idle = Arc::new(Idle::new(1, false, false));
             let work = Arc::new(Work {
                 items: AtomicUsize::new(0),
                 stop: AtomicBool::new(false),
@@ -277,7 +360,7 @@ mod loom_tests {
     #[test]
     fn two_workers_two_pushes_each_item_taken() {
         loom::model(|| {
-            let idle = Arc::new(Idle::new(2, false));
+            let idle = Arc::new(Idle::new(2, false, false));
             let work = Arc::new(Work {
                 items: AtomicUsize::new(0),
                 stop: AtomicBool::new(false),
@@ -298,7 +381,7 @@ mod loom_tests {
     #[test]
     fn pinned_work_wakes_its_worker() {
         loom::model(|| {
-            let idle = Arc::new(Idle::new(2, false));
+            let idle = Arc::new(Idle::new(2, false, false));
             let work = Arc::new(Work {
                 items: AtomicUsize::new(0),
                 stop: AtomicBool::new(false),
@@ -314,7 +397,7 @@ mod loom_tests {
     #[test]
     fn stop_wakes_every_sleeper() {
         loom::model(|| {
-            let idle = Arc::new(Idle::new(2, false));
+            let idle = Arc::new(Idle::new(2, false, false));
             let work = Arc::new(Work {
                 items: AtomicUsize::new(0),
                 stop: AtomicBool::new(false),
@@ -327,6 +410,29 @@ mod loom_tests {
             work.stop.store(true, Ordering::SeqCst);
             idle.unpark_all();
             assert_eq!(a.join().unwrap() + b.join().unwrap(), 0);
+        });
+    }
+
+    /// While a worker spins, pushers wake nobody; the spinner passes the wake-up on
+    /// when it found work and more is queued, so both items are taken.
+    #[test]
+    fn pushes_while_a_worker_spins_are_all_taken() {
+        loom::model(|| {
+            let idle = Arc::new(Idle::new(2, false, true));
+            let work = Arc::new(Work {
+                items: AtomicUsize::new(0),
+                stop: AtomicBool::new(false),
+            });
+            let spawn = |me| {
+                let (i, w) = (idle.clone(), work.clone());
+                thread::spawn(move || worker(&i, &w, me, 1))
+            };
+            let (a, b) = (spawn(0), spawn(1));
+            for _ in 0..2 {
+                work.items.fetch_add(1, Ordering::SeqCst);
+                idle.unpark_one();
+            }
+            assert_eq!(a.join().unwrap() + b.join().unwrap(), 2);
         });
     }
 }

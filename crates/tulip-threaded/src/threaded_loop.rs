@@ -177,6 +177,7 @@ impl ThreadedLoop {
         kind: ReactorKind,
         virtual_clock: bool,
         hand_off: bool,
+        spin: bool,
     ) -> Result<Arc<ThreadedLoop>> {
         let reactor = Arc::new(Reactor::with_kind(kind)?);
         let common = LoopCommon::with_clock(virtual_clock);
@@ -194,7 +195,7 @@ impl ThreadedLoop {
                 injector: Injector::new(),
                 stealers: deques.iter().map(Worker::stealer).collect(),
                 pinned: (0..workers).map(|_| ConcurrentQueue::unbounded()).collect(),
-                idle: Idle::new(workers, virtual_clock),
+                idle: Idle::new(workers, virtual_clock, spin),
                 driver_stats: Counters::default(),
                 worker_stats: (0..workers).map(|_| Counters::default()).collect(),
                 deques: Mutex::new(deques),
@@ -300,12 +301,17 @@ impl Shared {
         if now < due {
             return false;
         }
-        let took = try_lock(&self.timers)
-            .is_some_and(|mut t| t.take_due(now, &self.next_due, fire) > 0);
+        let took =
+            try_lock(&self.timers).is_some_and(|mut t| t.take_due(now, &self.next_due, fire) > 0);
         for cb in fire.drain(..) {
             cb.run_timed(&self.common);
         }
         took
+    }
+
+    /// True if a `Send` task step waits in the injector or in a worker's deque.
+    pub(crate) fn steps_queued(&self) -> bool {
+        !self.injector.is_empty() || self.stealers.iter().any(|s| !s.is_empty())
     }
 
     fn is_local_owner(&self) -> bool {

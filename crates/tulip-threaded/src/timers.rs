@@ -218,7 +218,10 @@ mod tests {
             c.run();
         }
         assert_eq!(*log.lock().unwrap(), [6, 1, 3, 7, 0, 4, 2]);
-        assert!(fire.is_empty(), "a callback running user code is the driver's");
+        assert!(
+            fire.is_empty(),
+            "a callback running user code is the driver's"
+        );
         assert_eq!(next_due.load(Ordering::Relaxed), 30);
         assert!(t.ready.is_empty());
     }
