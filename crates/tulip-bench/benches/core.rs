@@ -2,6 +2,10 @@
 //!
 //! `cargo bench -p tulip-bench --bench core` (or `-- tasks::` to pick a group). Each benchmark
 //! reuses one event loop across iterations, so loop creation is not measured.
+//!
+//! With `--features tulip-threaded`, the `threaded::` group runs spawn-join, the timer
+//! burst and the ping-pong on the work-stealing loop too: the paths its workers' timer
+//! firing and spinning before they park changed.
 
 use std::future::poll_fn;
 use std::hint::black_box;
@@ -16,28 +20,29 @@ fn new_loop() -> tulip::EventLoop {
     tulip::new_event_loop().expect("new_event_loop")
 }
 
+/// Spawns 10,000 tasks that return their index and awaits them all.
+fn spawn_join_10k(lp: &tulip::EventLoop) {
+    let sum = lp
+        .run_until_complete(async {
+            let handles: Vec<_> = (0..10_000u64)
+                .map(|i| {
+                    tulip::create_task(async move { Ok::<_, tulip::Error>(i) })
+                        .expect("create_task")
+                })
+                .collect();
+            let mut sum = 0;
+            for h in handles {
+                sum += h.await.expect("task");
+            }
+            Ok::<_, tulip::Error>(sum)
+        })
+        .expect("run_until_complete");
+    assert_eq!(sum, 10_000 * 9_999 / 2);
+}
+
 fn tasks(c: &mut Criterion) {
     let lp = new_loop();
-    c.bench_function("tasks::spawn_join_10k", |b| {
-        b.iter(|| {
-            let sum = lp
-                .run_until_complete(async {
-                    let handles: Vec<_> = (0..10_000u64)
-                        .map(|i| {
-                            tulip::create_task(async move { Ok::<_, tulip::Error>(i) })
-                                .expect("create_task")
-                        })
-                        .collect();
-                    let mut sum = 0;
-                    for h in handles {
-                        sum += h.await.expect("task");
-                    }
-                    Ok::<_, tulip::Error>(sum)
-                })
-                .expect("run_until_complete");
-            assert_eq!(sum, 10_000 * 9_999 / 2);
-        })
-    });
+    c.bench_function("tasks::spawn_join_10k", |b| b.iter(|| spawn_join_10k(&lp)));
     c.bench_function("tasks::yield_1k", |b| {
         b.iter(|| {
             lp.run_until_complete(async {
@@ -73,27 +78,28 @@ fn event_loop(c: &mut Criterion) {
     lp.close().expect("close");
 }
 
+/// 1,000 tasks each sleep 1..=50 µs: the timers' insertion and firing, not the wait,
+/// dominate.
+fn sleep_1k(lp: &tulip::EventLoop) {
+    lp.run_until_complete(async {
+        let handles: Vec<_> = (0..1_000u64)
+            .map(|i| {
+                tulip::create_task(tulip::sleep(Duration::from_micros(1 + i % 50)))
+                    .expect("create_task")
+            })
+            .collect();
+        for h in handles {
+            // The task's body is the sleep: its error is the task's.
+            h.await.expect("sleep task");
+        }
+        Ok::<_, tulip::Error>(())
+    })
+    .expect("run_until_complete")
+}
+
 fn timers(c: &mut Criterion) {
     let lp = new_loop();
-    c.bench_function("timers::sleep_1k", |b| {
-        b.iter(|| {
-            lp.run_until_complete(async {
-                // 1,000 timers over 1..=50 µs: the heap, not the wait, dominates.
-                let handles: Vec<_> = (0..1_000u64)
-                    .map(|i| {
-                        tulip::create_task(tulip::sleep(Duration::from_micros(1 + i % 50)))
-                            .expect("create_task")
-                    })
-                    .collect();
-                for h in handles {
-                    // The task's body is the sleep: its error is the task's.
-                    h.await.expect("sleep task");
-                }
-                Ok::<_, tulip::Error>(())
-            })
-            .expect("run_until_complete")
-        })
-    });
+    c.bench_function("timers::sleep_1k", |b| b.iter(|| sleep_1k(&lp)));
     lp.close().expect("close");
 }
 
@@ -145,36 +151,55 @@ impl Slot {
     }
 }
 
+/// 10,000 round trips between the main task and an echo task.
+fn ping_pong_10k(lp: &tulip::EventLoop) -> u64 {
+    lp.run_until_complete(async {
+        let (ping, pong) = (Slot::new(), Slot::new());
+        let (ping2, pong2) = (ping.clone(), pong.clone());
+        let echo = tulip::create_task(async move {
+            for _ in 0..10_000 {
+                let v = ping2.recv().await;
+                pong2.send(v).await;
+            }
+            Ok::<_, tulip::Error>(())
+        })
+        .expect("create_task");
+        let mut last = 0;
+        for i in 0..10_000 {
+            ping.send(i).await;
+            last = pong.recv().await;
+        }
+        echo.await.expect("echo task");
+        Ok::<_, tulip::Error>(last)
+    })
+    .expect("run_until_complete")
+}
+
 fn channel(c: &mut Criterion) {
     let lp = new_loop();
     c.bench_function("channel::ping_pong_10k", |b| {
-        b.iter(|| {
-            let last = lp
-                .run_until_complete(async {
-                    let (ping, pong) = (Slot::new(), Slot::new());
-                    let (ping2, pong2) = (ping.clone(), pong.clone());
-                    let echo = tulip::create_task(async move {
-                        for _ in 0..10_000 {
-                            let v = ping2.recv().await;
-                            pong2.send(v).await;
-                        }
-                        Ok::<_, tulip::Error>(())
-                    })
-                    .expect("create_task");
-                    let mut last = 0;
-                    for i in 0..10_000 {
-                        ping.send(i).await;
-                        last = pong.recv().await;
-                    }
-                    echo.await.expect("echo task");
-                    Ok::<_, tulip::Error>(last)
-                })
-                .expect("run_until_complete");
-            black_box(last)
-        })
+        b.iter(|| black_box(ping_pong_10k(&lp)))
     });
     lp.close().expect("close");
 }
 
-criterion_group!(benches, tasks, event_loop, timers, channel);
+/// The same paths on the work-stealing loop (default builder: spinning and hand-off on
+/// where the process may use more than one CPU).
+#[cfg(feature = "tulip-threaded")]
+fn threaded(c: &mut Criterion) {
+    let lp = tulip::executors::threaded::new_event_loop().expect("threaded loop");
+    c.bench_function("threaded::spawn_join_10k", |b| {
+        b.iter(|| spawn_join_10k(&lp))
+    });
+    c.bench_function("threaded::sleep_1k", |b| b.iter(|| sleep_1k(&lp)));
+    c.bench_function("threaded::ping_pong_10k", |b| {
+        b.iter(|| black_box(ping_pong_10k(&lp)))
+    });
+    lp.close().expect("close");
+}
+
+#[cfg(not(feature = "tulip-threaded"))]
+fn threaded(_: &mut Criterion) {}
+
+criterion_group!(benches, tasks, event_loop, timers, channel, threaded);
 criterion_main!(benches);
