@@ -1,12 +1,12 @@
 //! The outcome contract: a task ends with a result, cancelled, or raised, decided by
 //! what its body returned — checked against what CPython 3.11 prints for the same
 //! programs (tests/asyncio_ref/task_outcome.py, never_retrieved.py,
-//! done_callback_order.py).
+//! never_retrieved_callbacks.py, done_callback_order.py).
 mod common;
 
 use std::time::Duration;
 
-use common::{Factory, Log};
+use common::{until, Factory, Log};
 use tulip::Error;
 
 /// Spawns `body` as a task and waits until it has started (so a cancel that follows
@@ -235,6 +235,70 @@ fn only_unretrieved_exceptions_are_reported(new_loop: Factory) {
     );
 }
 
+/// never_retrieved_callbacks.py: the report waits for the task's done-callbacks, since
+/// one of them may retrieve the exception: a `TaskGroup`'s does, so its failed child is
+/// not reported; a callback that reads `exception()` retrieves it; one that does not
+/// runs, and the report follows it.
+fn done_callbacks_run_before_the_unretrieved_report(new_loop: Factory) {
+    let lp = new_loop().unwrap();
+    let log = Log::default();
+    let l = log.clone();
+    lp.set_exception_handler(Some(
+        move |_: &tulip::EventLoop, ctx: &tulip::ExceptionContext| {
+            let e = ctx
+                .error
+                .as_ref()
+                .map(|e| e.to_string())
+                .unwrap_or_default();
+            l.push(format!("report: {}: {e}", ctx.message));
+        },
+    ));
+    let boom = |msg: &'static str| async move { Err::<(), _>(Error::InvalidState(msg)) };
+    let l = log.clone();
+    lp.run_until_complete(async move {
+        let group = tulip::TaskGroup::run(|tg| async move {
+            tg.create_task(boom("child"))?;
+            Ok(())
+        })
+        .await;
+        match group {
+            Err(tulip::TaskGroupError::Failed(errs)) => {
+                let errs: Vec<String> = errs.iter().map(|e| e.to_string()).collect();
+                l.push(format!("group raised: {errs:?}"));
+            }
+            other => panic!("{other:?}"),
+        }
+
+        let t = tulip::create_task(boom("read by callback"))?;
+        let l2 = l.clone();
+        t.add_done_callback(move |t| {
+            let e = t.exception().ok().flatten().map(|e| e.to_string());
+            l2.push(format!("callback read: {}", e.unwrap_or_default()));
+        });
+        drop(t);
+        // On the threaded loop the task may be done before the callback is added;
+        // either way the callback runs, as a callback, later: wait for it.
+        until(|| l.count(|e| e.starts_with("callback read")) == 1).await;
+
+        let t = tulip::create_task(boom("unread"))?;
+        let l2 = l.clone();
+        t.add_done_callback(move |_| l2.push("callback ran"));
+        drop(t);
+        until(|| l.count(|e| e.starts_with("report")) == 1).await;
+        Ok::<_, Error>(())
+    })
+    .unwrap();
+    assert_eq!(
+        log.take(),
+        [
+            "group raised: [\"invalid state: child\"]",
+            "callback read: invalid state: read by callback",
+            "callback ran",
+            "report: Task exception was never retrieved: invalid state: unread",
+        ]
+    );
+}
+
 /// done_callback_order.py: a promise's done-callbacks and awaiters run in the order
 /// they were registered, each as its own callback; one that panics is reported and
 /// the rest still run. Then the same for a task.
@@ -344,6 +408,7 @@ per_executor!(
     swallowed_cancel_ends_with_a_result,
     panic_ends_raised,
     only_unretrieved_exceptions_are_reported,
+    done_callbacks_run_before_the_unretrieved_report,
     boxed_errors_know_a_cancel,
 );
 

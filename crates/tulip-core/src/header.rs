@@ -28,10 +28,19 @@ pub(crate) const FAILED: u8 = 3;
 
 /// Report flags: the task raised; its exception was retrieved; its handle is gone.
 /// Whoever sets the second of `RAISED` and `DETACHED` while `RETRIEVED` is still
-/// down reports "Task exception was never retrieved", so exactly one side does.
-pub(crate) const RAISED: u8 = 1;
-pub(crate) const RETRIEVED: u8 = 2;
-pub(crate) const DETACHED: u8 = 4;
+/// down reports "Task exception was never retrieved", so exactly one side does —
+/// unless a batch of the task's done-callbacks is scheduled and has not run yet: one
+/// of them may retrieve the exception (a `TaskGroup`'s does), so the check queued
+/// behind each batch decides instead (asyncio reports when the task is collected,
+/// after its callbacks ran). The bits above the low byte count those batches.
+pub(crate) const RAISED: u32 = 1;
+pub(crate) const RETRIEVED: u32 = 2;
+pub(crate) const DETACHED: u32 = 4;
+/// The report was made (claimed with [`Header::claim_report`]): never twice.
+pub(crate) const REPORTED: u32 = 8;
+/// One batch of done-callbacks in flight (the count is `report >> 8`).
+pub(crate) const CALLBACK_BATCH: u32 = 1 << 8;
+pub(crate) const BATCHES: u32 = !0xff;
 
 static NEXT_TASK_ID: AtomicU64 = AtomicU64::new(1);
 
@@ -255,7 +264,7 @@ pub struct Header {
     pub(crate) awaiter: AtomicWaker,
     pub(crate) awaiter_id: AtomicU32,
     /// `RAISED | RETRIEVED | DETACHED`.
-    pub(crate) report: AtomicU8,
+    pub(crate) report: AtomicU32,
     /// Key in the loop's task registry (`usize::MAX`: not tracked).
     pub(crate) slot: AtomicUsize,
     /// Where the task was spawned (`#[track_caller]` through the spawn functions).
@@ -303,7 +312,7 @@ impl Header {
             next_id: AtomicU32::new(0),
             awaiter: AtomicWaker::new(),
             awaiter_id: AtomicU32::new(u32::MAX),
-            report: AtomicU8::new(0),
+            report: AtomicU32::new(0),
             slot: AtomicUsize::new(usize::MAX),
             site,
             steps: AtomicU32::new(0),
@@ -485,8 +494,30 @@ impl Header {
     }
 
     /// Sets report flags; returns the flags as they were.
-    pub(crate) fn flag(&self, bits: u8) -> u8 {
+    pub(crate) fn flag(&self, bits: u32) -> u32 {
         self.report.fetch_or(bits, Ordering::AcqRel)
+    }
+
+    /// True for the one caller that gets to report the exception as never retrieved.
+    pub(crate) fn claim_report(&self) -> bool {
+        self.flag(REPORTED) & REPORTED == 0
+    }
+
+    /// Counts one more batch of done-callbacks in flight (see [`CALLBACK_BATCH`]),
+    /// setting `bits` in the same atomic step.
+    pub(crate) fn begin_batch(&self, bits: u32) {
+        let _ = self
+            .report
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |r| {
+                Some((r | bits).wrapping_add(CALLBACK_BATCH))
+            });
+    }
+
+    /// One batch of done-callbacks ran; returns the flags as they are now.
+    pub(crate) fn end_batch(&self) -> u32 {
+        self.report
+            .fetch_sub(CALLBACK_BATCH, Ordering::AcqRel)
+            .wrapping_sub(CALLBACK_BATCH)
     }
 }
 

@@ -8,7 +8,7 @@ use std::task::{Context, Poll, Waker};
 use crate::current::take_cancel;
 use crate::error::{Cancelled, Error};
 use crate::header::{Header, TaskRef};
-use crate::header::{DETACHED, RAISED, RETRIEVED};
+use crate::header::{BATCHES, DETACHED, RAISED, RETRIEVED};
 use crate::loop_common::ExceptionContext;
 use crate::outcome::TaskError;
 
@@ -200,7 +200,7 @@ impl<T, E> Drop for Task<T, E> {
             t.detach();
         }
         let prev = self.task.header.flag(DETACHED);
-        if prev & RAISED != 0 && prev & RETRIEVED == 0 {
+        if prev & (RAISED | RETRIEVED | BATCHES) == RAISED && self.task.header.claim_report() {
             report_unretrieved(&self.task);
         }
     }

@@ -28,7 +28,7 @@ use crate::event_loop::EventLoop;
 use crate::header::{Header, HeaderPtr, HeaderRef, TaskRef, DETACHED, RAISED, RETRIEVED};
 use crate::outcome::{Ending, TaskError};
 use crate::task::{dropped, report_unretrieved_on};
-use crate::task_ref::schedule_entries;
+use crate::task_ref::{schedule_entries, schedule_raised_callbacks};
 
 pin_project_lite::pin_project! {
     /// The user's future plus asyncio's task protocol.
@@ -266,8 +266,15 @@ fn finish(header: &Header, lp: &Arc<dyn Backend>, ending: Ending, main: Option<&
         }
     };
     if raised && main.is_none() {
+        if entries.as_ref().is_some_and(|e| !e.is_empty()) {
+            // Its done-callbacks run first: one of them may retrieve the exception.
+            if let Some(entries) = entries {
+                schedule_raised_callbacks(&task, entries, &**lp);
+            }
+            return;
+        }
         let prev = task.header.flag(RAISED);
-        if prev & DETACHED != 0 && prev & RETRIEVED == 0 {
+        if prev & DETACHED != 0 && prev & RETRIEVED == 0 && task.header.claim_report() {
             report_unretrieved_on(&task, &EventLoop::from_backend_uncounted(lp.clone()));
         }
     }

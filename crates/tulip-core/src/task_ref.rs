@@ -8,9 +8,12 @@ use std::sync::atomic::Ordering;
 use crate::backend::Backend;
 use crate::error::{Error, Result};
 use crate::handle::Callback;
-use crate::header::{DoneEntry, DoneList, Header, TaskRef, CANCELLED, FAILED, RETRIEVED};
+use crate::header::{
+    DoneEntry, DoneList, Header, TaskRef, BATCHES, CANCELLED, DETACHED, FAILED, RAISED, RETRIEVED,
+};
 use crate::outcome::Ending;
 use crate::running::get_running_loop;
+use crate::task::report_unretrieved;
 
 impl fmt::Debug for TaskRef {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -135,7 +138,11 @@ impl TaskRef {
     pub fn add_done_callback<F: FnOnce(&TaskRef) + Send + 'static>(&self, cb: F) {
         if let Err(entry) = self.header.add_entry(Box::new(cb)) {
             let lp = get_running_loop().ok();
-            run_done_callback(self, entry, lp.as_ref().map(|lp| lp.backend()));
+            let lp = lp.as_ref().map(|lp| lp.backend());
+            // Done already. If it raised, the callback may retrieve the exception:
+            // no report until it ran (see `BatchEnd`).
+            let batch = self.failed().then(|| BatchEnd::begin(self, 0));
+            run_done_callback(self, entry, lp, batch);
         }
     }
 
@@ -166,29 +173,94 @@ pub(crate) fn schedule_entries(
 }
 
 /// [`schedule_entries`] when there are done-callbacks.
-fn schedule_callbacks(task: &TaskRef, mut entries: DoneList, lp: Option<&dyn Backend>) {
+fn schedule_callbacks(task: &TaskRef, entries: DoneList, lp: Option<&dyn Backend>) {
+    queue_callbacks(task, entries, lp, None);
+}
+
+/// [`schedule_entries`] for a spawned task that raised, with done-callbacks: they are
+/// a batch (see [`CALLBACK_BATCH`](crate::header::CALLBACK_BATCH)), which the last
+/// of them ends once it ran.
+pub(crate) fn schedule_raised_callbacks(task: &TaskRef, entries: DoneList, lp: &dyn Backend) {
+    let batch = BatchEnd::begin(task, RAISED);
+    queue_callbacks(task, entries, Some(lp), Some(batch));
+}
+
+/// Queues the callbacks, waking the awaiter at its place among them (or after them);
+/// `batch` goes with the last one.
+fn queue_callbacks(
+    task: &TaskRef,
+    mut entries: DoneList,
+    lp: Option<&dyn Backend>,
+    mut batch: Option<BatchEnd>,
+) {
     let awaiter_id = task.header.awaiter_id.load(Ordering::Relaxed);
     let mut woken = false;
-    for (id, cb) in entries.take() {
+    let mut entries = entries.take().peekable();
+    while let Some((id, cb)) = entries.next() {
         if !woken && id > awaiter_id {
             task.header.awaiter.wake();
             woken = true;
         }
-        run_done_callback(task, cb, lp);
+        let last = entries.peek().is_none();
+        run_done_callback(task, cb, lp, if last { batch.take() } else { None });
     }
+    drop(batch);
     if !woken {
         task.header.awaiter.wake();
     }
 }
 
+/// The end of a batch of a raised task's done-callbacks, carried by the last of them:
+/// dropped once it ran (or unrun, by a closed loop that refused or dropped it), it
+/// lowers the batch count, and if that was the last batch in flight, nobody retrieved
+/// the exception and the handle is gone, reports it. One of those callbacks may
+/// retrieve it (a `TaskGroup`'s does); asyncio reports when the task is collected,
+/// after its callbacks ran.
+struct BatchEnd(TaskRef);
+
+impl BatchEnd {
+    /// Counts a batch in flight, setting `bits` with it.
+    fn begin(task: &TaskRef, bits: u32) -> BatchEnd {
+        task.header.begin_batch(bits);
+        BatchEnd(task.clone())
+    }
+}
+
+impl Drop for BatchEnd {
+    fn drop(&mut self) {
+        let now = self.0.header.end_batch();
+        if now & (BATCHES | RAISED | RETRIEVED | DETACHED) == RAISED | DETACHED
+            && !std::thread::panicking()
+            && self.0.header.claim_report()
+        {
+            report_unretrieved(&self.0);
+        }
+    }
+}
+
 /// Schedules one done-callback on `lp` with `call_soon` (a closed loop refuses and
-/// drops it, as asyncio's would); without a loop, runs it inline.
-fn run_done_callback(task: &TaskRef, cb: DoneEntry, lp: Option<&dyn Backend>) {
+/// drops it, as asyncio's would); without a loop, runs it inline. `batch` is dropped
+/// once the callback ran, or with it.
+fn run_done_callback(
+    task: &TaskRef,
+    cb: DoneEntry,
+    lp: Option<&dyn Backend>,
+    batch: Option<BatchEnd>,
+) {
     let t = task.clone();
+    let run = move || {
+        // A panicking callback still ends its batch (and may report), then the
+        // panic goes on to the loop's "Exception in callback".
+        let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| cb(&t)));
+        drop(batch);
+        if let Err(payload) = ran {
+            std::panic::resume_unwind(payload);
+        }
+    };
     match lp {
         Some(lp) => {
-            let _ = lp.call_soon(Callback::internal(move || cb(&t)));
+            let _ = lp.call_soon(Callback::internal(run));
         }
-        None => cb(&t),
+        None => run(),
     }
 }
