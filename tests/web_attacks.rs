@@ -75,6 +75,11 @@ fn smuggling_attacks() -> Vec<(&'static str, String, &'static str)> {
             "HTTP/1.1 408 Request Timeout\r\n",
         ),
         (
+            "a chunk size of exactly 2^64 after one chunk",
+            format!("POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nA\r\n10000000000000000\r\n{HIDDEN}"),
+            BAD_REQUEST,
+        ),
+        (
             "a chunk size past 2^64",
             format!("POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n1ffffffffffffffff\r\nA\r\n0\r\n\r\n{HIDDEN}"),
             BAD_REQUEST,
