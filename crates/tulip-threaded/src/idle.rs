@@ -40,8 +40,8 @@
 //! (i), so the spinner's look in (ii) comes after the push and sees the work; the
 //! spinner answers for every push it made skip its wake-up, so when it takes one
 //! piece of work and more is queued, it wakes a sleeper for the rest (loom finds a
-//! worker left asleep beside queued work without that). A
-//! pusher that saw it lowered wakes a sleeper, as before. Both halves use the lock:
+//! worker left asleep beside queued work without that). A pusher that saw the flag
+//! lowered wakes a sleeper, as before. Both halves use the lock:
 //! with the flag alone, stored and read around `SeqCst` fences, loom finds a lost
 //! wake-up. [`Idle::pass_on`] takes the lock for the same reason: a worker about to
 //! sleep lists itself under it and looks at the queues after, so either the spinner
