@@ -42,8 +42,10 @@
 //! piece of work and more is queued, it wakes a sleeper for the rest (loom finds a
 //! worker left asleep beside queued work without that). A pusher that saw the flag
 //! lowered wakes a sleeper, as before. Both halves use the lock:
-//! with the flag alone, stored and read around `SeqCst` fences, loom finds a lost
-//! wake-up. [`Idle::pass_on`] takes the lock for the same reason: a worker about to
+//! with the flag alone, stored and read around `SeqCst` fences, loom reports a
+//! deadlock (loom models `SeqCst` accesses as `AcqRel`, so that may be a false alarm;
+//! the lock costs nothing more, since a pusher takes it anyway to pop a sleeper).
+//! [`Idle::pass_on`] takes the lock for a reason of its own: a worker about to
 //! sleep lists itself under it and looks at the queues after, so either the spinner
 //! finds it listed or its look sees the work.
 //!
