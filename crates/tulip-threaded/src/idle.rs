@@ -215,27 +215,23 @@ impl Idle {
         if self.sleeping.load(Ordering::SeqCst) == 0 {
             return;
         }
-        let picked = {
-            let mut list = lock(&self.list);
-            if self.spinning.load(Ordering::Relaxed) {
-                return;
-            }
-            let picked = list.pop();
-            if picked.is_some() {
-                self.sleeping.fetch_sub(1, Ordering::SeqCst);
-            }
-            picked
-        };
-        if let Some(w) = picked {
-            self.parkers[w].unpark();
-        }
+        self.wake_listed(true);
     }
 
     /// The spinner found work and saw more queued: wakes one sleeping worker, if any
     /// (see the module docs for why under the lock).
     pub(crate) fn pass_on(&self) {
+        self.wake_listed(false);
+    }
+
+    /// Under the list's lock, takes one listed worker (none if `unless_spinning` and a
+    /// worker spins) and unparks it.
+    fn wake_listed(&self, unless_spinning: bool) {
         let picked = {
             let mut list = lock(&self.list);
+            if unless_spinning && self.spinning.load(Ordering::Relaxed) {
+                return;
+            }
             let picked = list.pop();
             if picked.is_some() {
                 self.sleeping.fetch_sub(1, Ordering::SeqCst);
@@ -293,6 +289,13 @@ mod loom_tests {
     }
 
     impl Work {
+        fn empty() -> Arc<Work> {
+            Arc::new(Work {
+                items: AtomicUsize::new(0),
+                stop: AtomicBool::new(false),
+            })
+        }
+
         fn take(&self) -> bool {
             let mut n = self.items.load(Ordering::SeqCst);
             while n > 0 {
@@ -347,10 +350,7 @@ mod loom_tests {
     fn one_push_wakes_the_sleeper() {
         loom::model(|| {
             let idle = Arc::new(Idle::new(1, false, false));
-            let work = Arc::new(Work {
-                items: AtomicUsize::new(0),
-                stop: AtomicBool::new(false),
-            });
+            let work = Work::empty();
             let (i2, w2) = (idle.clone(), work.clone());
             let t = thread::spawn(move || worker(&i2, &w2, 0, 1));
             work.items.fetch_add(1, Ordering::SeqCst);
@@ -359,14 +359,11 @@ mod loom_tests {
         });
     }
 
-    #[test]
-    fn two_workers_two_pushes_each_item_taken() {
-        loom::model(|| {
-            let idle = Arc::new(Idle::new(2, false, false));
-            let work = Arc::new(Work {
-                items: AtomicUsize::new(0),
-                stop: AtomicBool::new(false),
-            });
+    /// Two workers, two pushes, each waking one: both items are taken.
+    fn two_pushes_both_taken(may_spin: bool) {
+        loom::model(move || {
+            let idle = Arc::new(Idle::new(2, false, may_spin));
+            let work = Work::empty();
             let spawn = |me| {
                 let (i, w) = (idle.clone(), work.clone());
                 thread::spawn(move || worker(&i, &w, me, 1))
@@ -381,13 +378,15 @@ mod loom_tests {
     }
 
     #[test]
+    fn two_workers_two_pushes_each_item_taken() {
+        two_pushes_both_taken(false);
+    }
+
+    #[test]
     fn pinned_work_wakes_its_worker() {
         loom::model(|| {
             let idle = Arc::new(Idle::new(2, false, false));
-            let work = Arc::new(Work {
-                items: AtomicUsize::new(0),
-                stop: AtomicBool::new(false),
-            });
+            let work = Work::empty();
             let (i2, w2) = (idle.clone(), work.clone());
             let t = thread::spawn(move || worker(&i2, &w2, 1, 1));
             work.items.fetch_add(1, Ordering::SeqCst);
@@ -400,10 +399,7 @@ mod loom_tests {
     fn stop_wakes_every_sleeper() {
         loom::model(|| {
             let idle = Arc::new(Idle::new(2, false, false));
-            let work = Arc::new(Work {
-                items: AtomicUsize::new(0),
-                stop: AtomicBool::new(false),
-            });
+            let work = Work::empty();
             let spawn = |me| {
                 let (i, w) = (idle.clone(), work.clone());
                 thread::spawn(move || worker(&i, &w, me, 1))
@@ -419,22 +415,6 @@ mod loom_tests {
     /// when it found work and more is queued, so both items are taken.
     #[test]
     fn pushes_while_a_worker_spins_are_all_taken() {
-        loom::model(|| {
-            let idle = Arc::new(Idle::new(2, false, true));
-            let work = Arc::new(Work {
-                items: AtomicUsize::new(0),
-                stop: AtomicBool::new(false),
-            });
-            let spawn = |me| {
-                let (i, w) = (idle.clone(), work.clone());
-                thread::spawn(move || worker(&i, &w, me, 1))
-            };
-            let (a, b) = (spawn(0), spawn(1));
-            for _ in 0..2 {
-                work.items.fetch_add(1, Ordering::SeqCst);
-                idle.unpark_one();
-            }
-            assert_eq!(a.join().unwrap() + b.join().unwrap(), 2);
-        });
+        two_pushes_both_taken(true);
     }
 }
