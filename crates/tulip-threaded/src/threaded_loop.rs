@@ -476,9 +476,7 @@ impl ThreadedLoop {
         if !sh.calls.is_empty() {
             return Activity::Ready;
         }
-        let queued = !sh.injector.is_empty()
-            || sh.pinned.iter().any(|q| !q.is_empty())
-            || sh.stealers.iter().any(|q| !q.is_empty());
+        let queued = sh.steps_queued() || sh.pinned.iter().any(|q| !q.is_empty());
         if queued || sh.idle.parked_word() != before {
             Activity::Inside
         } else if outside {
