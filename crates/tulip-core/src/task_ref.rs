@@ -168,13 +168,8 @@ pub(crate) fn schedule_entries(
     match entries.filter(|e| !e.is_empty()) {
         // The common case: no done-callback, at most an awaiter.
         None => task.header.awaiter.wake(),
-        Some(entries) => schedule_callbacks(task, entries, lp),
+        Some(entries) => queue_callbacks(task, entries, lp, None),
     }
-}
-
-/// [`schedule_entries`] when there are done-callbacks.
-fn schedule_callbacks(task: &TaskRef, entries: DoneList, lp: Option<&dyn Backend>) {
-    queue_callbacks(task, entries, lp, None);
 }
 
 /// [`schedule_entries`] for a spawned task that raised, with done-callbacks: they are
