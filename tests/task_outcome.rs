@@ -184,19 +184,7 @@ fn panic_ends_raised(new_loop: Factory) {
 fn only_unretrieved_exceptions_are_reported(new_loop: Factory) {
     let lp = new_loop().unwrap();
     let reports = Log::default();
-    let r = reports.clone();
-    lp.set_exception_handler(Some(
-        move |_: &tulip::EventLoop, ctx: &tulip::ExceptionContext| {
-            r.push(format!(
-                "{}: {}",
-                ctx.message,
-                ctx.error
-                    .as_ref()
-                    .map(|e| e.to_string())
-                    .unwrap_or_default()
-            ))
-        },
-    ));
+    reports.reports_of(&lp, "");
     assert!(lp.get_exception_handler().is_some());
     let boom = |msg: &'static str| async move { Err::<(), _>(Error::InvalidState(msg)) };
     lp.run_until_complete(async move {
@@ -242,17 +230,7 @@ fn only_unretrieved_exceptions_are_reported(new_loop: Factory) {
 fn done_callbacks_run_before_the_unretrieved_report(new_loop: Factory) {
     let lp = new_loop().unwrap();
     let log = Log::default();
-    let l = log.clone();
-    lp.set_exception_handler(Some(
-        move |_: &tulip::EventLoop, ctx: &tulip::ExceptionContext| {
-            let e = ctx
-                .error
-                .as_ref()
-                .map(|e| e.to_string())
-                .unwrap_or_default();
-            l.push(format!("report: {}: {e}", ctx.message));
-        },
-    ));
+    log.reports_of(&lp, "report: ");
     let boom = |msg: &'static str| async move { Err::<(), _>(Error::InvalidState(msg)) };
     let l = log.clone();
     lp.run_until_complete(async move {

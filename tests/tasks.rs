@@ -101,17 +101,7 @@ fn remove_done_callback_stops_it(new_loop: Factory) {
 fn panicking_task_is_an_error_for_its_awaiter_and_a_report(new_loop: Factory) {
     let lp = new_loop().unwrap();
     let reports = Log::default();
-    let rep = reports.clone();
-    lp.set_exception_handler(Some(
-        move |_: &tulip::EventLoop, ctx: &tulip::ExceptionContext| {
-            let err = ctx
-                .error
-                .as_ref()
-                .map(|e| e.to_string())
-                .unwrap_or_default();
-            rep.push(format!("{}: {err}", ctx.message));
-        },
-    ));
+    reports.reports_of(&lp, "");
     let (r, state, exc, after, lost) = lp
         .run_until_complete(async {
             let t = tulip::create_task(async {

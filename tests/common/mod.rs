@@ -246,6 +246,22 @@ pub fn within<R>(limit: Duration, f: impl FnOnce() -> R) -> R {
 pub struct Log(std::sync::Arc<std::sync::Mutex<Vec<String>>>);
 
 impl Log {
+    /// Sets `lp`'s exception handler to push each report here, as
+    /// `"{prefix}{message}: {error}"` (an empty error when the report has none).
+    pub fn reports_of(&self, lp: &tulip::EventLoop, prefix: &'static str) {
+        let log = self.clone();
+        lp.set_exception_handler(Some(
+            move |_: &tulip::EventLoop, ctx: &tulip::ExceptionContext| {
+                let err = ctx
+                    .error
+                    .as_ref()
+                    .map(|e| e.to_string())
+                    .unwrap_or_default();
+                log.push(format!("{prefix}{}: {err}", ctx.message));
+            },
+        ));
+    }
+
     pub fn push(&self, s: impl Into<String>) {
         self.0.lock().unwrap().push(s.into());
     }
