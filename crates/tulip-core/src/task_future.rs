@@ -247,7 +247,7 @@ fn cancelled_now<F, T, E: TaskError>(
 /// would keep that allocation alive for good).
 fn finish(header: &Header, lp: &Arc<dyn Backend>, ending: Ending, main: Option<&TaskRef>) {
     let raised = matches!(ending, Ending::Raised(_));
-    let entries = header.finish(ending);
+    let mut entries = header.finish(ending);
     lp.common().untrack(header);
     let own = header.take_own_waker();
     let task = match (main, own) {
@@ -266,12 +266,9 @@ fn finish(header: &Header, lp: &Arc<dyn Backend>, ending: Ending, main: Option<&
         }
     };
     if raised && main.is_none() {
-        if entries.as_ref().is_some_and(|e| !e.is_empty()) {
-            // Its done-callbacks run first: one of them may retrieve the exception.
-            if let Some(entries) = entries {
-                schedule_raised_callbacks(&task, entries, &**lp);
-            }
-            return;
+        // Its done-callbacks run first: one of them may retrieve the exception.
+        if let Some(e) = entries.take_if(|e| !e.is_empty()) {
+            return schedule_raised_callbacks(&task, e, &**lp);
         }
         let prev = task.header.flag(RAISED);
         if prev & DETACHED != 0 && prev & RETRIEVED == 0 && task.header.claim_report() {
