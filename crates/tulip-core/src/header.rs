@@ -54,34 +54,39 @@ pub(crate) static CANCELS_PENDING: AtomicUsize = AtomicUsize::new(0);
 pub(crate) type DoneEntry = Box<dyn FnOnce(&TaskRef) + Send + 'static>;
 
 /// Done-callbacks in registration order, each with its registration id. The first
-/// entry is kept inline: a list allocation per task showed up in spawn/join profiles.
+/// entry is kept inline (a list allocation per task showed up in spawn/join
+/// profiles); the others, which few tasks have, in a list boxed on first use.
 #[derive(Default)]
 pub(crate) struct DoneList {
     first: Option<(u32, DoneEntry)>,
-    rest: Vec<(u32, DoneEntry)>,
+    // One word in every task's header instead of a `Vec`'s three: the extra
+    // allocation is paid only by a task with a second done-callback.
+    #[allow(clippy::box_collection)]
+    rest: Option<Box<Vec<(u32, DoneEntry)>>>,
 }
 
 impl DoneList {
     pub(crate) fn push(&mut self, id: u32, entry: DoneEntry) {
-        match self.first {
-            None if self.rest.is_empty() => self.first = Some((id, entry)),
-            _ => self.rest.push((id, entry)),
+        match (&self.first, &mut self.rest) {
+            (None, None) => self.first = Some((id, entry)),
+            (_, Some(rest)) => rest.push((id, entry)),
+            (Some(_), rest @ None) => *rest = Some(Box::new(vec![(id, entry)])),
         }
     }
 
     #[inline]
     pub(crate) fn is_empty(&self) -> bool {
-        self.first.is_none() && self.rest.is_empty()
+        self.first.is_none() && self.rest.as_ref().is_none_or(|r| r.is_empty())
     }
 
     fn len(&self) -> usize {
-        usize::from(self.first.is_some()) + self.rest.len()
+        usize::from(self.first.is_some()) + self.rest.as_ref().map_or(0, |r| r.len())
     }
 
     /// The entries in registration order, leaving the list empty.
     pub(crate) fn take(&mut self) -> impl Iterator<Item = (u32, DoneEntry)> {
         let first = self.first.take();
-        let rest = std::mem::take(&mut self.rest);
+        let rest = self.rest.take().map(|r| *r).unwrap_or_default();
         first.into_iter().chain(rest)
     }
 }
@@ -97,14 +102,15 @@ pub(crate) struct HeaderInner {
     pub(crate) waker: Option<Waker>,
     /// Done-callbacks, in registration order, each with its id.
     pub(crate) callbacks: DoneList,
-    /// Set once the task is done.
-    pub(crate) ending: Option<Box<Ending>>,
 }
 
 /// What few tasks have, boxed on first use so that a task without any of it carries
-/// one pointer instead of two strings and a clock reading.
+/// one pointer instead of two strings, a clock reading and an ending.
 #[derive(Default)]
 pub(crate) struct Extra {
+    /// How the task ended, set when it is done — unless it returned (`DONE` says
+    /// that alone), so a task that returns never boxes its extras for it.
+    pub(crate) ending: Option<Ending>,
     /// Set with `set_name` (else the name is `Task-<id>`).
     pub(crate) name: Option<String>,
     /// The message of the pending cancel request.
@@ -479,7 +485,7 @@ impl Header {
             return Some(std::mem::take(&mut self.lock().callbacks));
         }
         let mut inner = self.lock();
-        inner.ending = Some(Box::new(ending));
+        inner.extra().ending = Some(ending);
         self.state.store(state, Ordering::SeqCst);
         Some(std::mem::take(&mut inner.callbacks))
     }
@@ -489,7 +495,7 @@ impl Header {
         match self.state.load(Ordering::Acquire) {
             PENDING => None,
             DONE => Some(Ending::Returned),
-            _ => self.lock().ending.as_deref().cloned(),
+            _ => self.lock().extra.as_ref().and_then(|e| e.ending.clone()),
         }
     }
 

@@ -32,12 +32,18 @@ use crate::outcome::TaskError;
 /// ```
 pub struct Task<T, E = Error> {
     pub(crate) task: TaskRef,
-    inner: Option<async_task::FallibleTask<Result<T, E>, Header>>,
-    /// The output once `result()` read it out of the task (boxed: most handles are
-    /// only awaited, and a small handle is cheaper to move around).
-    kept: Option<Box<Result<T, E>>>,
-    /// The output was handed out (by `await` or `take_result`).
-    moved: bool,
+    output: Output<T, E>,
+}
+
+/// Where a handle's output is.
+enum Output<T, E> {
+    /// Still in async-task's cell (the task may not be done yet).
+    InTask(async_task::FallibleTask<Result<T, E>, Header>),
+    /// Read out of the task by `result()`, kept for the next read (boxed: most
+    /// handles are only awaited, and a small handle is cheaper to move around).
+    Kept(Box<Result<T, E>>),
+    /// Handed out, by `await` or `take_result`.
+    Moved,
 }
 
 impl<T, E> fmt::Debug for Task<T, E> {
@@ -60,9 +66,7 @@ impl<T, E: TaskError> Task<T, E> {
     pub(crate) fn new(task: TaskRef, inner: async_task::Task<Result<T, E>, Header>) -> Self {
         Task {
             task,
-            inner: Some(inner.fallible()),
-            kept: None,
-            moved: false,
+            output: Output::InTask(inner.fallible()),
         }
     }
 
@@ -71,23 +75,24 @@ impl<T, E: TaskError> Task<T, E> {
         self.task.clone()
     }
 
-    /// Moves the output of a done task out of the handle (or of async-task's slot);
-    /// `None` while the task runs or once the output was handed out.
+    /// Moves the output of a done task out of the handle (or of async-task's slot),
+    /// leaving `Moved`; `None` while the task runs or once the output was handed out.
     fn take_output(&mut self) -> Option<Result<T, E>> {
-        if let Some(kept) = self.kept.take() {
-            return Some(*kept);
-        }
-        if !self.task.done() {
-            return None;
-        }
-        let inner = self.inner.as_mut()?;
+        let mut inner = match std::mem::replace(&mut self.output, Output::Moved) {
+            Output::Kept(kept) => return Some(*kept),
+            Output::InTask(inner) if self.task.done() => inner,
+            other => {
+                self.output = other;
+                return None;
+            }
+        };
         let mut cx = Context::from_waker(Waker::noop());
         // `done()` turns true inside the task's last poll, a moment before async-task
         // stores the output; on a multi-threaded loop another thread can look in
         // between. The output is on its way: spin, then yield, until it lands.
         let mut spins = 0u32;
         let out = loop {
-            if let Poll::Ready(r) = Pin::new(&mut *inner).poll(&mut cx) {
+            if let Poll::Ready(r) = Pin::new(&mut inner).poll(&mut cx) {
                 break r;
             }
             spins += 1;
@@ -97,7 +102,6 @@ impl<T, E: TaskError> Task<T, E> {
                 std::thread::yield_now();
             }
         };
-        self.inner = None;
         // No output: the loop dropped the task's future; its header says how it ended
         // (a destructor may have panicked meanwhile).
         Some(out.unwrap_or_else(|| {
@@ -111,13 +115,12 @@ impl<T, E: TaskError> Task<T, E> {
 
     /// Hands the output out for good and marks it retrieved.
     fn hand_out(&mut self) -> Result<T, E> {
-        if self.moved {
+        if let Output::Moved = self.output {
             return Err(E::from(Error::InvalidState("result was already taken")));
         }
         match self.take_output() {
             Some(out) => {
                 self.task.header.flag(RETRIEVED);
-                self.moved = true;
                 out
             }
             None => Err(E::from(Error::InvalidState("result is not set"))),
@@ -143,7 +146,7 @@ impl<T: Clone, E: TaskError + Clone> Task<T, E> {
     /// `InvalidState` if the task is not done or the output was moved out by an
     /// `await`; otherwise the body's error, or the cancellation.
     pub fn result(&mut self) -> Result<T, E> {
-        if self.moved {
+        if let Output::Moved = self.output {
             return Err(E::from(Error::InvalidState("result was already taken")));
         }
         let Some(out) = self.take_output() else {
@@ -151,7 +154,7 @@ impl<T: Clone, E: TaskError + Clone> Task<T, E> {
         };
         self.task.header.flag(RETRIEVED);
         let copy = out.clone();
-        self.kept = Some(Box::new(out));
+        self.output = Output::Kept(Box::new(out));
         copy
     }
 
@@ -180,7 +183,7 @@ impl<T, E: TaskError> Future for Task<T, E> {
             self.task.header.request_cancel(c.msg);
         }
         let this = &mut *self;
-        if !this.moved && this.kept.is_none() && !this.task.done() {
+        if matches!(this.output, Output::InTask(_)) && !this.task.done() {
             // Registered first, checked after: a finish in between is seen here.
             this.task.header.set_awaiter(cx.waker());
             if !this.task.done() {
@@ -196,7 +199,7 @@ impl<T, E: TaskError> Future for Task<T, E> {
 
 impl<T, E> Drop for Task<T, E> {
     fn drop(&mut self) {
-        if let Some(t) = self.inner.take() {
+        if let Output::InTask(t) = std::mem::replace(&mut self.output, Output::Moved) {
             t.detach();
         }
         let prev = self.task.header.flag(DETACHED);

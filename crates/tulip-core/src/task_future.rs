@@ -30,19 +30,40 @@ use crate::outcome::{Ending, TaskError};
 use crate::task::{dropped, report_unretrieved_on};
 use crate::task_ref::{schedule_entries, schedule_raised_callbacks};
 
+/// Whose future a [`TaskFuture`] is: a spawned task's ([`Spawned`], which holds
+/// nothing, so a spawned task's cell carries no word for it) or the main task's of
+/// `run_until_complete` (`&TaskRef`, held by `run_until_complete`).
+pub(crate) trait Role {
+    /// The main task's reference; `None` for a spawned task.
+    fn main(&self) -> Option<&TaskRef>;
+}
+
+/// The role of a spawned task's future.
+pub(crate) struct Spawned;
+
+impl Role for Spawned {
+    #[inline]
+    fn main(&self) -> Option<&TaskRef> {
+        None
+    }
+}
+
+impl Role for &TaskRef {
+    #[inline]
+    fn main(&self) -> Option<&TaskRef> {
+        Some(self)
+    }
+}
+
 pin_project_lite::pin_project! {
     /// The user's future plus asyncio's task protocol.
-    pub(crate) struct TaskFuture<'a, F> {
+    pub(crate) struct TaskFuture<R: Role, F> {
         // A spawned task's header is async-task's metadata, in the same allocation as
-        // this future; the main task's is kept alive by `main`, which outlives this.
+        // this future; the main task's is kept alive by `role`, which outlives this.
         header: HeaderPtr,
-        // Set once the task finished: the drop has nothing left to do.
-        finished: bool,
-        started: bool,
         // The main future of `run_until_complete` (its errors go to the caller, not
-        // the exception handler): its reference, held by `run_until_complete`. `None`
-        // for a spawned task.
-        main: Option<&'a TaskRef>,
+        // the exception handler) or a spawned task's.
+        role: R,
         // The loop's executor (not a counted `EventLoop` handle: smaller, and a task
         // must not keep its loop open).
         lp: Arc<dyn Backend>,
@@ -50,11 +71,12 @@ pin_project_lite::pin_project! {
         fut: Option<F>,
     }
 
-    impl<'a, F> PinnedDrop for TaskFuture<'a, F> {
+    impl<R: Role, F> PinnedDrop for TaskFuture<R, F> {
         fn drop(this: Pin<&mut Self>) {
             let this = this.project();
-            if !*this.finished {
-                *this.finished = true;
+            // The future is taken out (set to `None`, even by a destructor that
+            // panicked) exactly when the task finishes: then nothing is left to do.
+            if this.fut.is_some() {
                 // SAFETY: as in `poll`; and a future is dropped while its
                 // allocation is alive (async-task drops it inside `run` or when the
                 // `Runnable` is dropped, both holding a count).
@@ -67,35 +89,31 @@ pin_project_lite::pin_project! {
                 if let Some(e) = drop_future(this.fut) {
                     ending = Ending::Raised(e);
                 }
-                finish(header, this.lp, ending, *this.main);
+                finish(header, this.lp, ending, this.role.main());
             }
         }
     }
 }
 
-impl<F> TaskFuture<'static, F> {
+impl<F> TaskFuture<Spawned, F> {
     /// The future of a spawned task whose header (async-task's metadata) is at
     /// `header`, in the allocation that will hold this future.
     pub(crate) fn spawned(header: HeaderPtr, lp: Arc<dyn Backend>, fut: F) -> Self {
         TaskFuture {
             header,
-            finished: false,
-            started: false,
-            main: None,
+            role: Spawned,
             lp,
             fut: Some(fut),
         }
     }
 }
 
-impl<'a, F> TaskFuture<'a, F> {
+impl<'a, F> TaskFuture<&'a TaskRef, F> {
     /// The main future of `run_until_complete`, as the task `main`.
     pub(crate) fn main(main: &'a TaskRef, lp: Arc<dyn Backend>, fut: F) -> Self {
         TaskFuture {
             header: main.header.ptr(),
-            finished: false,
-            started: false,
-            main: Some(main),
+            role: main,
             lp,
             fut: Some(fut),
         }
@@ -111,8 +129,9 @@ fn drop_future<F>(fut: Pin<&mut Option<F>>) -> Option<Error> {
     }
 }
 
-impl<F, T, E> Future for TaskFuture<'_, F>
+impl<R, F, T, E> Future for TaskFuture<R, F>
 where
+    R: Role,
     F: Future<Output = Result<T, E>>,
     E: TaskError,
 {
@@ -120,22 +139,23 @@ where
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let mut this = self.project();
-        assert!(!*this.finished, "a task's future polled after it finished");
         // SAFETY: a spawned task's header is in the same allocation as this future,
         // which async-task frees only after dropping the future; the main task's is
-        // kept alive by `main`, which outlives this future.
+        // kept alive by `role`, which outlives this future.
         let header: &Header = unsafe { this.header.get() };
         // What keeps the header alive while it is the current task: the task's own
         // waker (async-task's, counting this allocation) or the main task's reference.
-        let keep: &Waker = match *this.main {
+        let main = this.role.main();
+        let keep: &Waker = match main {
             Some(main) => main.header.keep(),
             None => cx.waker(),
         };
         // A request that was there before this poll: the task was woken for it.
         let asked_before = header.cancel_pending();
-        let first_poll = !*this.started;
+        // Only this thread writes the step count, and only around a poll.
+        let steps = header.steps.load(Ordering::Relaxed);
+        let first_poll = steps == 0;
         if first_poll {
-            *this.started = true;
             // `cancel_pending` first: it reads only the process-wide count while no
             // cancel is pending anywhere.
             if let Some(c) = header
@@ -144,8 +164,7 @@ where
                 .flatten()
             {
                 // asyncio throws into the coroutine before its first line.
-                *this.finished = true;
-                return Poll::Ready(cancelled_now(header, this.lp, this.fut, c, *this.main));
+                return Poll::Ready(cancelled_now(header, this.lp, this.fut, c, main));
             }
         }
         let fut = this
@@ -153,8 +172,7 @@ where
             .as_mut()
             .as_pin_mut()
             .expect("future present while pending");
-        // Odd while the poll runs (the task dump's "running"); only this thread writes.
-        let steps = header.steps.load(Ordering::Relaxed);
+        // Odd while the poll runs (the task dump's "running").
         header.steps.store(steps.wrapping_add(1), Ordering::Relaxed);
         crate::introspect::begin_poll();
         // The process-wide flag first: with no loop in debug mode, no virtual call.
@@ -173,7 +191,10 @@ where
                 })
             }
         };
-        header.steps.store(steps.wrapping_add(2), Ordering::Relaxed);
+        // Even again; never back to 0, which means "not polled yet" (above).
+        header
+            .steps
+            .store(steps.wrapping_add(2).max(2), Ordering::Relaxed);
         header
             .wait
             .store(crate::introspect::end_poll(), Ordering::Relaxed);
@@ -187,7 +208,7 @@ where
         }
         let out = match res {
             Ok(Poll::Pending) => {
-                if first_poll && this.main.is_some() {
+                if first_poll && main.is_some() {
                     // (A spawned task's was stored at its launch.) Stored before the
                     // flag is read again below; `request_cancel` raises the flag
                     // before it reads the waker, under the same lock.
@@ -198,10 +219,7 @@ where
                         // The task was polled for the request and nothing inside took
                         // it: enforce it by dropping the future.
                         let c = header.take_cancel().unwrap_or_default();
-                        *this.finished = true;
-                        return Poll::Ready(cancelled_now(
-                            header, this.lp, this.fut, c, *this.main,
-                        ));
+                        return Poll::Ready(cancelled_now(header, this.lp, this.fut, c, main));
                     }
                     // It arrived while the task was running: deliver it at the next
                     // await point, on the next poll.
@@ -212,14 +230,13 @@ where
             Ok(Poll::Ready(out)) => out,
             Err(payload) => Err(E::from(Error::from_panic(payload.as_ref()))),
         };
-        *this.finished = true;
         let mut ending = Ending::of(&out);
         let mut out = out;
         if let Some(e) = drop_future(this.fut) {
             ending = Ending::Raised(e.clone());
             out = Err(E::from(e));
         }
-        finish(header, this.lp, ending, *this.main);
+        finish(header, this.lp, ending, main);
         Poll::Ready(out)
     }
 }

@@ -42,7 +42,8 @@ impl Runtime for Tokio {
         F::Output: Send + 'static,
     {
         let handle = tokio::spawn(fut);
-        async move { handle.await.expect("tokio task failed") }
+        // As tulip's adapter: the handle, not an `async` block holding it twice.
+        futures::FutureExt::map(handle, |r| r.expect("tokio task failed"))
     }
 
     fn yield_now() -> impl Future<Output = ()> + Send {

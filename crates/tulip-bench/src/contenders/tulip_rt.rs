@@ -41,7 +41,10 @@ mod rt {
         {
             let task = tulip::create_task(async move { Ok::<_, tulip::Error>(fut.await) })
                 .expect("tulip::create_task");
-            async move { task.await.expect("tulip task failed") }
+            // The handle itself, not an `async` block around it, which would hold it
+            // twice (before and during its `await`): smol's adapter stores the bare
+            // `Task` too.
+            futures::FutureExt::map(task, |r| r.expect("tulip task failed"))
         }
 
         async fn yield_now() {
