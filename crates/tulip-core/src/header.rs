@@ -587,6 +587,21 @@ mod tests {
     }
 
     #[test]
+    fn done_callbacks_past_the_inline_one_keep_their_order() {
+        let mut list = super::DoneList::default();
+        assert!(list.is_empty());
+        for id in [3, 5, 8, 13] {
+            list.push(id, Box::new(|_| {}));
+        }
+        assert_eq!(list.len(), 4);
+        let ids: Vec<u32> = list.take().map(|(id, _)| id).collect();
+        assert_eq!(ids, [3, 5, 8, 13]);
+        assert!(list.is_empty());
+        list.push(21, Box::new(|_| {}));
+        assert_eq!(list.take().map(|(id, _)| id).collect::<Vec<_>>(), [21]);
+    }
+
+    #[test]
     fn a_standalone_header_lives_while_a_clone_does() {
         let me = HeaderRef::standalone(Header::new(3, Location::caller()));
         let copy = me.clone();

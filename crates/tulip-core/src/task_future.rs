@@ -120,6 +120,13 @@ impl<'a, F> TaskFuture<&'a TaskRef, F> {
     }
 }
 
+/// The step count once a poll that began at `steps` ended: even again, and never
+/// back to 0 when it wraps (0 means "not polled yet", which decides how a cancel
+/// requested before the first poll is delivered).
+fn steps_after_poll(steps: u32) -> u32 {
+    steps.wrapping_add(2).max(2)
+}
+
 /// Drops the user's future; a panic in a destructor becomes the returned error.
 fn drop_future<F>(fut: Pin<&mut Option<F>>) -> Option<Error> {
     let mut fut = fut;
@@ -191,10 +198,9 @@ where
                 })
             }
         };
-        // Even again; never back to 0, which means "not polled yet" (above).
         header
             .steps
-            .store(steps.wrapping_add(2).max(2), Ordering::Relaxed);
+            .store(steps_after_poll(steps), Ordering::Relaxed);
         header
             .wait
             .store(crate::introspect::end_poll(), Ordering::Relaxed);
@@ -293,4 +299,17 @@ fn finish(header: &Header, lp: &Arc<dyn Backend>, ending: Ending, main: Option<&
         }
     }
     schedule_entries(&task, entries, Some(&**lp));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::steps_after_poll;
+
+    #[test]
+    fn the_step_count_never_reads_unpolled_again() {
+        assert_eq!(steps_after_poll(0), 2);
+        assert_eq!(steps_after_poll(2), 4);
+        // 2^31 polls later the count wraps past 0 and lands on 2.
+        assert_eq!(steps_after_poll(u32::MAX - 1), 2);
+    }
 }
