@@ -9,17 +9,20 @@
 #       target/release/tulip-bench tcp_echo 5 tulip-threaded,tulip-local tokio-mt,tokio-ct
 #
 # Each binary: `cargo build --release -p tulip-bench --features tulip-threaded` in a
-# worktree of its commit.
+# worktree of its commit. `SIZE=full` runs the workloads at full size (200,000 tasks
+# for spawn_join, 100,000 sleepers for timers) instead of `--quick`.
 set -euo pipefail
+size=--quick
+[ "${SIZE:-quick}" = full ] && size=
 before=$1 after=$2 workload=$3 reps=$4 ours=$5 peers=${6:-}
 out=$(mktemp)
 for _ in $(seq "$reps"); do
     for c in ${ours//,/ }; do
-        echo "before:$c $("$before" __run "$c" "$workload" --quick 2>/dev/null)" >>"$out"
-        echo "after:$c $("$after" __run "$c" "$workload" --quick 2>/dev/null)" >>"$out"
+        echo "before:$c $("$before" __run "$c" "$workload" $size 2>/dev/null)" >>"$out"
+        echo "after:$c $("$after" __run "$c" "$workload" $size 2>/dev/null)" >>"$out"
     done
     for c in ${peers//,/ }; do
-        echo "$c $("$after" __run "$c" "$workload" --quick 2>/dev/null)" >>"$out"
+        echo "$c $("$after" __run "$c" "$workload" $size 2>/dev/null)" >>"$out"
     done
 done
 python3 - "$out" <<'PY'
