@@ -1,7 +1,7 @@
 //! The loop itself.
 //!
 //! Ownership: `Shared` is what every handle, waker and foreign thread sees (atomics,
-//! an injector queue, the reactor). The ready queue and the timer heap (`State`) are
+//! an injector queue, the reactor). The ready queue and the timer queue (`State`) are
 //! owned by whichever `run_*` call is on the stack: it takes them out of `saved` when
 //! it starts, publishes them to its own thread through `ACTIVE` (so that callbacks and
 //! wakers running on the loop's thread push without locking), and puts them back when

@@ -7,7 +7,7 @@
 //! reactor calls [`Reactor::wait`] with the timeout of its next timer whenever it has
 //! nothing ready to run; another thread wakes it early with [`Reactor::notify`].
 //!
-//! [`TimerQueue`] is the loop's timer heap: deadline order, ties broken by insertion.
+//! [`TimerQueue`] is the loop's timer queue: deadline order, ties broken by insertion.
 //!
 //! The reactor knows nothing about tasks or executors: the contract that `tulip-net`
 //! relies on is `register`, `Source::poll_readable`, `Source::poll_writable` and
