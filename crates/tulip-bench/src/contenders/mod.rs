@@ -21,6 +21,7 @@ pub const ALL: &[&str] = &[
     "tokio-ct",
     "tokio-mt",
     "smol",
+    "smol-mt",
     "floor",
     "asyncio",
     "uvloop",
@@ -127,10 +128,11 @@ pub fn run_here(contender: &str, workload: &str, p: &Params) -> Result<Metrics, 
     match contender {
         "tokio-ct" => workloads::run_hyper(&Tokio::current_thread(), workload, p),
         "tokio-mt" => workloads::run_hyper(&Tokio::multi_thread(), workload, p),
-        "smol" | "floor" if workload == "hyper_hello" => {
+        "smol" | "smol-mt" | "floor" if workload == "hyper_hello" => {
             Err("hyper_hello runs on tulip and tokio only".into())
         }
         "smol" => workloads::run_any(&smol_rt::Smol, workload, p),
+        "smol-mt" => workloads::run_any(&smol_rt::SmolMt::new(), workload, p),
         "floor" => match workload {
             "tcp_echo" => floor::run(p),
             "tcp_echo_fixed" => floor::run_fixed(p),
