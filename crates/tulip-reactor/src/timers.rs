@@ -7,6 +7,11 @@
 //! walks it root to leaf with a cache miss per level (about 600 ns a timer inside a
 //! busy loop); a bucket is swept front to back. A 4-ary heap was tried first and was
 //! slower than `std`'s (`timers::queue_100k` in `crates/tulip-bench/benches/core.rs`).
+//! An insert that lands out of order in a sorted bucket makes the bucket sort again
+//! when it is next at the front: at most once per look at the front, over about a
+//! millisecond of deadlines. The sort is `std`'s stable one, which finds the sorted
+//! run and merges the newcomers into it (about 12 µs for 2,000 timers), and was also
+//! faster than the unstable one on the burst (14.0 against 15.5 ms).
 //!
 //! Cancelling a timer removes its payload at once (so whatever it holds, a waker or a
 //! callback, is dropped promptly); its bucket entry is skipped when it surfaces.
@@ -139,7 +144,7 @@ impl<T> TimerQueue<T> {
             let mut first = self.buckets.first_entry()?;
             let bucket = first.get_mut();
             if !bucket.sorted {
-                bucket.entries[bucket.taken..].sort_unstable();
+                bucket.entries[bucket.taken..].sort();
                 bucket.sorted = true;
             }
             while let Some(&(_, seq, key)) = bucket.entries.get(bucket.taken) {
