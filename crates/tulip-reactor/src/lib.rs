@@ -27,12 +27,14 @@
 
 #[cfg(feature = "async-io")]
 mod aio;
+mod buckets;
 #[cfg(target_os = "linux")]
 mod epoll;
 mod reactor;
 mod source;
 mod timers;
 
+pub use buckets::DeadlineBuckets;
 pub use reactor::{Reactor, ReactorKind, Registered};
 pub use source::{Direction, Source};
 pub use timers::{TimerId, TimerQueue};

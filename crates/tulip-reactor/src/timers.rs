@@ -1,47 +1,21 @@
-//! The timer queue: earliest deadline first, ties in insertion order.
-//!
-//! Timers are kept in buckets of about a millisecond (2^20 ns) of deadline, in a
-//! `BTreeMap` by bucket. A bucket is a plain vector, appended to, and sorted only when
-//! it reaches the front (sorting is skipped while inserts arrive in order). Why not a
-//! binary heap: under a burst of 100,000 timers the heap is megabytes, and each pop
-//! walks it root to leaf with a cache miss per level (about 600 ns a timer inside a
-//! busy loop); a bucket is swept front to back. A 4-ary heap was tried first and was
-//! slower than `std`'s (`timers::queue_100k` in `crates/tulip-bench/benches/core.rs`).
-//! An insert that lands out of order in a sorted bucket makes the bucket sort again
-//! when it is next at the front: at most once per look at the front, over about a
-//! millisecond of deadlines. The sort is `std`'s stable one, which finds the sorted
-//! run and merges the newcomers into it (about 12 µs for 2,000 timers), and was also
-//! faster than the unstable one on the burst (14.0 against 15.5 ms).
+//! The timer queue: earliest deadline first, ties in insertion order, cancellable by
+//! id. The order is kept by [`DeadlineBuckets`] (see `buckets.rs` for why buckets
+//! and not a heap).
 //!
 //! Cancelling a timer removes its payload at once (so whatever it holds, a waker or a
 //! callback, is dropped promptly); its bucket entry is skipped when it surfaces.
 
-use std::collections::BTreeMap;
 use std::time::Instant;
 
 use slab::Slab;
+
+use crate::buckets::DeadlineBuckets;
 
 /// Identifies a timer inside one [`TimerQueue`]; unique for the queue's lifetime.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct TimerId {
     seq: u64,
     key: usize,
-}
-
-/// Deadlines that share `ticks >> BUCKET_SHIFT` share a bucket (~1.05 ms).
-const BUCKET_SHIFT: u32 = 20;
-
-/// `(nanoseconds since epoch, seq, slab key)`: integers compare faster than
-/// `Instant`s; `seq` orders ties by insertion.
-type Entry = (u64, u64, usize);
-
-/// The timers of one bucket: `entries[taken..]` are the ones not yet expired, sorted
-/// when `sorted` says so.
-#[derive(Debug, Default)]
-struct Bucket {
-    entries: Vec<Entry>,
-    taken: usize,
-    sorted: bool,
 }
 
 /// A queue of deadlines with payloads of type `T`.
@@ -61,7 +35,9 @@ struct Bucket {
 /// ```
 #[derive(Debug)]
 pub struct TimerQueue<T> {
-    buckets: BTreeMap<u64, Bucket>,
+    /// `(nanoseconds since epoch, seq, slab key)`: integers compare faster than
+    /// `Instant`s.
+    order: DeadlineBuckets<usize>,
     live: Slab<(u64, T)>,
     next_seq: u64,
     epoch: Instant,
@@ -84,7 +60,7 @@ impl<T> TimerQueue<T> {
     /// clock starts at, so a virtual clock can jump to a deadline to the nanosecond).
     pub fn with_epoch(epoch: Instant) -> Self {
         TimerQueue {
-            buckets: BTreeMap::new(),
+            order: DeadlineBuckets::new(),
             live: Slab::new(),
             next_seq: 0,
             epoch,
@@ -111,15 +87,7 @@ impl<T> TimerQueue<T> {
         self.next_seq += 1;
         let key = self.live.insert((seq, payload));
         let ticks = self.ticks(when);
-        let bucket = self.buckets.entry(ticks >> BUCKET_SHIFT).or_default();
-        let entry = (ticks, seq, key);
-        // Still sorted if it goes after the last one: a burst of equal delays, or
-        // deadlines that grow, never needs a sort.
-        let in_order = bucket.entries[bucket.taken..]
-            .last()
-            .is_none_or(|last| *last <= entry);
-        bucket.sorted = (bucket.sorted || bucket.taken == bucket.entries.len()) && in_order;
-        bucket.entries.push(entry);
+        self.order.push(ticks, seq, key);
         TimerId { seq, key }
     }
 
@@ -131,35 +99,17 @@ impl<T> TimerQueue<T> {
         }
         let (_, payload) = self.live.remove(id.key);
         if self.live.is_empty() {
-            self.buckets.clear();
+            self.order.clear();
         }
         Some(payload)
     }
 
-    /// The earliest live entry, with the front bucket sorted and the cancelled
-    /// entries before it skipped (and emptied buckets dropped).
-    fn front(&mut self) -> Option<Entry> {
-        let live = &self.live;
-        loop {
-            let mut first = self.buckets.first_entry()?;
-            let bucket = first.get_mut();
-            if !bucket.sorted {
-                bucket.entries[bucket.taken..].sort();
-                bucket.sorted = true;
-            }
-            while let Some(&(_, seq, key)) = bucket.entries.get(bucket.taken) {
-                if Self::is_live(live, seq, key) {
-                    return Some(bucket.entries[bucket.taken]);
-                }
-                bucket.taken += 1;
-            }
-            first.remove();
-        }
-    }
-
     /// The earliest deadline of a live timer.
     pub fn next_deadline(&mut self) -> Option<Instant> {
-        let (when, _, _) = self.front()?;
+        let live = &self.live;
+        let &(when, _, _) = self
+            .order
+            .front(|seq, &key| !Self::is_live(live, seq, key))?;
         Some(self.instant(when))
     }
 
@@ -167,13 +117,10 @@ impl<T> TimerQueue<T> {
     pub fn expire(&mut self, now: Instant) -> impl Iterator<Item = T> + '_ {
         let now = self.ticks(now);
         std::iter::from_fn(move || {
-            let (when, _, key) = self.front()?;
-            if when > now {
-                return None;
-            }
-            if let Some(mut first) = self.buckets.first_entry() {
-                first.get_mut().taken += 1;
-            }
+            let live = &self.live;
+            let (_, _, key) = self
+                .order
+                .pop_due(now, |seq, &key| !Self::is_live(live, seq, key))?;
             Some(self.live.remove(key).1)
         })
     }
@@ -190,7 +137,7 @@ impl<T> TimerQueue<T> {
 
     /// Drops every timer and its payload.
     pub fn clear(&mut self) {
-        self.buckets.clear();
+        self.order.clear();
         self.live.clear();
     }
 }

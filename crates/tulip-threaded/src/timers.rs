@@ -1,11 +1,13 @@
-//! The loop's timers: a heap the driver fires from, which idle workers help empty.
+//! The loop's timers: deadline buckets ([`DeadlineBuckets`], tulip-reactor's, the
+//! same order as the local loop's timers) the driver fires from, which idle workers
+//! help empty (a binary heap until 2026-12-03).
 //!
 //! Firing a timer whose callback runs user code is the driver's job (the callback runs
-//! on the lane, in asyncio's order), but finding the due timers — popping the heap,
-//! `O(log n)` each — is not: a worker with nothing to run (and a busy one, every 61st
-//! step) moves due timers, in firing order, from the heap to a `ready` list
+//! on the lane, in asyncio's order), but finding the due timers is not: a worker with
+//! nothing to run (and a busy one, every 61st step) moves due timers, in firing
+//! order, from the buckets to a `ready` list
 //! ([`Timers::take_due`]). At the start of its iteration the driver merges `ready` with
-//! whatever else is due in the heap ([`Timers::expire`]), so the driver fires exactly
+//! whatever else is due in the buckets ([`Timers::expire`]), so the driver fires exactly
 //! the timers, in exactly the order, it would have found on its own: deadline first,
 //! ties in insertion (`seq`) order. A cancelled timer is skipped by the driver, as
 //! before.
@@ -17,14 +19,13 @@
 //! busy, say polling a main future that spawns a hundred thousand sleepers; before, every
 //! such wake waited for the driver's next iteration.
 //!
-//! `next_due` mirrors the heap's earliest deadline (in ticks), so a worker tells
+//! `next_due` mirrors the buckets' earliest deadline (in ticks), so a worker tells
 //! "nothing due" from one atomic load and a clock read, without the lock.
 
-use std::cmp::Ordering as CmpOrdering;
-use std::collections::BinaryHeap;
 use std::time::{Duration, Instant};
 
 use tulip_core::Callback;
+use tulip_reactor::DeadlineBuckets;
 
 use crate::sync::{AtomicU64, Ordering};
 
@@ -41,24 +42,6 @@ struct Entry {
 impl Entry {
     fn key(&self) -> (u64, u64) {
         (self.ticks, self.seq)
-    }
-}
-
-impl PartialEq for Entry {
-    fn eq(&self, other: &Self) -> bool {
-        self.key() == other.key()
-    }
-}
-impl Eq for Entry {}
-impl PartialOrd for Entry {
-    fn partial_cmp(&self, other: &Self) -> Option<CmpOrdering> {
-        Some(self.cmp(other))
-    }
-}
-impl Ord for Entry {
-    /// Reversed: `BinaryHeap` is a max-heap, the earliest `(ticks, seq)` must be on top.
-    fn cmp(&self, other: &Self) -> CmpOrdering {
-        other.key().cmp(&self.key())
     }
 }
 
@@ -84,10 +67,16 @@ impl Clock {
     }
 }
 
-/// The heap and the due timers workers already took out of it (under one lock).
+/// Nothing in the buckets is dead: a cancelled timer's callback is skipped when it
+/// runs (its handle's flag), as the driver always did.
+fn no_skip(_: u64, _: &Callback) -> bool {
+    false
+}
+
+/// The buckets and the due timers workers already took out of them (under one lock).
 pub(crate) struct Timers {
-    heap: BinaryHeap<Entry>,
-    /// Due timers taken out of the heap by workers, in firing order.
+    buckets: DeadlineBuckets<Callback>,
+    /// Due timers taken out of the buckets by workers, in firing order.
     ready: Vec<Entry>,
     next_seq: u64,
 }
@@ -95,7 +84,7 @@ pub(crate) struct Timers {
 impl Timers {
     pub(crate) fn new() -> Timers {
         Timers {
-            heap: BinaryHeap::new(),
+            buckets: DeadlineBuckets::new(),
             ready: Vec::new(),
             next_seq: 0,
         }
@@ -103,18 +92,18 @@ impl Timers {
 
     /// Timers not yet handed to the driver.
     pub(crate) fn len(&self) -> usize {
-        self.heap.len() + self.ready.len()
+        self.buckets.len() + self.ready.len()
     }
 
-    fn publish(&self, next_due: &AtomicU64) {
-        let t = self.heap.peek().map_or(u64::MAX, |e| e.ticks);
+    fn publish(&mut self, next_due: &AtomicU64) {
+        let t = self.buckets.front(no_skip).map_or(u64::MAX, |e| e.0);
         next_due.store(t, Ordering::Relaxed);
     }
 
     pub(crate) fn insert(&mut self, ticks: u64, cb: Callback, next_due: &AtomicU64) {
         let seq = self.next_seq;
         self.next_seq += 1;
-        self.heap.push(Entry { ticks, seq, cb });
+        self.buckets.push(ticks, seq, cb);
         if ticks < next_due.load(Ordering::Relaxed) {
             next_due.store(ticks, Ordering::Relaxed);
         }
@@ -122,14 +111,14 @@ impl Timers {
 
     /// The earliest deadline: `now`-or-earlier (zero wait) when workers already took
     /// due timers out.
-    pub(crate) fn next_deadline(&self, clock: &Clock) -> Option<Instant> {
+    pub(crate) fn next_deadline(&mut self, clock: &Clock) -> Option<Instant> {
         if let Some(e) = self.ready.first() {
             return Some(clock.instant(e.ticks));
         }
-        self.heap.peek().map(|e| clock.instant(e.ticks))
+        self.buckets.front(no_skip).map(|e| clock.instant(e.0))
     }
 
-    /// A worker's help: takes up to [`TAKE_BATCH`] timers due at `now` out of the heap.
+    /// A worker's help: takes up to [`TAKE_BATCH`] timers due at `now` out of the buckets.
     /// Those that only wake a task, with no callback due before them still waiting,
     /// go to `fire`, for the worker to run once it dropped the lock; the rest go to
     /// `ready`, for the driver. Returns how many it took.
@@ -140,35 +129,40 @@ impl Timers {
         fire: &mut Vec<Callback>,
     ) -> usize {
         let mut n = 0;
-        while n < TAKE_BATCH && self.heap.peek().is_some_and(|e| e.ticks <= now) {
-            if let Some(e) = self.heap.pop() {
-                if self.ready.is_empty() && e.cb.only_wakes() {
-                    fire.push(e.cb);
-                } else {
-                    self.ready.push(e);
-                }
-                n += 1;
+        while n < TAKE_BATCH {
+            let Some((ticks, seq, cb)) = self.buckets.pop_due(now, no_skip) else {
+                break;
+            };
+            if self.ready.is_empty() && cb.only_wakes() {
+                fire.push(cb);
+            } else {
+                self.ready.push(Entry { ticks, seq, cb });
             }
+            n += 1;
         }
         self.publish(next_due);
         n
     }
 
     /// The driver's expiry: every timer due at `now`, in firing order, appended to
-    /// `out` (the ones workers took out merged with the ones still in the heap).
+    /// `out` (the ones workers took out merged with the ones still in the buckets).
     pub(crate) fn expire(&mut self, now: u64, out: &mut Vec<Callback>, next_due: &AtomicU64) {
-        let Timers { heap, ready, .. } = self;
+        let Timers { buckets, ready, .. } = self;
         let mut taken = ready.drain(..).peekable();
         loop {
-            let from_heap = match (taken.peek(), heap.peek()) {
-                (_, Some(h)) if h.ticks > now => false,
-                (Some(t), Some(h)) => h.key() < t.key(),
+            let from_buckets = match (taken.peek(), buckets.front(no_skip)) {
+                (_, Some(h)) if h.0 > now => false,
+                (Some(t), Some(h)) => (h.0, h.1) < t.key(),
                 (None, Some(_)) => true,
                 (_, None) => false,
             };
-            let next = if from_heap { heap.pop() } else { taken.next() };
+            let next = if from_buckets {
+                buckets.pop_front(no_skip).map(|(_, _, cb)| cb)
+            } else {
+                taken.next().map(|e| e.cb)
+            };
             match next {
-                Some(e) => out.push(e.cb),
+                Some(cb) => out.push(cb),
                 None => break,
             }
         }
@@ -178,7 +172,7 @@ impl Timers {
 
     /// Drops every timer and its payload.
     pub(crate) fn clear(&mut self, next_due: &AtomicU64) {
-        self.heap.clear();
+        self.buckets.clear();
         self.ready.clear();
         self.publish(next_due);
     }
@@ -197,7 +191,7 @@ mod tests {
     /// Whatever workers took out beforehand, the driver fires in (deadline, insertion)
     /// order, exactly what a plain heap would give.
     #[test]
-    fn taken_and_heap_timers_merge_in_firing_order() {
+    fn taken_and_bucketed_timers_merge_in_firing_order() {
         let log = Arc::new(Mutex::new(Vec::new()));
         let next_due = AtomicU64::new(u64::MAX);
         let mut t = Timers::new();
@@ -252,7 +246,7 @@ mod tests {
         assert_eq!(next_due.load(Ordering::Relaxed), 100);
     }
 
-    /// Wakes `log` with its id: a sleep's timer, as far as the heap can tell.
+    /// Wakes `log` with its id: a sleep's timer, as far as the timers can tell.
     struct LogWake(Arc<Mutex<Vec<u32>>>, u32);
     impl std::task::Wake for LogWake {
         fn wake(self: Arc<Self>) {
