@@ -3,11 +3,11 @@
 //! Two kinds of thread serve one loop:
 //! - **The driver** is the thread that called `run_until_complete` / `run_forever`.
 //!   It owns the loop's "lane": one FIFO queue ([`Shared::calls`]) of callbacks, the
-//!   main future's steps and the steps of `!Send` tasks spawned on it; the timer heap;
+//!   main future's steps and the steps of `!Send` tasks spawned on it; the timers;
 //!   and the reactor's `wait`. One iteration is asyncio's `_run_once`: wait for I/O or
 //!   the next timer (not at all if the lane has work), take the due timers, run
 //!   exactly the items that were queued when the iteration started, then the due
-//!   timers' callbacks. Workers help by taking due timers out of the heap in firing
+//!   timers' callbacks. Workers help by taking due timers out of the buckets in firing
 //!   order; the driver alone runs the callbacks among them, and a worker fires the
 //!   sleeps' timers (they only wake a task) that no callback precedes (`timers.rs`).
 //! - **The workers** (N threads, started at the first run) run `Send` task steps, from
@@ -94,7 +94,7 @@ pub(crate) struct Shared {
     // The driver's lane.
     calls: ConcurrentQueue<Item>,
     timers: Mutex<Timers>,
-    /// The heap's earliest deadline in `clock` ticks (`u64::MAX`: none); see `timers.rs`.
+    /// The timers' earliest deadline in `clock` ticks (`u64::MAX`: none); see `timers.rs`.
     next_due: AtomicU64,
     clock: Clock,
     /// The driver's buffer for due timers, kept between iterations (see [`Due`]).
@@ -288,7 +288,7 @@ impl Shared {
         self.reactor.poll_now() > 0
     }
 
-    /// A worker takes due timers out of the heap (see `timers.rs`): the leading ones
+    /// A worker takes due timers out of the buckets (see `timers.rs`): the leading ones
     /// that only wake a task it fires itself, once the lock is dropped, with `fire` as
     /// its buffer; the rest wait for the driver. True if it took some. Never waits for
     /// the timers' lock.
@@ -365,7 +365,7 @@ impl Shared {
         }
     }
 
-    /// Drops everything still queued on the lane, the injector and the timer heap.
+    /// Drops everything still queued on the lane, the injector and the timers.
     fn drain(&self) {
         while let Ok(item) = self.calls.pop() {
             if let Item::Local(r) = item {
@@ -697,8 +697,8 @@ impl Backend for ThreadedLoop {
         }
         let ticks = sh.clock.ticks(when);
         let mut timers = lock(&sh.timers);
-        // Checked again under the lock `drain` clears the heap under: a timer added
-        // by a thread that raced `close` is refused, never kept in a dead heap.
+        // Checked again under the lock `drain` clears the timers under: a timer added
+        // by a thread that raced `close` is refused, never kept in dead timers.
         if sh.is_closed() {
             drop(timers);
             drop(cb);

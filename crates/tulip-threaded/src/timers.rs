@@ -189,7 +189,7 @@ mod tests {
     }
 
     /// Whatever workers took out beforehand, the driver fires in (deadline, insertion)
-    /// order, exactly what a plain heap would give.
+    /// order, exactly what one ordered store would give.
     #[test]
     fn taken_and_bucketed_timers_merge_in_firing_order() {
         let log = Arc::new(Mutex::new(Vec::new()));

@@ -9,10 +9,10 @@
 //!
 //! Where a worker looks for work, in order: its own deque (FIFO), the tasks pinned to
 //! it, the global injector (a batch at a time), then the other workers' deques, from a
-//! rotating starting point. Every 61st step takes due timers out of the heap and looks
+//! rotating starting point. Every 61st step takes due timers out of the buckets and looks
 //! at the injector first, so timers fire and tasks woken from other threads are not
 //! starved by a busy local queue or a busy driver. With nothing found, it takes due
-//! timers out of the heap (firing the ones that only wake a task, leaving the rest
+//! timers out of the buckets (firing the ones that only wake a task, leaving the rest
 //! for the driver: see `timers.rs`), then looks at the
 //! reactor without blocking (`Reactor::poll_now`): sockets that became ready while
 //! the driver was busy running steps wake their tasks onto this worker's deque,
