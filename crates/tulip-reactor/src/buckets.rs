@@ -27,6 +27,22 @@ struct Bucket<T> {
     sorted: bool,
 }
 
+impl<T> Bucket<T> {
+    /// Sorts the bucket if an insert broke its order, then drops the entries at its
+    /// front that `dead` calls dead; returns how many it dropped.
+    fn settle(&mut self, dead: &mut impl FnMut(u64, &T) -> bool) -> usize {
+        if !self.sorted {
+            self.entries.make_contiguous().sort_by_key(|e| (e.0, e.1));
+            self.sorted = true;
+        }
+        let before = self.entries.len();
+        while self.entries.front().is_some_and(|e| dead(e.1, &e.2)) {
+            self.entries.pop_front();
+        }
+        before - self.entries.len()
+    }
+}
+
 /// Values ordered by `(ticks, seq)`: earliest deadline first, `seq` (unique, rising
 /// with insertion) breaking ties.
 ///
@@ -83,22 +99,15 @@ impl<T> DeadlineBuckets<T> {
     pub fn front(&mut self, mut dead: impl FnMut(u64, &T) -> bool) -> Option<&(u64, u64, T)> {
         loop {
             let mut first = self.buckets.first_entry()?;
-            let bucket = first.get_mut();
-            if !bucket.sorted {
-                bucket.entries.make_contiguous().sort_by_key(|e| (e.0, e.1));
-                bucket.sorted = true;
+            self.len -= first.get_mut().settle(&mut dead);
+            if first.get().entries.is_empty() {
+                first.remove();
+                continue;
             }
-            while let Some((_, seq, value)) = bucket.entries.front() {
-                if !dead(*seq, value) {
-                    // Borrowed again through `self` so that the reference outlives
-                    // the map entry handle.
-                    let key = *first.key();
-                    return self.buckets.get(&key).and_then(|b| b.entries.front());
-                }
-                bucket.entries.pop_front();
-                self.len -= 1;
-            }
-            first.remove();
+            // Borrowed again through `self` so that the reference outlives the map
+            // entry handle.
+            let key = *first.key();
+            return self.buckets.get(&key).and_then(|b| b.entries.front());
         }
     }
 
@@ -120,28 +129,22 @@ impl<T> DeadlineBuckets<T> {
             if *first.key() > now >> BUCKET_SHIFT {
                 return None;
             }
+            self.len -= first.get_mut().settle(&mut dead);
             let bucket = first.get_mut();
-            if !bucket.sorted {
-                bucket.entries.make_contiguous().sort_by_key(|e| (e.0, e.1));
-                bucket.sorted = true;
-            }
-            while let Some((ticks, seq, value)) = bucket.entries.front() {
-                if dead(*seq, value) {
-                    bucket.entries.pop_front();
-                    self.len -= 1;
-                    continue;
-                }
-                if *ticks > now {
-                    return None;
-                }
-                let entry = bucket.entries.pop_front();
-                self.len -= 1;
-                if bucket.entries.is_empty() {
+            match bucket.entries.front() {
+                None => {
                     first.remove();
                 }
-                return entry;
+                Some(e) if e.0 > now => return None,
+                Some(_) => {
+                    let entry = bucket.entries.pop_front();
+                    self.len -= 1;
+                    if bucket.entries.is_empty() {
+                        first.remove();
+                    }
+                    return entry;
+                }
             }
-            first.remove();
         }
     }
 
