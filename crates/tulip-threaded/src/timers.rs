@@ -150,19 +150,20 @@ impl Timers {
         let Timers { buckets, ready, .. } = self;
         let mut taken = ready.drain(..).peekable();
         loop {
-            let from_buckets = match (taken.peek(), buckets.front(no_skip)) {
-                (_, Some(h)) if h.0 > now => false,
-                (Some(t), Some(h)) => (h.0, h.1) < t.key(),
-                (None, Some(_)) => true,
-                (_, None) => false,
-            };
-            let next = if from_buckets {
-                buckets.pop_front(no_skip).map(|(_, _, cb)| cb)
-            } else {
-                taken.next().map(|e| e.cb)
+            let next = match taken.peek() {
+                // Nothing taken (left): the buckets' due timers, one look-up each.
+                None => buckets.pop_due(now, no_skip),
+                Some(t) => {
+                    let first = buckets.front(no_skip);
+                    if first.is_some_and(|h| h.0 <= now && (h.0, h.1) < t.key()) {
+                        buckets.pop_front(no_skip)
+                    } else {
+                        taken.next().map(|e| (e.ticks, e.seq, e.cb))
+                    }
+                }
             };
             match next {
-                Some(cb) => out.push(cb),
+                Some((_, _, cb)) => out.push(cb),
                 None => break,
             }
         }
