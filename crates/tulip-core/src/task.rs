@@ -113,18 +113,21 @@ impl<T, E: TaskError> Task<T, E> {
         }))
     }
 
-    /// Hands the output out for good and marks it retrieved.
-    fn hand_out(&mut self) -> Result<T, E> {
+    /// The output of a done task, moved out of the handle, or the `InvalidState`
+    /// error saying why there is none (handed out already, or not done yet).
+    fn take_or_invalid(&mut self) -> Result<Result<T, E>, E> {
         if let Output::Moved = self.output {
             return Err(E::from(Error::InvalidState("result was already taken")));
         }
-        match self.take_output() {
-            Some(out) => {
-                self.task.header.flag(RETRIEVED);
-                out
-            }
-            None => Err(E::from(Error::InvalidState("result is not set"))),
-        }
+        self.take_output()
+            .ok_or_else(|| E::from(Error::InvalidState("result is not set")))
+    }
+
+    /// Hands the output out for good and marks it retrieved.
+    fn hand_out(&mut self) -> Result<T, E> {
+        let out = self.take_or_invalid()?;
+        self.task.header.flag(RETRIEVED);
+        out
     }
 
     /// Takes the output of a done task, once (asyncio's `result()` for values that
@@ -146,12 +149,7 @@ impl<T: Clone, E: TaskError + Clone> Task<T, E> {
     /// `InvalidState` if the task is not done or the output was moved out by an
     /// `await`; otherwise the body's error, or the cancellation.
     pub fn result(&mut self) -> Result<T, E> {
-        if let Output::Moved = self.output {
-            return Err(E::from(Error::InvalidState("result was already taken")));
-        }
-        let Some(out) = self.take_output() else {
-            return Err(E::from(Error::InvalidState("result is not set")));
-        };
+        let out = self.take_or_invalid()?;
         self.task.header.flag(RETRIEVED);
         let copy = out.clone();
         self.output = Output::Kept(Box::new(out));
