@@ -204,9 +204,8 @@ impl EventLoop {
     /// # Errors
     /// `LoopClosed` if the loop is closed.
     pub fn call_soon<F: FnOnce() + Send + 'static>(&self, f: F) -> Result<Handle> {
-        let handle = Handle::new();
-        self.backend
-            .call_soon(Callback::new(Box::new(f), Some(handle.clone())))?;
+        let (cb, handle) = Callback::with_handle(Box::new(f));
+        self.backend.call_soon(cb)?;
         Ok(handle)
     }
 
@@ -241,9 +240,8 @@ impl EventLoop {
         when: Instant,
         f: F,
     ) -> Result<TimerHandle> {
-        let handle = Handle::new();
-        self.backend
-            .call_at(when, Callback::new(Box::new(f), Some(handle.clone())))?;
+        let (cb, handle) = Callback::with_handle(Box::new(f));
+        self.backend.call_at(when, cb)?;
         Ok(TimerHandle::new(handle, when))
     }
 

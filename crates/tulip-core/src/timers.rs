@@ -206,11 +206,8 @@ impl Future for Sleep {
         if let Some((t, _)) = self.timer.take() {
             t.cancel();
         }
-        let handle = Handle::new();
-        let armed = with_running_loop(|lp| {
-            lp.backend()
-                .call_at(deadline, Callback::wake(cx.waker().clone(), handle.clone()))
-        });
+        let (cb, handle) = Callback::wake_with_handle(cx.waker().clone());
+        let armed = with_running_loop(|lp| lp.backend().call_at(deadline, cb));
         match armed {
             None => Poll::Ready(Err(Error::NoRunningLoop)),
             Some(Err(e)) => Poll::Ready(Err(e)),
