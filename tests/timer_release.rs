@@ -160,7 +160,52 @@ fn a_cancelled_sleeper_ends_at_once(new_loop: Factory) {
     assert_eq!(dropped.load(Ordering::SeqCst), 1);
 }
 
+/// A sleep armed on loop A and dropped while loop B runs on the thread leaves B's
+/// timers alone (timer keys are per loop: B's first timer has the key A's had); A's
+/// timer goes then (a cancellable handle) or when A closes (a key in A's queue).
+fn a_sleep_dropped_on_another_loop_leaves_that_loops_timers(new_loop: Factory) {
+    let (a, b) = (new_loop().unwrap(), new_loop().unwrap());
+    let held = Arc::new(Held);
+    let h = held.clone();
+    let from_a = a
+        .run_until_complete(async move {
+            let mut sleep = Box::pin(tulip::sleep(HOUR));
+            let waker = Waker::from(h);
+            assert!(sleep
+                .as_mut()
+                .poll(&mut Context::from_waker(&waker))
+                .is_pending());
+            Ok::<_, Error>(sleep)
+        })
+        .unwrap();
+    b.run_until_complete(async move {
+        let mine = Arc::new(Held);
+        let mut sleep = Box::pin(tulip::sleep(HOUR));
+        let waker = Waker::from(mine.clone());
+        assert!(sleep
+            .as_mut()
+            .poll(&mut Context::from_waker(&waker))
+            .is_pending());
+        drop(waker);
+        let before = Arc::strong_count(&mine);
+        drop(from_a);
+        assert_eq!(
+            Arc::strong_count(&mine),
+            before,
+            "dropping A's sleep disarmed B's timer"
+        );
+        drop(sleep);
+        assert_eq!(Arc::strong_count(&mine), 1);
+        Ok::<_, Error>(())
+    })
+    .unwrap();
+    a.close().unwrap();
+    assert_eq!(Arc::strong_count(&held), 1, "A's timer outlived A");
+    b.close().unwrap();
+}
+
 per_executor!(
+    a_sleep_dropped_on_another_loop_leaves_that_loops_timers,
     cancelled_handles_drop_their_callbacks_at_once,
     a_dropped_sleep_lets_go_of_its_waker,
     a_sleep_polled_by_another_waker_lets_go_of_the_first,

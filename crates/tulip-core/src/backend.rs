@@ -14,11 +14,29 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Instant;
 
-use tulip_reactor::Reactor;
+use std::task::Waker;
+
+use tulip_reactor::{Reactor, TimerId};
 
 use crate::error::Result;
-use crate::handle::Callback;
+use crate::handle::{Callback, Handle};
 use crate::loop_common::LoopCommon;
+
+/// A `sleep`'s timer as [`Backend::arm_wake`] armed it.
+#[derive(Debug)]
+pub enum Armed {
+    /// A cancellable callback in the loop's queue; cancelling the handle drops the
+    /// waker.
+    Handle(Handle),
+    /// An entry of the executor's own timer queue, removed with
+    /// [`Backend::disarm`] on the loop with id `loop_id`.
+    Key {
+        /// The loop that armed it.
+        loop_id: u64,
+        /// The entry.
+        key: TimerId,
+    },
+}
 
 /// A task step, ready to run. Running it polls the task once.
 pub type Runnable = async_task::Runnable<crate::header::Header>;
@@ -120,6 +138,25 @@ pub trait Backend: Send + Sync + 'static {
     /// Queues a callback for `when` (timers fire in deadline order, ties in insertion
     /// order).
     fn call_at(&self, when: Instant, cb: Callback) -> Result<()>;
+
+    /// Arms a timer that wakes `waker` at `when` (a `sleep`'s), and says how to
+    /// disarm it. The default queues a cancellable callback with
+    /// [`call_at`](Backend::call_at), which costs a shared allocation for the handle;
+    /// an executor whose timer queue can remove an entry by key returns
+    /// [`Armed::Key`] instead, and disarms it in [`disarm`](Backend::disarm).
+    fn arm_wake(&self, when: Instant, waker: Waker) -> Result<Armed> {
+        let (cb, handle) = Callback::wake_with_handle(waker);
+        self.call_at(when, cb)?;
+        Ok(Armed::Handle(handle))
+    }
+
+    /// Removes the timer `arm_wake` returned `key` for, dropping its waker, if it has
+    /// not fired; called from whatever thread drops or re-arms the sleep. An executor
+    /// that cannot reach its queue from there leaves the timer to fire into a waker
+    /// nobody waits on. The default does nothing (it never hands out keys).
+    fn disarm(&self, key: TimerId) {
+        let _ = key;
+    }
 
     /// Runs the loop until `main` completes (then `Ok`), or until `stop()` (then
     /// `Err(StoppedBeforeComplete)`). The caller has checked the loop is neither closed

@@ -146,7 +146,7 @@ impl Callback {
 
     /// A callback that wakes `waker`, and the handle that cancels it (and drops the
     /// waker).
-    pub(crate) fn wake_with_handle(waker: std::task::Waker) -> (Self, Handle) {
+    pub fn wake_with_handle(waker: std::task::Waker) -> (Self, Handle) {
         let handle = Handle::holding(Action::Wake(waker));
         let cb = Callback {
             slot: Slot::Shared {

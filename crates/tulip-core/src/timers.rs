@@ -1,8 +1,10 @@
 //! `sleep`, `sleep_until` and `yield_now`: the basic await points.
 //!
 //! A sleep registers one timer on the running loop at its first poll; the timer wakes
-//! the sleeper (the timer's payload is the task's waker itself: no allocation besides
-//! the cancel handle). Dropping the sleep cancels the timer. Each poll first
+//! the sleeper (the timer's payload is the task's waker itself). The executor arms
+//! it ([`Backend::arm_wake`](crate::Backend::arm_wake)): by key in its own queue
+//! (the local loop: no allocation), or as a cancellable callback. Dropping the sleep
+//! disarms the timer, which drops the waker at once. Each poll first
 //! takes a pending cancel request, so a cancelled task wakes from its sleep with
 //! `Err(Cancelled)` (asyncio's `CancelledError` out of `await asyncio.sleep()`).
 
@@ -11,11 +13,11 @@ use std::pin::Pin;
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
+use crate::backend::Armed;
 use crate::clock::{saturating_after, VirtualClock};
 use crate::current::take_cancel;
 use crate::error::{Error, Result};
 use crate::event_loop::EventLoop;
-use crate::handle::{Callback, Handle};
 use crate::running::with_running_loop;
 
 /// The future returned by [`sleep`] and [`sleep_until`].
@@ -25,13 +27,23 @@ use crate::running::with_running_loop;
 #[derive(Debug)]
 #[must_use = "futures do nothing unless awaited"]
 pub struct Sleep {
-    deadline: Option<Instant>,
+    when: When,
+    /// The timer armed for the deadline, and the waker it will wake.
+    timer: Option<(Armed, Waker)>,
+}
+
+/// Where a sleep is.
+#[derive(Debug, Clone, Copy)]
+enum When {
+    /// A zero sleep, or one whose timer fired: it yields once, then is over.
+    Yield,
+    /// It yielded (or is over).
+    Yielded,
     /// A delay whose deadline is fixed at the first poll: the sleep was made outside
     /// any loop, so only then is the loop (and its clock) known.
-    delay: Option<Duration>,
-    /// The timer registered for `deadline`, and the waker it will wake.
-    timer: Option<(Handle, Waker)>,
-    yielded: bool,
+    Delay(Duration),
+    /// Until this deadline.
+    At(Instant),
 }
 
 /// Waits `delay` on the running loop's clock (asyncio's `await asyncio.sleep(delay)`).
@@ -54,23 +66,15 @@ pub struct Sleep {
 /// # Ok::<(), tulip::Error>(())
 /// ```
 pub fn sleep(delay: Duration) -> Sleep {
-    if delay.is_zero() {
-        return Sleep {
-            deadline: None,
-            delay: None,
-            timer: None,
-            yielded: false,
-        };
-    }
-    match with_running_loop(EventLoop::time) {
-        Some(now) => sleep_until(saturating_after(now, delay)),
-        None => Sleep {
-            deadline: None,
-            delay: Some(delay),
-            timer: None,
-            yielded: false,
-        },
-    }
+    let when = if delay.is_zero() {
+        When::Yield
+    } else {
+        match with_running_loop(EventLoop::time) {
+            Some(now) => When::At(saturating_after(now, delay)),
+            None => When::Delay(delay),
+        }
+    };
+    Sleep { when, timer: None }
 }
 
 /// The running loop's time (`loop.time()`: its virtual clock, if it has one), or the
@@ -118,10 +122,8 @@ impl EventLoop {
 /// Waits until `deadline` on the running loop.
 pub fn sleep_until(deadline: Instant) -> Sleep {
     Sleep {
-        deadline: Some(deadline),
-        delay: None,
+        when: When::At(deadline),
         timer: None,
-        yielded: false,
     }
 }
 
@@ -163,7 +165,25 @@ impl Sleep {
     /// When this sleep ends (`None` for a zero sleep, and for a sleep made outside a
     /// loop until its first poll).
     pub fn deadline(&self) -> Option<Instant> {
-        self.deadline
+        match self.when {
+            When::At(t) => Some(t),
+            _ => None,
+        }
+    }
+
+    /// Disarms the timer, if one is armed.
+    fn disarm(&mut self) {
+        match self.timer.take() {
+            Some((Armed::Handle(h), _)) => h.cancel(),
+            Some((Armed::Key { loop_id, key }, _)) => {
+                with_running_loop(|lp| {
+                    if lp.id() == loop_id {
+                        lp.backend().disarm(key);
+                    }
+                });
+            }
+            None => {}
+        }
     }
 }
 
@@ -172,28 +192,28 @@ impl Future for Sleep {
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<()>> {
         if let Some(c) = take_cancel() {
-            if let Some((t, _)) = self.timer.take() {
-                t.cancel();
-            }
+            self.disarm();
             return Poll::Ready(Err(Error::Cancelled(c)));
         }
-        if let Some(delay) = self.delay.take() {
-            self.deadline = Some(deadline_after(delay));
-        }
-        let Some(deadline) = self.deadline else {
-            if self.yielded {
-                return Poll::Ready(Ok(()));
+        let deadline = match self.when {
+            When::Yielded => return Poll::Ready(Ok(())),
+            When::Yield => {
+                self.when = When::Yielded;
+                cx.waker().wake_by_ref();
+                return Poll::Pending;
             }
-            self.yielded = true;
-            cx.waker().wake_by_ref();
-            return Poll::Pending;
+            When::Delay(delay) => {
+                let at = deadline_after(delay);
+                self.when = When::At(at);
+                at
+            }
+            When::At(at) => at,
         };
         // The loop fires a timer only once its deadline has passed, so the clock
         // alone says whether this sleep is over: the timer just wakes the task.
         if self.timer.is_some() && loop_time() >= deadline {
             self.timer = None;
-            self.deadline = None;
-            self.yielded = true;
+            self.when = When::Yielded;
             return Poll::Ready(Ok(()));
         }
         crate::introspect::note_wait(crate::introspect::Waiting::Sleep { until: deadline });
@@ -203,16 +223,13 @@ impl Future for Sleep {
             }
         }
         // First poll, or polled by another task: (re)arm the timer with this waker.
-        if let Some((t, _)) = self.timer.take() {
-            t.cancel();
-        }
-        let (cb, handle) = Callback::wake_with_handle(cx.waker().clone());
-        let armed = with_running_loop(|lp| lp.backend().call_at(deadline, cb));
+        self.disarm();
+        let armed = with_running_loop(|lp| lp.backend().arm_wake(deadline, cx.waker().clone()));
         match armed {
             None => Poll::Ready(Err(Error::NoRunningLoop)),
             Some(Err(e)) => Poll::Ready(Err(e)),
-            Some(Ok(())) => {
-                self.timer = Some((handle, cx.waker().clone()));
+            Some(Ok(armed)) => {
+                self.timer = Some((armed, cx.waker().clone()));
                 Poll::Pending
             }
         }
@@ -221,8 +238,6 @@ impl Future for Sleep {
 
 impl Drop for Sleep {
     fn drop(&mut self) {
-        if let Some((t, _)) = self.timer.take() {
-            t.cancel();
-        }
+        self.disarm();
     }
 }

@@ -23,14 +23,15 @@ use std::ptr;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
+use std::task::Waker;
 use std::thread::ThreadId;
 use std::time::{Duration, Instant};
 
 use tulip_core::{
-    Activity, Backend, Callback, Error, EventLoop, LoopCommon, MainFuture, MainSlot, Result,
+    Activity, Armed, Backend, Callback, Error, EventLoop, LoopCommon, MainFuture, MainSlot, Result,
     Runnable,
 };
-use tulip_reactor::{Reactor, ReactorKind, TimerQueue};
+use tulip_reactor::{Reactor, ReactorKind, TimerId, TimerQueue};
 
 /// One entry of the ready queue. Callbacks are boxed so that an entry is two words:
 /// with a thousand tasks ready, the queue then fits in the L1 cache (measured: half
@@ -174,6 +175,18 @@ impl LocalLoop {
             }),
         })
     }
+}
+
+/// [`on_active`], but `None` instead of a panic if the state is borrowed already.
+#[allow(unsafe_code)]
+fn on_active_try<R>(id: u64, f: impl FnOnce(&mut State) -> R) -> Option<R> {
+    let (aid, st) = ACTIVE.with(Cell::get);
+    if aid != id || st.is_null() {
+        return None;
+    }
+    // SAFETY: as in `on_active`.
+    let st = unsafe { &*st };
+    Some(f(&mut *st.try_borrow_mut().ok()?))
 }
 
 /// Runs `f` on the state of loop `id` if that loop is running on this thread.
@@ -499,6 +512,44 @@ impl Backend for LocalLoop {
             return Err(Error::LoopClosed);
         }
         self.shared.enqueue(Item::Call(Box::new(cb)))
+    }
+
+    /// On the loop's own thread, a sleep's timer is a key into the timer queue: no
+    /// shared handle to allocate, and `disarm` removes the entry (and its waker) at
+    /// once. From any other thread, the cancellable callback of the default.
+    fn arm_wake(&self, when: Instant, waker: Waker) -> Result<Armed> {
+        let sh = &*self.shared;
+        if sh.closed.load(Ordering::Acquire) {
+            return Err(Error::LoopClosed);
+        }
+        let id = sh.common.id();
+        let mut slot = Some(waker);
+        let key = on_active(id, |st| {
+            let waker = slot.take()?;
+            Some(st.timers.insert(when, Callback::wake_only(waker)))
+        })
+        .flatten();
+        match (key, slot) {
+            (Some(key), _) => {
+                sh.wake_own_park();
+                Ok(Armed::Key { loop_id: id, key })
+            }
+            (None, Some(waker)) => {
+                let (cb, handle) = Callback::wake_with_handle(waker);
+                self.call_at(when, cb)?;
+                Ok(Armed::Handle(handle))
+            }
+            (None, None) => unreachable!("the waker was taken only for an insert"),
+        }
+    }
+
+    fn disarm(&self, key: TimerId) {
+        // The payload (a waker) is dropped after the state is let go of: dropping the
+        // last waker of a finished task frees it, which must not find the state
+        // borrowed. A state already borrowed (a drop from inside the loop's own
+        // bookkeeping) leaves the entry to fire into a waker nobody waits on.
+        let removed = on_active_try(self.shared.common.id(), |st| st.timers.cancel(key));
+        drop(removed);
     }
 
     fn call_at(&self, when: Instant, cb: Callback) -> Result<()> {
