@@ -76,32 +76,41 @@ impl Wake for Held {
 }
 
 /// A sleep polled once arms a timer holding its waker; dropping the sleep (what
-/// cancelling its task does) lets the loop's queue go of that waker at once.
+/// cancelling its task does) lets the loop's queue go of that waker at once — in the
+/// main task and in a spawned one (a worker thread, on the threaded loop).
 fn a_dropped_sleep_lets_go_of_its_waker(new_loop: Factory) {
     let lp = new_loop().unwrap();
     lp.run_until_complete(async {
-        let held = Arc::new(Held);
-        let waker = Waker::from(held.clone());
-        let mut sleep = Box::pin(tulip::sleep(HOUR));
-        assert!(sleep
-            .as_mut()
-            .poll(&mut Context::from_waker(&waker))
-            .is_pending());
-        drop(waker);
-        assert!(
-            Arc::strong_count(&held) > 1,
-            "the armed timer holds the waker"
-        );
-        drop(sleep);
-        assert_eq!(
-            Arc::strong_count(&held),
-            1,
-            "the queue still holds the waker"
-        );
-        Ok::<_, Error>(())
+        drop_a_polled_sleep();
+        tulip::create_task(async {
+            drop_a_polled_sleep();
+            Ok::<_, Error>(())
+        })?
+        .await
     })
     .unwrap();
     lp.close().unwrap();
+}
+
+fn drop_a_polled_sleep() {
+    let held = Arc::new(Held);
+    let waker = Waker::from(held.clone());
+    let mut sleep = Box::pin(tulip::sleep(HOUR));
+    assert!(sleep
+        .as_mut()
+        .poll(&mut Context::from_waker(&waker))
+        .is_pending());
+    drop(waker);
+    assert!(
+        Arc::strong_count(&held) > 1,
+        "the sleep and its timer hold the waker"
+    );
+    drop(sleep);
+    assert_eq!(
+        Arc::strong_count(&held),
+        1,
+        "the queue still holds the waker"
+    );
 }
 
 /// Re-polled by another waker (the sleep moved to another task), the sleep re-arms

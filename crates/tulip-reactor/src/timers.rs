@@ -18,6 +18,25 @@ pub struct TimerId {
     key: usize,
 }
 
+impl TimerId {
+    /// The id of the entry at slab key `key` inserted as number `seq`, for executors
+    /// that keep their own slab beside [`DeadlineBuckets`] (a [`TimerQueue`] makes its
+    /// ids itself).
+    pub fn new(seq: u64, key: usize) -> TimerId {
+        TimerId { seq, key }
+    }
+
+    /// The insertion number: unique for the queue's lifetime.
+    pub fn seq(&self) -> u64 {
+        self.seq
+    }
+
+    /// The slab key (reused once the entry is gone; `seq` tells them apart).
+    pub fn key(&self) -> usize {
+        self.key
+    }
+}
+
 /// A queue of deadlines with payloads of type `T`.
 ///
 /// Payloads live in a slab; the buckets hold `(deadline, seq, key)`. `seq` orders

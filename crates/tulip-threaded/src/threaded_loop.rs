@@ -46,16 +46,17 @@
 //! then drop the lane, the injector and the timers.
 
 use std::sync::{Arc, OnceLock, Weak};
+use std::task::Waker;
 use std::thread::{JoinHandle, ThreadId};
 use std::time::{Duration, Instant};
 
 use concurrent_queue::ConcurrentQueue;
 use crossbeam_deque::{Injector, Stealer, Worker};
 use tulip_core::{
-    Activity, Backend, Callback, Error, EventLoop, LoopCommon, MainFuture, MainSlot, Result,
+    Activity, Armed, Backend, Callback, Error, EventLoop, LoopCommon, MainFuture, MainSlot, Result,
     Runnable, StatCounter,
 };
-use tulip_reactor::{Reactor, ReactorKind};
+use tulip_reactor::{Reactor, ReactorKind, TimerId};
 
 use crate::dispatch;
 use crate::idle::Idle;
@@ -708,6 +709,36 @@ impl Backend for ThreadedLoop {
         drop(timers);
         sh.wake_driver();
         Ok(())
+    }
+
+    /// A sleep's timer is a key into the timers' slab: no shared handle to allocate,
+    /// and `disarm` removes it (and its waker) from whichever thread drops the sleep.
+    fn arm_wake(&self, when: Instant, waker: Waker) -> Result<Armed> {
+        let sh = &self.shared;
+        if sh.is_closed() {
+            return Err(Error::LoopClosed);
+        }
+        let ticks = sh.clock.ticks(when);
+        let mut timers = lock(&sh.timers);
+        // As in `call_at`: refused under the lock `drain` clears the timers under.
+        if sh.is_closed() {
+            drop(timers);
+            drop(waker);
+            return Err(Error::LoopClosed);
+        }
+        let key = timers.insert(ticks, Callback::wake_only(waker), &sh.next_due);
+        drop(timers);
+        sh.wake_driver();
+        Ok(Armed::Key {
+            loop_id: sh.common.id(),
+            key,
+        })
+    }
+
+    fn disarm(&self, key: TimerId) {
+        // The waker is dropped once the lock is let go of (the statement's end).
+        let removed = lock(&self.shared.timers).cancel(key);
+        drop(removed);
     }
 
     fn run_until(&self, mut main: MainFuture<'_>) -> Result<()> {

@@ -24,8 +24,9 @@
 
 use std::time::{Duration, Instant};
 
+use slab::Slab;
 use tulip_core::Callback;
-use tulip_reactor::DeadlineBuckets;
+use tulip_reactor::{DeadlineBuckets, TimerId};
 
 use crate::sync::{AtomicU64, Ordering};
 
@@ -67,15 +68,21 @@ impl Clock {
     }
 }
 
-/// Nothing in the buckets is dead: a cancelled timer's callback is skipped when it
-/// runs (its handle's flag), as the driver always did.
-fn no_skip(_: u64, _: &Callback) -> bool {
-    false
+/// Whether the bucket entry `(seq, key)` still has its payload: one removed by
+/// [`Timers::cancel`] is skipped when it surfaces (a callback with a handle that was
+/// cancelled is live here, and skipped when it runs, by its handle's flag).
+fn is_live(live: &Slab<(u64, Callback)>, seq: u64, key: usize) -> bool {
+    live.get(key).is_some_and(|(s, _)| *s == seq)
 }
 
-/// The buckets and the due timers workers already took out of them (under one lock).
+/// The buckets, the payloads they point at, and the due timers workers already took
+/// out of them (under one lock).
 pub(crate) struct Timers {
-    buckets: DeadlineBuckets<Callback>,
+    /// `(ticks, seq, slab key)`.
+    buckets: DeadlineBuckets<usize>,
+    /// The payloads by slab key, with their `seq`: a sleep's timer is removed from
+    /// here by key ([`cancel`](Timers::cancel)), dropping its waker at once.
+    live: Slab<(u64, Callback)>,
     /// Due timers taken out of the buckets by workers, in firing order.
     ready: Vec<Entry>,
     next_seq: u64,
@@ -85,6 +92,7 @@ impl Timers {
     pub(crate) fn new() -> Timers {
         Timers {
             buckets: DeadlineBuckets::new(),
+            live: Slab::new(),
             ready: Vec::new(),
             next_seq: 0,
         }
@@ -92,21 +100,43 @@ impl Timers {
 
     /// Timers not yet handed to the driver.
     pub(crate) fn len(&self) -> usize {
-        self.buckets.len() + self.ready.len()
+        self.live.len() + self.ready.len()
     }
 
     fn publish(&mut self, next_due: &AtomicU64) {
-        let t = self.buckets.front(no_skip).map_or(u64::MAX, |e| e.0);
+        let live = &self.live;
+        let t = self
+            .buckets
+            .front(|seq, &key| !is_live(live, seq, key))
+            .map_or(u64::MAX, |e| e.0);
         next_due.store(t, Ordering::Relaxed);
     }
 
-    pub(crate) fn insert(&mut self, ticks: u64, cb: Callback, next_due: &AtomicU64) {
+    /// Adds `cb` due at `ticks`; returns the id [`cancel`](Self::cancel) takes.
+    pub(crate) fn insert(&mut self, ticks: u64, cb: Callback, next_due: &AtomicU64) -> TimerId {
         let seq = self.next_seq;
         self.next_seq += 1;
-        self.buckets.push(ticks, seq, cb);
+        let key = self.live.insert((seq, cb));
+        self.buckets.push(ticks, seq, key);
         if ticks < next_due.load(Ordering::Relaxed) {
             next_due.store(ticks, Ordering::Relaxed);
         }
+        TimerId::new(seq, key)
+    }
+
+    /// Removes the timer `id` if it is still in the buckets, and returns its payload
+    /// (for the caller to drop once the lock is let go of). A timer a worker already
+    /// took out fires as it would have. `next_due` may stay earlier than the new
+    /// front: whoever looks then finds nothing due and publishes the right one.
+    pub(crate) fn cancel(&mut self, id: TimerId) -> Option<Callback> {
+        if !is_live(&self.live, id.seq(), id.key()) {
+            return None;
+        }
+        let (_, cb) = self.live.remove(id.key());
+        if self.live.is_empty() {
+            self.buckets.clear();
+        }
+        Some(cb)
     }
 
     /// The earliest deadline: `now`-or-earlier (zero wait) when workers already took
@@ -115,7 +145,10 @@ impl Timers {
         if let Some(e) = self.ready.first() {
             return Some(clock.instant(e.ticks));
         }
-        self.buckets.front(no_skip).map(|e| clock.instant(e.0))
+        let live = &self.live;
+        self.buckets
+            .front(|seq, &key| !is_live(live, seq, key))
+            .map(|e| clock.instant(e.0))
     }
 
     /// A worker's help: takes up to [`TAKE_BATCH`] timers due at `now` out of the buckets.
@@ -130,9 +163,14 @@ impl Timers {
     ) -> usize {
         let mut n = 0;
         while n < TAKE_BATCH {
-            let Some((ticks, seq, cb)) = self.buckets.pop_due(now, no_skip) else {
+            let live = &self.live;
+            let Some((ticks, seq, key)) = self
+                .buckets
+                .pop_due(now, |seq, &key| !is_live(live, seq, key))
+            else {
                 break;
             };
+            let (_, cb) = self.live.remove(key);
             if self.ready.is_empty() && cb.only_wakes() {
                 fire.push(cb);
             } else {
@@ -147,23 +185,35 @@ impl Timers {
     /// The driver's expiry: every timer due at `now`, in firing order, appended to
     /// `out` (the ones workers took out merged with the ones still in the buckets).
     pub(crate) fn expire(&mut self, now: u64, out: &mut Vec<Callback>, next_due: &AtomicU64) {
-        let Timers { buckets, ready, .. } = self;
+        let Timers {
+            buckets,
+            live,
+            ready,
+            ..
+        } = self;
         let mut taken = ready.drain(..).peekable();
         loop {
-            let next = match taken.peek() {
+            let dead = |seq, key: &usize| !is_live(live, seq, *key);
+            let bucketed = match taken.peek() {
                 // Nothing taken (left): the buckets' due timers, one look-up each.
-                None => buckets.pop_due(now, no_skip),
+                None => buckets.pop_due(now, dead),
                 Some(t) => {
-                    let first = buckets.front(no_skip);
+                    let first = buckets.front(dead);
                     if first.is_some_and(|h| h.0 <= now && (h.0, h.1) < t.key()) {
-                        buckets.pop_front(no_skip)
+                        buckets.pop_front(dead)
                     } else {
-                        taken.next().map(|e| (e.ticks, e.seq, e.cb))
+                        match taken.next() {
+                            Some(e) => {
+                                out.push(e.cb);
+                                continue;
+                            }
+                            None => break,
+                        }
                     }
                 }
             };
-            match next {
-                Some((_, _, cb)) => out.push(cb),
+            match bucketed {
+                Some((_, _, key)) => out.push(live.remove(key).1),
                 None => break,
             }
         }
@@ -174,6 +224,7 @@ impl Timers {
     /// Drops every timer and its payload.
     pub(crate) fn clear(&mut self, next_due: &AtomicU64) {
         self.buckets.clear();
+        self.live.clear();
         self.ready.clear();
         self.publish(next_due);
     }
@@ -245,6 +296,42 @@ mod tests {
         let got = log.lock().unwrap().clone();
         assert_eq!(got, (0..(TAKE_BATCH as u32 + 10)).collect::<Vec<_>>());
         assert_eq!(next_due.load(Ordering::Relaxed), 100);
+    }
+
+    /// A cancelled timer gives its payload back at once, is neither fired nor the
+    /// next deadline, and leaves the order of the others as it was; one a worker
+    /// already took out cannot be cancelled any more.
+    #[test]
+    fn cancelled_timers_are_gone_at_once() {
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let next_due = AtomicU64::new(u64::MAX);
+        let clock = Clock::with_epoch(Instant::now());
+        let mut t = Timers::new();
+        let first = t.insert(5, cb(&log, 0), &next_due);
+        let _second = t.insert(7, cb(&log, 1), &next_due);
+        let third = t.insert(7, cb(&log, 2), &next_due);
+        let _fourth = t.insert(9, cb(&log, 3), &next_due);
+        assert_eq!(t.len(), 4);
+        assert!(t.cancel(first).is_some());
+        assert!(t.cancel(first).is_none(), "cancelled twice");
+        assert_eq!(t.len(), 3);
+        // A new timer reuses the slab slot of the cancelled one: the old id stays dead.
+        let reused = t.insert(8, cb(&log, 4), &next_due);
+        assert_eq!(reused.key(), first.key());
+        assert!(t.cancel(first).is_none());
+        assert_eq!(t.len(), 4);
+        assert_eq!(t.next_deadline(&clock), Some(clock.instant(7)));
+        let mut fire = Vec::new();
+        assert_eq!(t.take_due(7, &next_due, &mut fire), 2); // 1 and 2
+        assert!(t.cancel(third).is_none(), "taken out already: it fires");
+        let mut out = Vec::new();
+        t.expire(9, &mut out, &next_due);
+        for c in out {
+            c.run();
+        }
+        assert_eq!(*log.lock().unwrap(), [1, 2, 4, 3]);
+        assert_eq!(t.len(), 0);
+        assert_eq!(next_due.load(Ordering::Relaxed), u64::MAX);
     }
 
     /// Wakes `log` with its id: a sleep's timer, as far as the timers can tell.
