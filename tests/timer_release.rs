@@ -170,8 +170,9 @@ fn a_cancelled_sleeper_ends_at_once(new_loop: Factory) {
 }
 
 /// A sleep armed on loop A and dropped while loop B runs on the thread leaves B's
-/// timers alone (timer keys are per loop: B's first timer has the key A's had); A's
-/// timer goes then (a cancellable handle) or when A closes (a key in A's queue).
+/// timers alone (B's first timer has the slab slot A's had; timer ids differ in a
+/// number unique in the process); A's timer goes then (a cancellable handle) or when
+/// A closes (a key in A's queue).
 fn a_sleep_dropped_on_another_loop_leaves_that_loops_timers(new_loop: Factory) {
     let (a, b) = (new_loop().unwrap(), new_loop().unwrap());
     let held = Arc::new(Held);

@@ -28,14 +28,10 @@ pub enum Armed {
     /// A cancellable callback in the loop's queue; cancelling the handle drops the
     /// waker.
     Handle(Handle),
-    /// An entry of the executor's own timer queue, removed with
-    /// [`Backend::disarm`] on the loop with id `loop_id`.
-    Key {
-        /// The loop that armed it.
-        loop_id: u64,
-        /// The entry.
-        key: TimerId,
-    },
+    /// An entry of the executor's own timer store, removed with
+    /// [`Backend::disarm`]. Timer ids are unique in the process, so one handed to
+    /// another loop's `disarm` matches nothing there.
+    Key(TimerId),
 }
 
 /// A task step, ready to run. Running it polls the task once.

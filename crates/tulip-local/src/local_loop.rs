@@ -532,7 +532,7 @@ impl Backend for LocalLoop {
         match (key, slot) {
             (Some(key), _) => {
                 sh.wake_own_park();
-                Ok(Armed::Key { loop_id: id, key })
+                Ok(Armed::Key(key))
             }
             (None, Some(waker)) => {
                 let (cb, handle) = Callback::wake_with_handle(waker);

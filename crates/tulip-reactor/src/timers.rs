@@ -5,13 +5,19 @@
 //! Cancelling a timer removes its payload at once (so whatever it holds, a waker or a
 //! callback, is dropped promptly); its bucket entry is skipped when it surfaces.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use slab::Slab;
 
 use crate::buckets::DeadlineBuckets;
 
-/// Identifies a timer inside one [`TimerQueue`]; unique for the queue's lifetime.
+/// Where [`TimerId::fresh_seq`] counts from.
+static NEXT_SEQ: AtomicU64 = AtomicU64::new(0);
+
+/// Identifies a timer: its slab key and an insertion number no other timer in the
+/// process has, so an id handed to the wrong queue (a sleep dropped while another
+/// loop runs) matches nothing there.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct TimerId {
     seq: u64,
@@ -19,14 +25,20 @@ pub struct TimerId {
 }
 
 impl TimerId {
-    /// The id of the entry at slab key `key` inserted as number `seq`, for executors
-    /// that keep their own slab beside [`DeadlineBuckets`] (a [`TimerQueue`] makes its
-    /// ids itself).
+    /// An insertion number no timer in the process had before, rising with each
+    /// call (so it also orders ties within one queue).
+    pub fn fresh_seq() -> u64 {
+        NEXT_SEQ.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// The id of the entry at slab key `key` inserted as number `seq` (from
+    /// [`fresh_seq`](Self::fresh_seq)), for executors that keep their own slab beside
+    /// [`DeadlineBuckets`] (a [`TimerQueue`] makes its ids itself).
     pub fn new(seq: u64, key: usize) -> TimerId {
         TimerId { seq, key }
     }
 
-    /// The insertion number: unique for the queue's lifetime.
+    /// The insertion number: unique in the process.
     pub fn seq(&self) -> u64 {
         self.seq
     }
@@ -58,7 +70,6 @@ pub struct TimerQueue<T> {
     /// `Instant`s.
     order: DeadlineBuckets<usize>,
     live: Slab<(u64, T)>,
-    next_seq: u64,
     epoch: Instant,
 }
 
@@ -81,7 +92,6 @@ impl<T> TimerQueue<T> {
         TimerQueue {
             order: DeadlineBuckets::new(),
             live: Slab::new(),
-            next_seq: 0,
             epoch,
         }
     }
@@ -102,8 +112,7 @@ impl<T> TimerQueue<T> {
 
     /// Adds `payload` due at `when`; returns the id that [`cancel`](Self::cancel) takes.
     pub fn insert(&mut self, when: Instant, payload: T) -> TimerId {
-        let seq = self.next_seq;
-        self.next_seq += 1;
+        let seq = TimerId::fresh_seq();
         let key = self.live.insert((seq, payload));
         let ticks = self.ticks(when);
         self.order.push(ticks, seq, key);

@@ -729,10 +729,7 @@ impl Backend for ThreadedLoop {
         let key = timers.insert(ticks, Callback::wake_only(waker), &sh.next_due);
         drop(timers);
         sh.wake_driver();
-        Ok(Armed::Key {
-            loop_id: sh.common.id(),
-            key,
-        })
+        Ok(Armed::Key(key))
     }
 
     fn disarm(&self, key: TimerId) {

@@ -85,7 +85,6 @@ pub(crate) struct Timers {
     live: Slab<(u64, Callback)>,
     /// Due timers taken out of the buckets by workers, in firing order.
     ready: Vec<Entry>,
-    next_seq: u64,
 }
 
 impl Timers {
@@ -94,7 +93,6 @@ impl Timers {
             buckets: DeadlineBuckets::new(),
             live: Slab::new(),
             ready: Vec::new(),
-            next_seq: 0,
         }
     }
 
@@ -114,8 +112,7 @@ impl Timers {
 
     /// Adds `cb` due at `ticks`; returns the id [`cancel`](Self::cancel) takes.
     pub(crate) fn insert(&mut self, ticks: u64, cb: Callback, next_due: &AtomicU64) -> TimerId {
-        let seq = self.next_seq;
-        self.next_seq += 1;
+        let seq = TimerId::fresh_seq();
         let key = self.live.insert((seq, cb));
         self.buckets.push(ticks, seq, key);
         if ticks < next_due.load(Ordering::Relaxed) {
