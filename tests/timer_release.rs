@@ -6,6 +6,7 @@
 mod common;
 
 use std::future::Future;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Wake, Waker};
@@ -75,6 +76,15 @@ impl Wake for Held {
     fn wake(self: Arc<Self>) {}
 }
 
+/// Polls `sleep` once with a waker of `held`: it arms its timer and stays pending.
+fn poll_with(sleep: &mut Pin<Box<tulip::Sleep>>, held: &Arc<Held>) {
+    let waker = Waker::from(held.clone());
+    assert!(sleep
+        .as_mut()
+        .poll(&mut Context::from_waker(&waker))
+        .is_pending());
+}
+
 /// A sleep polled once arms a timer holding its waker; dropping the sleep (what
 /// cancelling its task does) lets the loop's queue go of that waker at once — in the
 /// main task and in a spawned one (a worker thread, on the threaded loop).
@@ -94,13 +104,8 @@ fn a_dropped_sleep_lets_go_of_its_waker(new_loop: Factory) {
 
 fn drop_a_polled_sleep() {
     let held = Arc::new(Held);
-    let waker = Waker::from(held.clone());
     let mut sleep = Box::pin(tulip::sleep(HOUR));
-    assert!(sleep
-        .as_mut()
-        .poll(&mut Context::from_waker(&waker))
-        .is_pending());
-    drop(waker);
+    poll_with(&mut sleep, &held);
     assert!(
         Arc::strong_count(&held) > 1,
         "the sleep and its timer hold the waker"
@@ -121,11 +126,7 @@ fn a_sleep_polled_by_another_waker_lets_go_of_the_first(new_loop: Factory) {
         let (first, second) = (Arc::new(Held), Arc::new(Held));
         let mut sleep = Box::pin(tulip::sleep(HOUR));
         for h in [&first, &second] {
-            let waker = Waker::from(h.clone());
-            assert!(sleep
-                .as_mut()
-                .poll(&mut Context::from_waker(&waker))
-                .is_pending());
+            poll_with(&mut sleep, h);
         }
         assert_eq!(
             Arc::strong_count(&first),
@@ -180,23 +181,14 @@ fn a_sleep_dropped_on_another_loop_leaves_that_loops_timers(new_loop: Factory) {
     let from_a = a
         .run_until_complete(async move {
             let mut sleep = Box::pin(tulip::sleep(HOUR));
-            let waker = Waker::from(h);
-            assert!(sleep
-                .as_mut()
-                .poll(&mut Context::from_waker(&waker))
-                .is_pending());
+            poll_with(&mut sleep, &h);
             Ok::<_, Error>(sleep)
         })
         .unwrap();
     b.run_until_complete(async move {
         let mine = Arc::new(Held);
         let mut sleep = Box::pin(tulip::sleep(HOUR));
-        let waker = Waker::from(mine.clone());
-        assert!(sleep
-            .as_mut()
-            .poll(&mut Context::from_waker(&waker))
-            .is_pending());
-        drop(waker);
+        poll_with(&mut sleep, &mine);
         let before = Arc::strong_count(&mine);
         drop(from_a);
         assert_eq!(

@@ -134,24 +134,23 @@ impl Action {
 impl Callback {
     /// A callback calling `f`, and the handle that cancels it.
     pub(crate) fn with_handle(f: Box<dyn FnOnce() + Send + 'static>) -> (Self, Handle) {
-        let handle = Handle::holding(Action::Call(f));
-        let cb = Callback {
-            slot: Slot::Shared {
-                handle: handle.clone(),
-                wakes: false,
-            },
-        };
-        (cb, handle)
+        Self::in_handle(Action::Call(f))
     }
 
     /// A callback that wakes `waker`, and the handle that cancels it (and drops the
     /// waker).
     pub fn wake_with_handle(waker: std::task::Waker) -> (Self, Handle) {
-        let handle = Handle::holding(Action::Wake(waker));
+        Self::in_handle(Action::Wake(waker))
+    }
+
+    /// `action` kept in a new handle, and the callback that runs it from there.
+    fn in_handle(action: Action) -> (Self, Handle) {
+        let wakes = matches!(action, Action::Wake(_));
+        let handle = Handle::holding(action);
         let cb = Callback {
             slot: Slot::Shared {
                 handle: handle.clone(),
-                wakes: true,
+                wakes,
             },
         };
         (cb, handle)

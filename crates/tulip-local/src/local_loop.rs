@@ -177,22 +177,10 @@ impl LocalLoop {
     }
 }
 
-/// [`on_active`], but `None` instead of a panic if the state is borrowed already.
-#[allow(unsafe_code)]
-fn on_active_try<R>(id: u64, f: impl FnOnce(&mut State) -> R) -> Option<R> {
-    let (aid, st) = ACTIVE.with(Cell::get);
-    if aid != id || st.is_null() {
-        return None;
-    }
-    // SAFETY: as in `on_active`.
-    let st = unsafe { &*st };
-    Some(f(&mut *st.try_borrow_mut().ok()?))
-}
-
-/// Runs `f` on the state of loop `id` if that loop is running on this thread.
+/// Runs `f` on the state cell of loop `id` if that loop is running on this thread.
 #[allow(unsafe_code)]
 #[inline]
-fn on_active<R>(id: u64, f: impl FnOnce(&mut State) -> R) -> Option<R> {
+fn with_active<R>(id: u64, f: impl FnOnce(&RefCell<State>) -> R) -> Option<R> {
     let (aid, st) = ACTIVE.with(Cell::get);
     if aid != id || st.is_null() {
         return None;
@@ -200,8 +188,18 @@ fn on_active<R>(id: u64, f: impl FnOnce(&mut State) -> R) -> Option<R> {
     // SAFETY: `LocalLoop::start` set the pointer from the `Rc` its `RunGuard` holds,
     // and the guard's `drop` puts the previous value back before that `Rc` is
     // dropped; the cell is this thread's own, so the state is alive while we read it.
-    let st = unsafe { &*st };
-    Some(f(&mut st.borrow_mut()))
+    Some(f(unsafe { &*st }))
+}
+
+/// Runs `f` on the state of loop `id` if that loop is running on this thread.
+#[inline]
+fn on_active<R>(id: u64, f: impl FnOnce(&mut State) -> R) -> Option<R> {
+    with_active(id, |st| f(&mut st.borrow_mut()))
+}
+
+/// [`on_active`], but `None` instead of a panic if the state is borrowed already.
+fn on_active_try<R>(id: u64, f: impl FnOnce(&mut State) -> R) -> Option<R> {
+    with_active(id, |st| Some(f(&mut *st.try_borrow_mut().ok()?))).flatten()
 }
 
 impl Shared {

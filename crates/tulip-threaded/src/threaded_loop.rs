@@ -239,6 +239,27 @@ impl Shared {
         }
     }
 
+    /// Adds `cb` to the timers, due at `when`, and wakes the driver (its wait may
+    /// need to end sooner); returns the timer's id.
+    fn insert_timer(&self, when: Instant, cb: Callback) -> Result<TimerId> {
+        if self.is_closed() {
+            return Err(Error::LoopClosed);
+        }
+        let ticks = self.clock.ticks(when);
+        let mut timers = lock(&self.timers);
+        // Checked again under the lock `drain` clears the timers under: a timer added
+        // by a thread that raced `close` is refused, never kept in dead timers.
+        if self.is_closed() {
+            drop(timers);
+            drop(cb);
+            return Err(Error::LoopClosed);
+        }
+        let id = timers.insert(ticks, cb, &self.next_due);
+        drop(timers);
+        self.wake_driver();
+        Ok(id)
+    }
+
     fn push_lane(&self, item: Item) {
         if self.calls.push(item).is_ok() {
             self.drain_if_closed_meanwhile();
@@ -692,43 +713,13 @@ impl Backend for ThreadedLoop {
     }
 
     fn call_at(&self, when: Instant, cb: Callback) -> Result<()> {
-        let sh = &self.shared;
-        if sh.is_closed() {
-            return Err(Error::LoopClosed);
-        }
-        let ticks = sh.clock.ticks(when);
-        let mut timers = lock(&sh.timers);
-        // Checked again under the lock `drain` clears the timers under: a timer added
-        // by a thread that raced `close` is refused, never kept in dead timers.
-        if sh.is_closed() {
-            drop(timers);
-            drop(cb);
-            return Err(Error::LoopClosed);
-        }
-        timers.insert(ticks, cb, &sh.next_due);
-        drop(timers);
-        sh.wake_driver();
-        Ok(())
+        self.shared.insert_timer(when, cb).map(drop)
     }
 
     /// A sleep's timer is a key into the timers' slab: no shared handle to allocate,
     /// and `disarm` removes it (and its waker) from whichever thread drops the sleep.
     fn arm_wake(&self, when: Instant, waker: Waker) -> Result<Armed> {
-        let sh = &self.shared;
-        if sh.is_closed() {
-            return Err(Error::LoopClosed);
-        }
-        let ticks = sh.clock.ticks(when);
-        let mut timers = lock(&sh.timers);
-        // As in `call_at`: refused under the lock `drain` clears the timers under.
-        if sh.is_closed() {
-            drop(timers);
-            drop(waker);
-            return Err(Error::LoopClosed);
-        }
-        let key = timers.insert(ticks, Callback::wake_only(waker), &sh.next_due);
-        drop(timers);
-        sh.wake_driver();
+        let key = self.shared.insert_timer(when, Callback::wake_only(waker))?;
         Ok(Armed::Key(key))
     }
 
