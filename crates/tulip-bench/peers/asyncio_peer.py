@@ -180,6 +180,26 @@ async def idle_memory(p):
     return {"idle_memory.bytes_per_task": max(0, after - before) / n}
 
 
+async def idle_promise(p):
+    n = p["idle_tasks"]
+    loop = asyncio.get_running_loop()
+    await asyncio.sleep(0)
+    before = rss_bytes()
+
+    async def idle(fut):
+        await fut
+
+    futs = [loop.create_future() for _ in range(n)]
+    tasks = [asyncio.create_task(idle(f)) for f in futs]
+    for _ in range(4):
+        await asyncio.sleep(0)
+    after = rss_bytes()
+    for f in futs:
+        f.set_result(None)
+    await asyncio.gather(*tasks)
+    return {"idle_promise.bytes_per_task": max(0, after - before) / n}
+
+
 WORKLOADS = {
     "spawn_join": spawn_join,
     "ping_pong": ping_pong,
@@ -187,6 +207,7 @@ WORKLOADS = {
     "timers": timers,
     "tcp_echo": tcp_echo,
     "idle_memory": idle_memory,
+    "idle_promise": idle_promise,
 }
 
 

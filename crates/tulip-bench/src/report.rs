@@ -50,6 +50,12 @@ pub const ROWS: &[Row] = &[
         false,
     ),
     row(
+        "idle_promise.bytes_per_task",
+        "idle + promise",
+        "bytes/task",
+        false,
+    ),
+    row(
         "hyper_hello.server_cpu_us_per_req",
         "hyper server CPU",
         "µs/request",

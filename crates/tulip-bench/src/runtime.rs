@@ -24,6 +24,17 @@ pub trait Runtime: 'static {
 
     /// Sleeps for `d`.
     fn sleep(d: Duration) -> impl Future<Output = ()> + Send;
+
+    /// The completing end of [`oneshot`](Runtime::oneshot), kept by the workload.
+    type Keep: Send + 'static;
+
+    /// A one-shot channel of the runtime's own kind (tulip's `Promise`, tokio's
+    /// `oneshot`; `futures`' oneshot for smol, which has none): the future waits until
+    /// [`fire`](Runtime::fire) completes it.
+    fn oneshot() -> (Self::Keep, impl Future<Output = ()> + Send + 'static);
+
+    /// Completes the one-shot channel whose end this is.
+    fn fire(keep: Self::Keep);
 }
 
 /// TCP on top of [`Runtime`]: what `tcp_echo` needs.

@@ -61,6 +61,16 @@ impl Runtime for SmolMt {
     async fn sleep(d: Duration) {
         Timer::after(d).await;
     }
+
+    type Keep = futures::channel::oneshot::Sender<()>;
+
+    fn oneshot() -> (Self::Keep, impl Future<Output = ()> + Send + 'static) {
+        smol_oneshot()
+    }
+
+    fn fire(keep: Self::Keep) {
+        let _ = keep.send(());
+    }
 }
 
 impl Runtime for Smol {
@@ -83,6 +93,27 @@ impl Runtime for Smol {
     async fn sleep(d: Duration) {
         Timer::after(d).await;
     }
+
+    type Keep = futures::channel::oneshot::Sender<()>;
+
+    fn oneshot() -> (Self::Keep, impl Future<Output = ()> + Send + 'static) {
+        smol_oneshot()
+    }
+
+    fn fire(keep: Self::Keep) {
+        let _ = keep.send(());
+    }
+}
+
+/// smol has no oneshot of its own: `futures`' is what its users reach for.
+fn smol_oneshot() -> (
+    futures::channel::oneshot::Sender<()>,
+    impl Future<Output = ()> + Send + 'static,
+) {
+    let (keep, wait) = futures::channel::oneshot::channel();
+    (keep, async move {
+        let _ = wait.await;
+    })
 }
 
 /// The same socket glue for both smol contenders.

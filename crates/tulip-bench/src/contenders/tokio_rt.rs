@@ -53,6 +53,19 @@ impl Runtime for Tokio {
     fn sleep(d: Duration) -> impl Future<Output = ()> + Send {
         tokio::time::sleep(d)
     }
+
+    type Keep = tokio::sync::oneshot::Sender<()>;
+
+    fn oneshot() -> (Self::Keep, impl Future<Output = ()> + Send + 'static) {
+        let (keep, wait) = tokio::sync::oneshot::channel();
+        (keep, async move {
+            let _ = wait.await;
+        })
+    }
+
+    fn fire(keep: Self::Keep) {
+        let _ = keep.send(());
+    }
 }
 
 impl NetRuntime for Tokio {

@@ -54,6 +54,20 @@ mod rt {
         async fn sleep(d: Duration) {
             tulip::sleep(d).await.expect("tulip::sleep");
         }
+
+        type Keep = tulip::Promise<()>;
+
+        fn oneshot() -> (Self::Keep, impl Future<Output = ()> + Send + 'static) {
+            let keep = tulip::Promise::new();
+            let wait = keep.clone();
+            (keep, async move {
+                let _ = wait.await;
+            })
+        }
+
+        fn fire(keep: Self::Keep) {
+            keep.set_result(()).expect("the promise is completed once");
+        }
     }
 }
 

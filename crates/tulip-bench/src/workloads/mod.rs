@@ -21,6 +21,7 @@ pub const ALL: &[&str] = &[
     "timers",
     "tcp_echo",
     "idle_memory",
+    "idle_promise",
     "hyper_hello",
 ];
 
@@ -100,6 +101,7 @@ pub fn run_core<R: Runtime>(rt: &R, workload: &str, p: &Params) -> Option<Metric
         "yield_many" => yield_many::run(rt, p),
         "timers" => timers::run(rt, p),
         "idle_memory" => idle_memory::run(rt, p),
+        "idle_promise" => idle_memory::run_promise(rt, p),
         _ => return None,
     })
 }
