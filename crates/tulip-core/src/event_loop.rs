@@ -108,11 +108,6 @@ impl EventLoop {
         }
     }
 
-    /// An uncounted handle to this loop, for what the loop's own tasks keep.
-    pub(crate) fn internal(&self) -> EventLoop {
-        Self::from_backend_uncounted(self.backend.clone())
-    }
-
     /// The executor behind this handle.
     pub fn backend(&self) -> &dyn Backend {
         &*self.backend

@@ -19,6 +19,7 @@ use std::task::Waker;
 use futures::task::AtomicWaker;
 
 use crate::error::Cancelled;
+use crate::first_rest::FirstRest;
 use crate::outcome::Ending;
 
 pub(crate) const PENDING: u8 = 0;
@@ -54,42 +55,8 @@ pub(crate) static CANCELS_PENDING: AtomicUsize = AtomicUsize::new(0);
 pub(crate) type DoneEntry = Box<dyn FnOnce(&TaskRef) + Send + 'static>;
 
 /// Done-callbacks in registration order, each with its registration id. The first
-/// entry is kept inline (a list allocation per task showed up in spawn/join
-/// profiles); the others, which few tasks have, in a list boxed on first use.
-#[derive(Default)]
-pub(crate) struct DoneList {
-    first: Option<(u32, DoneEntry)>,
-    // One word in every task's header instead of a `Vec`'s three: the extra
-    // allocation is paid only by a task with a second done-callback.
-    #[allow(clippy::box_collection)]
-    rest: Option<Box<Vec<(u32, DoneEntry)>>>,
-}
-
-impl DoneList {
-    pub(crate) fn push(&mut self, id: u32, entry: DoneEntry) {
-        match (&self.first, &mut self.rest) {
-            (None, None) => self.first = Some((id, entry)),
-            (_, Some(rest)) => rest.push((id, entry)),
-            (Some(_), rest @ None) => *rest = Some(Box::new(vec![(id, entry)])),
-        }
-    }
-
-    #[inline]
-    pub(crate) fn is_empty(&self) -> bool {
-        self.first.is_none() && self.rest.as_ref().is_none_or(|r| r.is_empty())
-    }
-
-    fn len(&self) -> usize {
-        usize::from(self.first.is_some()) + self.rest.as_ref().map_or(0, |r| r.len())
-    }
-
-    /// The entries in registration order, leaving the list empty.
-    pub(crate) fn take(&mut self) -> impl Iterator<Item = (u32, DoneEntry)> {
-        let first = self.first.take();
-        let rest = self.rest.take().map(|r| *r).unwrap_or_default();
-        first.into_iter().chain(rest)
-    }
-}
+/// is kept inline: a list allocation per task showed up in spawn/join profiles.
+pub(crate) type DoneList = FirstRest<(u32, DoneEntry)>;
 
 #[derive(Default)]
 pub(crate) struct HeaderInner {
@@ -441,7 +408,7 @@ impl Header {
             return Err(entry);
         }
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-        inner.callbacks.push(id, entry);
+        inner.callbacks.push((id, entry));
         Ok(id)
     }
 
@@ -584,21 +551,6 @@ mod tests {
         queue.lock().unwrap().clear();
         assert_eq!(me.loop_id, 7);
         drop(me);
-    }
-
-    #[test]
-    fn done_callbacks_past_the_inline_one_keep_their_order() {
-        let mut list = super::DoneList::default();
-        assert!(list.is_empty());
-        for id in [3, 5, 8, 13] {
-            list.push(id, Box::new(|_| {}));
-        }
-        assert_eq!(list.len(), 4);
-        let ids: Vec<u32> = list.take().map(|(id, _)| id).collect();
-        assert_eq!(ids, [3, 5, 8, 13]);
-        assert!(list.is_empty());
-        list.push(21, Box::new(|_| {}));
-        assert_eq!(list.take().map(|(id, _)| id).collect::<Vec<_>>(), [21]);
     }
 
     #[test]

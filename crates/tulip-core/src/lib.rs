@@ -33,6 +33,7 @@ mod debug;
 mod debug_flag;
 mod error;
 mod event_loop;
+mod first_rest;
 mod handle;
 mod header;
 pub mod introspect;
