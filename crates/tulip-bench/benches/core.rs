@@ -40,9 +40,41 @@ fn spawn_join_10k(lp: &tulip::EventLoop) {
     assert_eq!(sum, 10_000 * 9_999 / 2);
 }
 
+/// Spawns 10,000 tasks each parked on its own promise, then sets every promise and
+/// awaits the tasks: the awaiter's registration, completion and wake-up of a
+/// `Promise` (the `idle_promise` row's path).
+fn promise_await_10k(lp: &tulip::EventLoop) {
+    let sum = lp
+        .run_until_complete(async {
+            let promises: Vec<tulip::Promise<u64>> =
+                (0..10_000).map(|_| tulip::Promise::new()).collect();
+            let handles: Vec<_> = promises
+                .iter()
+                .map(|p| {
+                    let p = p.clone();
+                    tulip::create_task(async move { p.await }).expect("create_task")
+                })
+                .collect();
+            tulip::yield_now().await?;
+            for (i, p) in (0..).zip(&promises) {
+                p.set_result(i)?;
+            }
+            let mut sum = 0;
+            for h in handles {
+                sum += h.await?;
+            }
+            Ok::<_, tulip::Error>(sum)
+        })
+        .expect("run_until_complete");
+    assert_eq!(sum, 10_000 * 9_999 / 2);
+}
+
 fn tasks(c: &mut Criterion) {
     let lp = new_loop();
     c.bench_function("tasks::spawn_join_10k", |b| b.iter(|| spawn_join_10k(&lp)));
+    c.bench_function("tasks::promise_await_10k", |b| {
+        b.iter(|| promise_await_10k(&lp))
+    });
     c.bench_function("tasks::yield_1k", |b| {
         b.iter(|| {
             lp.run_until_complete(async {
