@@ -118,6 +118,27 @@ async def timers(p):
     }
 
 
+async def sparse_timers(p):
+    gap_ns = p["sparse_gap_us"] * 1000
+    order = list(range(1, p["sparse_timers"] + 1))
+    rng = xorshift(p["seed"])
+    for i in range(len(order) - 1, 0, -1):
+        j = next(rng) % (i + 1)
+        order[i], order[j] = order[j], order[i]
+
+    async def task(deadline):
+        await asyncio.sleep(max(0, deadline - time.perf_counter_ns()) / 1e9)
+        return max(0, time.perf_counter_ns() - deadline)
+
+    start = time.perf_counter_ns()
+    handles = [asyncio.create_task(task(start + k * gap_ns)) for k in order]
+    late = sorted([await h for h in handles])
+    return {
+        "sparse_timers.late_p50_us": percentile(late, 50) / 1e3,
+        "sparse_timers.late_p99_us": percentile(late, 99) / 1e3,
+    }
+
+
 async def echo(conns, size, duration_s):
     async def serve(reader, writer):
         while True:
@@ -205,6 +226,7 @@ WORKLOADS = {
     "ping_pong": ping_pong,
     "yield_many": yield_many,
     "timers": timers,
+    "sparse_timers": sparse_timers,
     "tcp_echo": tcp_echo,
     "idle_memory": idle_memory,
     "idle_promise": idle_promise,

@@ -37,6 +37,18 @@ pub const ROWS: &[Row] = &[
     row("timers.late_p50_us", "timers late p50", "µs", false),
     row("timers.late_p99_us", "timers late p99", "µs", false),
     row(
+        "sparse_timers.late_p50_us",
+        "sparse timers p50",
+        "µs",
+        false,
+    ),
+    row(
+        "sparse_timers.late_p99_us",
+        "sparse timers p99",
+        "µs",
+        false,
+    ),
+    row(
         "tcp_echo.small_rt_per_s",
         "tcp_echo 64 B",
         "round trip/s",

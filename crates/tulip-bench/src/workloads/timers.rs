@@ -1,4 +1,7 @@
 //! `timers`: N tasks each sleep a pseudo-random 1..=50 ms; total time and lateness past deadline.
+//! `sparse_timers`: 1,000 sleepers whose deadlines are 0.5 ms apart, so the loop is
+//! idle between them and each wake-up is the reactor's wait timing out; lateness past
+//! deadline (the precision of an idle loop's timers, not the cost of a burst).
 
 use std::time::{Duration, Instant};
 
@@ -43,6 +46,53 @@ pub fn run<R: Runtime>(rt: &R, p: &Params) -> Metrics {
             percentile(&late_ns, 99.0) / 1e3,
         ),
     ]
+}
+
+pub fn run_sparse<R: Runtime>(rt: &R, p: &Params) -> Metrics {
+    let gap = Duration::from_micros(p.sparse_gap_us);
+    // Deadline k·gap for k = 1..=n, spawned in a shuffled order, so no structure
+    // gets them sorted for free.
+    let mut order: Vec<u32> = (1..=p.sparse_timers as u32).collect();
+    shuffle(&mut order, &mut XorShift::new(SEED));
+    let mut late_ns = rt.block_on(async move {
+        let start = Instant::now();
+        let handles: Vec<_> = order
+            .into_iter()
+            .map(|k| {
+                let deadline = start + gap * k;
+                R::spawn(async move {
+                    R::sleep(deadline.saturating_duration_since(Instant::now())).await;
+                    Instant::now()
+                        .saturating_duration_since(deadline)
+                        .as_nanos() as u64
+                })
+            })
+            .collect();
+        let mut late = Vec::with_capacity(handles.len());
+        for h in handles {
+            late.push(h.await);
+        }
+        late
+    });
+    late_ns.sort_unstable();
+    vec![
+        (
+            "sparse_timers.late_p50_us".into(),
+            percentile(&late_ns, 50.0) / 1e3,
+        ),
+        (
+            "sparse_timers.late_p99_us".into(),
+            percentile(&late_ns, 99.0) / 1e3,
+        ),
+    ]
+}
+
+/// Fisher–Yates with the harness's generator (the Python peer does the same steps).
+fn shuffle(v: &mut [u32], rng: &mut XorShift) {
+    for i in (1..v.len()).rev() {
+        let j = (rng.next_u64() % (i as u64 + 1)) as usize;
+        v.swap(i, j);
+    }
 }
 
 /// Nearest-rank percentile of sorted values.
