@@ -80,6 +80,13 @@ pub const ROWS: &[Row] = &[
         false,
     ),
     row("hyper_hello.req_per_s", "hyper hello", "request/s", true),
+    row(
+        "web_hello.server_cpu_us_per_req",
+        "web server CPU",
+        "µs/request",
+        false,
+    ),
+    row("web_hello.req_per_s", "web hello", "request/s", true),
 ];
 
 /// tulip column, tokio column, heading. Printed as a cost ratio: tulip ÷ tokio

@@ -44,6 +44,9 @@ pub fn measure(
         "asyncio" | "uvloop" if workload == "hyper_hello" => {
             Err("hyper is a Rust library: no Python peer".into())
         }
+        "asyncio" | "uvloop" if workload == "web_hello" => {
+            Err("aiohttp is not installed here: no Python peer".into())
+        }
         "asyncio" | "uvloop" => python::run(contender, workload, p),
         _ => {
             let mut cmd = Command::new(std::env::current_exe().map_err(|e| e.to_string())?);
@@ -126,10 +129,18 @@ pub fn print_result(r: &Result<Metrics, String>) {
 pub fn run_here(contender: &str, workload: &str, p: &Params) -> Result<Metrics, String> {
     use tokio_rt::Tokio;
     match contender {
+        // tokio has no web framework of its own: its `web_hello` is bare hyper, the
+        // server tulip-web is measured against.
+        "tokio-ct" | "tokio-mt" if workload == "web_hello" => {
+            let m = run_here(contender, "hyper_hello", p)?;
+            Ok(m.into_iter()
+                .map(|(k, v)| (k.replacen("hyper_hello.", "web_hello.", 1), v))
+                .collect())
+        }
         "tokio-ct" => workloads::run_hyper(&Tokio::current_thread(), workload, p),
         "tokio-mt" => workloads::run_hyper(&Tokio::multi_thread(), workload, p),
-        "smol" | "smol-mt" | "floor" if workload == "hyper_hello" => {
-            Err("hyper_hello runs on tulip and tokio only".into())
+        "smol" | "smol-mt" | "floor" if workload.ends_with("_hello") => {
+            Err(format!("{workload} runs on tulip and tokio only"))
         }
         "smol" => workloads::run_any(&smol_rt::Smol, workload, p),
         "smol-mt" => workloads::run_any(&smol_rt::SmolMt::new(), workload, p),

@@ -137,10 +137,47 @@ mod hyper_glue {
     }
 }
 
-/// Runs a workload on a tulip loop: every workload with `tulip-hyper`, all but
-/// hyper_hello with `tulip-net`, the core ones without.
+/// `web_hello`: the same clients as `hyper_hello`, served by tulip-web (an
+/// `Application` with one route), the server a Python user of aiohttp would write.
+#[cfg(feature = "tulip-web")]
+mod web_glue {
+    use tulip::web::{Application, Request, Response};
+
+    use super::rt::Tulip;
+    use crate::runtime::Runtime;
+    use crate::workloads::{hyper_hello, Metrics, Params};
+
+    pub fn run(rt: &Tulip, p: &Params) -> Result<Metrics, String> {
+        let hello = std::str::from_utf8(hyper_hello::HELLO).expect("HELLO is text");
+        hyper_hello::measure("web_hello", p, |bound, _conns, done| {
+            rt.block_on(async move {
+                let mut app = Application::new();
+                app.router
+                    .add_get("/", move |_r: Request| async move { Response::text(hello) });
+                let srv = app.serve("127.0.0.1:0").await?;
+                bound
+                    .send(srv.local_addr())
+                    .map_err(|_| tulip::Error::InvalidState("client driver is gone"))?;
+                // Blocks a helper thread, not the loop, until the clients closed.
+                let _ = tulip::to_thread(move || done.recv()).await?;
+                srv.close();
+                srv.wait_closed().await?;
+                Ok::<_, Box<dyn std::error::Error + Send + Sync>>(())
+            })
+            .map_err(|e| format!("web_hello server: {e}"))
+        })
+    }
+}
+
+/// Runs a workload on a tulip loop: every workload with `tulip-hyper` (and
+/// `web_hello` with `tulip-web`), all but hyper_hello with `tulip-net`, the core
+/// ones without.
 #[cfg(feature = "tulip")]
 fn run_on(rt: &rt::Tulip, workload: &str, p: &Params) -> Result<Metrics, String> {
+    #[cfg(feature = "tulip-web")]
+    if workload == "web_hello" {
+        return web_glue::run(rt, p);
+    }
     #[cfg(feature = "tulip-hyper")]
     return crate::workloads::run_hyper(rt, workload, p);
     #[cfg(all(feature = "tulip-net", not(feature = "tulip-hyper")))]

@@ -30,32 +30,52 @@ const REQUEST: &[u8] = b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
 const CLIENT_TIMEOUT: Duration = Duration::from_secs(30);
 
 pub fn run<R: HyperRuntime>(rt: &R, p: &Params) -> Result<Metrics, String> {
+    measure("hyper_hello", p, |bound, conns, _done| {
+        rt.block_on(serve::<R>(conns, bound))
+            .map_err(|e| format!("hyper_hello server: {e}"))
+    })
+}
+
+/// Drives `server` with the clients and names the figures `NAME.req_per_s` etc.
+/// The server answers `GET /` with [`HELLO`]; it is handed where to send its
+/// address, how many connections the clients open, and a message that comes once
+/// they all closed theirs (for a server that does not count them itself).
+pub fn measure(
+    name: &str,
+    p: &Params,
+    server: impl FnOnce(mpsc::Sender<SocketAddr>, usize, mpsc::Receiver<()>) -> Result<(), String>,
+) -> Result<Metrics, String> {
     let (tx, rx) = mpsc::channel();
+    let (done_tx, done_rx) = mpsc::channel();
     let (conns, per_conn, warmup) = (
         p.hyper_connections,
         p.hyper_requests / p.hyper_connections as u64,
         p.hyper_warmup,
     );
-    let driver = std::thread::spawn(move || drive(rx, conns, per_conn, warmup));
-    let served = rt.block_on(serve::<R>(conns, tx));
+    let driver = std::thread::spawn(move || {
+        let m = drive(rx, conns, per_conn, warmup);
+        let _ = done_tx.send(());
+        m
+    });
+    let served = server(tx, conns, done_rx);
     let measured = driver
         .join()
-        .map_err(|_| "hyper_hello: client driver panicked".to_string())?;
-    served.map_err(|e| format!("hyper_hello server: {e}"))?;
-    let m = measured.map_err(|e| format!("hyper_hello clients: {e}"))?;
+        .map_err(|_| format!("{name}: client driver panicked"))?;
+    served?;
+    let m = measured.map_err(|e| format!("{name} clients: {e}"))?;
     let requests = per_conn * conns as u64;
     let us_per_req = |d: Duration| d.as_secs_f64() * 1e6 / requests as f64;
     Ok(vec![
         (
-            "hyper_hello.server_cpu_us_per_req".into(),
+            format!("{name}.server_cpu_us_per_req"),
             us_per_req(m.server.total()),
         ),
         (
-            "hyper_hello.server_sys_us_per_req".into(),
+            format!("{name}.server_sys_us_per_req"),
             us_per_req(m.server.sys),
         ),
         (
-            "hyper_hello.req_per_s".into(),
+            format!("{name}.req_per_s"),
             requests as f64 / m.wall.as_secs_f64(),
         ),
     ])

@@ -24,6 +24,7 @@ pub const ALL: &[&str] = &[
     "idle_memory",
     "idle_promise",
     "hyper_hello",
+    "web_hello",
 ];
 
 /// Named figures one workload produced, e.g. `("spawn_join.ns_per_task", 61.2)`.
