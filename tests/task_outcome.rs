@@ -1,7 +1,8 @@
 //! The outcome contract: a task ends with a result, cancelled, or raised, decided by
 //! what its body returned — checked against what CPython 3.11 prints for the same
 //! programs (tests/asyncio_ref/task_outcome.py, never_retrieved.py,
-//! never_retrieved_callbacks.py, done_callback_order.py).
+//! never_retrieved_callbacks.py, done_callback_order.py,
+//! remove_callbacks_keeps_awaiter.py).
 mod common;
 
 use std::time::Duration;
@@ -380,7 +381,52 @@ fn boxed_errors_know_a_cancel(new_loop: Factory) {
     assert!(cancelled && failed);
 }
 
+/// remove_callbacks_keeps_awaiter.py: clearing a task's done-callbacks removes the
+/// callbacks, not the task awaiting it (its wake-up sits in the same list).
+fn clearing_callbacks_keeps_the_awaiter(new_loop: Factory) {
+    let lp = new_loop().unwrap();
+    let trace = Log::default();
+    let tr = trace.clone();
+    let (removed, got) = lp
+        .run_until_complete(async move {
+            let gate = tulip::Promise::<()>::new();
+            let g = gate.clone();
+            let child = tulip::create_task(async move {
+                g.await?;
+                Ok::<_, Error>(5)
+            })?;
+            let r = child.task_ref();
+            let t1 = tr.clone();
+            r.add_done_callback(move |_| t1.push("cb1"));
+            let waiter = tulip::create_task(child)?;
+            // Until the waiter is parked on the child (registered after cb1); on
+            // the threaded loop it runs on another thread.
+            let w = waiter.task_ref();
+            until(|| {
+                matches!(
+                    w.info().waiting_on,
+                    Some(tulip::introspect::Waiting::Task { .. })
+                )
+            })
+            .await;
+            let t2 = tr.clone();
+            r.add_done_callback(move |_| t2.push("cb2"));
+            let removed = r.clear_done_callbacks();
+            gate.set_result(())?;
+            // Bounded: a lost wake-up fails the test instead of hanging it.
+            let got = tulip::wait_for(waiter, Duration::from_secs(10))
+                .await
+                .map_err(|e| Error::Exception(std::sync::Arc::new(e)))?;
+            tulip::sleep(Duration::ZERO).await?;
+            Ok::<_, Error>((removed, got))
+        })
+        .unwrap();
+    assert_eq!((removed, got), (2, 5));
+    assert_eq!(trace.take(), Vec::<String>::new());
+}
+
 per_executor!(
+    clearing_callbacks_keeps_the_awaiter,
     propagated_cancel_ends_cancelled,
     returned_error_ends_raised,
     swallowed_cancel_ends_with_a_result,

@@ -34,11 +34,6 @@ impl<E> FirstRest<E> {
         }
     }
 
-    #[inline]
-    pub(crate) fn is_empty(&self) -> bool {
-        self.first.is_none() && self.rest.as_ref().is_none_or(|r| r.is_empty())
-    }
-
     pub(crate) fn len(&self) -> usize {
         usize::from(self.first.is_some()) + self.rest.as_ref().map_or(0, |r| r.len())
     }
@@ -48,6 +43,13 @@ impl<E> FirstRest<E> {
         self.first
             .iter()
             .chain(self.rest.iter().flat_map(|r| r.iter()))
+    }
+
+    /// The entries in order, to change in place.
+    pub(crate) fn iter_mut(&mut self) -> impl Iterator<Item = &mut E> {
+        self.first
+            .iter_mut()
+            .chain(self.rest.iter_mut().flat_map(|r| r.iter_mut()))
     }
 
     /// The entries in order, leaving the list empty.
@@ -75,14 +77,14 @@ mod tests {
     #[test]
     fn entries_past_the_inline_one_keep_their_order() {
         let mut list = FirstRest::default();
-        assert!(list.is_empty());
+        assert_eq!(list.len(), 0);
         for id in [3, 5, 8, 13] {
             list.push(id);
         }
         assert_eq!(list.len(), 4);
         assert_eq!(list.iter().copied().collect::<Vec<u32>>(), [3, 5, 8, 13]);
         assert_eq!(list.take().collect::<Vec<_>>(), [3, 5, 8, 13]);
-        assert!(list.is_empty());
+        assert_eq!(list.len(), 0);
         list.push(21);
         assert_eq!(list.take().collect::<Vec<_>>(), [21]);
     }

@@ -182,9 +182,9 @@ impl<T, E: TaskError> Future for Task<T, E> {
         }
         let this = &mut *self;
         if matches!(this.output, Output::InTask(_)) && !this.task.done() {
-            // Registered first, checked after: a finish in between is seen here.
-            this.task.header.set_awaiter(cx.waker());
-            if !this.task.done() {
+            // Under the header's lock: either the finish takes this registration,
+            // or this sees the task done.
+            if this.task.header.set_awaiter(cx.waker()) {
                 crate::introspect::note_wait(crate::introspect::Waiting::Task {
                     id: this.task.header.id,
                 });

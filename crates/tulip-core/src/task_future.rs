@@ -25,7 +25,9 @@ use crate::coop;
 use crate::current;
 use crate::error::{Cancelled, Error};
 use crate::event_loop::EventLoop;
-use crate::header::{Header, HeaderPtr, HeaderRef, TaskRef, DETACHED, RAISED, RETRIEVED};
+use crate::header::{
+    has_calls, Header, HeaderPtr, HeaderRef, TaskRef, Waiting, DETACHED, RAISED, RETRIEVED,
+};
 use crate::outcome::{Ending, TaskError};
 use crate::task::{dropped, report_unretrieved_on};
 use crate::task_ref::{schedule_entries, schedule_raised_callbacks};
@@ -283,14 +285,19 @@ fn finish(header: &Header, lp: &Arc<dyn Backend>, ending: Ending, main: Option<&
         }
         (None, None) => {
             // Not reached: a spawned task's header keeps its own waker from its launch
-            // until here. Without a reference, callbacks cannot be handed the task.
-            header.awaiter.wake();
+            // until here. Without a reference, callbacks cannot be handed the task;
+            // the awaiter is still woken.
+            for entry in entries.iter_mut().flat_map(|list| list.take()) {
+                if let Waiting::Wake(w) = entry {
+                    w.wake();
+                }
+            }
             return;
         }
     };
     if raised && main.is_none() {
         // Its done-callbacks run first: one of them may retrieve the exception.
-        if let Some(e) = entries.take_if(|e| !e.is_empty()) {
+        if let Some(e) = entries.take_if(|e| has_calls(e)) {
             return schedule_raised_callbacks(&task, e, &**lp);
         }
         let prev = task.header.flag(RAISED);

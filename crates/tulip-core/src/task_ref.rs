@@ -9,7 +9,8 @@ use crate::backend::Backend;
 use crate::error::{Error, Result};
 use crate::handle::Callback;
 use crate::header::{
-    DoneEntry, DoneList, Header, TaskRef, BATCHES, CANCELLED, DETACHED, FAILED, RAISED, RETRIEVED,
+    DoneEntry, DoneList, Header, TaskRef, Waiting, BATCHES, CANCELLED, DETACHED, FAILED, RAISED,
+    RETRIEVED,
 };
 use crate::outcome::Ending;
 use crate::running::get_running_loop;
@@ -165,10 +166,9 @@ pub(crate) fn schedule_entries(
     entries: Option<DoneList>,
     lp: Option<&dyn Backend>,
 ) {
-    match entries.filter(|e| !e.is_empty()) {
-        // The common case: no done-callback, at most an awaiter.
-        None => task.header.awaiter.wake(),
-        Some(entries) => queue_callbacks(task, entries, lp, None),
+    // `None`, the common case: nothing was registered.
+    if let Some(entries) = entries {
+        queue_callbacks(task, entries, lp, None);
     }
 }
 
@@ -180,29 +180,29 @@ pub(crate) fn schedule_raised_callbacks(task: &TaskRef, entries: DoneList, lp: &
     queue_callbacks(task, entries, Some(lp), Some(batch));
 }
 
-/// Queues the callbacks, waking the awaiter at its place among them (or after them);
-/// `batch` goes with the last one.
+/// Queues the callbacks and wakes the awaiter, each at its place; `batch` goes with
+/// the last callback.
 fn queue_callbacks(
     task: &TaskRef,
     mut entries: DoneList,
     lp: Option<&dyn Backend>,
     mut batch: Option<BatchEnd>,
 ) {
-    let awaiter_id = task.header.awaiter_id.load(Ordering::Relaxed);
-    let mut woken = false;
-    let mut entries = entries.take().peekable();
-    while let Some((id, cb)) = entries.next() {
-        if !woken && id > awaiter_id {
-            task.header.awaiter.wake();
-            woken = true;
+    let mut calls_left = entries
+        .iter()
+        .filter(|w| matches!(w, Waiting::Call(..)))
+        .count();
+    for entry in entries.take() {
+        match entry {
+            Waiting::Wake(w) => w.wake(),
+            Waiting::Call(cb) => {
+                calls_left -= 1;
+                let batch = if calls_left == 0 { batch.take() } else { None };
+                run_done_callback(task, cb, lp, batch);
+            }
         }
-        let last = entries.peek().is_none();
-        run_done_callback(task, cb, lp, if last { batch.take() } else { None });
     }
     drop(batch);
-    if !woken {
-        task.header.awaiter.wake();
-    }
 }
 
 /// The end of a batch of a raised task's done-callbacks, carried by the last of them:
