@@ -304,7 +304,52 @@ fn local_tasks_may_hold_rc(new_loop: Factory) {
     assert_eq!(r.unwrap(), 1);
 }
 
+/// A waker that counts its wake-ups.
+struct Counting(AtomicUsize);
+
+impl std::task::Wake for Counting {
+    fn wake(self: Arc<Self>) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+/// A `Task` handle polled again with another waker (as `select!` or a re-created
+/// combinator does) wakes that one when the task finishes, and not the first: the
+/// awaiter keeps one entry, refreshed in place.
+fn a_task_handle_polled_again_wakes_the_latest_waker(new_loop: Factory) {
+    use std::future::Future;
+    use std::task::{Context, Poll, Waker};
+    let lp = new_loop().unwrap();
+    let (first, latest) = lp
+        .run_until_complete(async {
+            let gate = tulip::Promise::<()>::new();
+            let g = gate.clone();
+            let mut child = tulip::create_task(async move {
+                g.await?;
+                Ok::<_, Error>(7)
+            })?;
+            let r = child.task_ref();
+            let first = Arc::new(Counting(AtomicUsize::new(0)));
+            let latest = Arc::new(Counting(AtomicUsize::new(0)));
+            for w in [&first, &latest] {
+                let waker = Waker::from(w.clone());
+                let polled = std::pin::Pin::new(&mut child).poll(&mut Context::from_waker(&waker));
+                assert!(matches!(polled, Poll::Pending));
+            }
+            gate.set_result(())?;
+            common::until(|| r.done() && latest.0.load(Ordering::SeqCst) > 0).await;
+            assert_eq!(child.await?, 7);
+            Ok::<_, Error>((
+                first.0.load(Ordering::SeqCst),
+                latest.0.load(Ordering::SeqCst),
+            ))
+        })
+        .unwrap();
+    assert_eq!((first, latest), (0, 1));
+}
+
 per_executor!(
+    a_task_handle_polled_again_wakes_the_latest_waker,
     done_callbacks_are_scheduled_not_run_inline,
     task_done_callback_sees_the_finished_task,
     promise_result_exception_and_invalid_state,
