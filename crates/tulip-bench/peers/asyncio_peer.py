@@ -221,6 +221,31 @@ async def idle_promise(p):
     return {"idle_promise.bytes_per_task": max(0, after - before) / n}
 
 
+async def web_serve(p):
+    """web_hello's Python side: aiohttp serves GET / until stdin closes; the Rust
+    harness drives the clients and reads this process's CPU time."""
+    try:
+        from aiohttp import web
+    except ImportError:
+        return {"na": "aiohttp not installed (pip install aiohttp)"}
+
+    async def hello(request):
+        return web.Response(text="Hello, World!")
+
+    app = web.Application()
+    app.router.add_get("/", hello)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]
+    print(json.dumps({"addr": f"127.0.0.1:{port}"}), flush=True)
+    # A helper thread blocks on stdin; the loop serves meanwhile.
+    await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
+    await runner.cleanup()
+    return {"served": 1}
+
+
 WORKLOADS = {
     "spawn_join": spawn_join,
     "ping_pong": ping_pong,
@@ -230,6 +255,7 @@ WORKLOADS = {
     "tcp_echo": tcp_echo,
     "idle_memory": idle_memory,
     "idle_promise": idle_promise,
+    "web_serve": web_serve,
 }
 
 

@@ -44,9 +44,7 @@ pub fn measure(
         "asyncio" | "uvloop" if workload == "hyper_hello" => {
             Err("hyper is a Rust library: no Python peer".into())
         }
-        "asyncio" | "uvloop" if workload == "web_hello" => {
-            Err("aiohttp is not installed here: no Python peer".into())
-        }
+        "asyncio" | "uvloop" if workload == "web_hello" => python::run_web(contender, p),
         "asyncio" | "uvloop" => python::run(contender, workload, p),
         _ => {
             let mut cmd = Command::new(std::env::current_exe().map_err(|e| e.to_string())?);

@@ -45,6 +45,25 @@ pub fn measure(
     p: &Params,
     server: impl FnOnce(mpsc::Sender<SocketAddr>, usize, mpsc::Receiver<()>) -> Result<(), String>,
 ) -> Result<Metrics, String> {
+    measure_with(name, p, ServerCpu::ThisProcess, server)
+}
+
+/// Whose CPU time is the server's.
+#[derive(Clone, Copy, Debug)]
+pub enum ServerCpu {
+    /// This process's, minus the client threads' and the driver's.
+    ThisProcess,
+    /// Another process's (a Python peer), read from `/proc/PID/stat`.
+    Process(u32),
+}
+
+/// [`measure`], with the server's CPU time taken from `whose`.
+pub fn measure_with(
+    name: &str,
+    p: &Params,
+    whose: ServerCpu,
+    server: impl FnOnce(mpsc::Sender<SocketAddr>, usize, mpsc::Receiver<()>) -> Result<(), String>,
+) -> Result<Metrics, String> {
     let (tx, rx) = mpsc::channel();
     let (done_tx, done_rx) = mpsc::channel();
     let (conns, per_conn, warmup) = (
@@ -53,7 +72,7 @@ pub fn measure(
         p.hyper_warmup,
     );
     let driver = std::thread::spawn(move || {
-        let m = drive(rx, conns, per_conn, warmup);
+        let m = drive(rx, conns, per_conn, warmup, whose);
         let _ = done_tx.send(());
         m
     });
@@ -136,6 +155,7 @@ fn drive(
     conns: usize,
     per_conn: u64,
     warmup: u64,
+    whose: ServerCpu,
 ) -> io::Result<Measured> {
     let addr = bound
         .recv_timeout(CLIENT_TIMEOUT)
@@ -148,11 +168,15 @@ fn drive(
             std::thread::spawn(move || client(addr, warmup, per_conn, &start, &end))
         })
         .collect();
+    let cpu = || match whose {
+        ServerCpu::ThisProcess => Ok(process_cpu()),
+        ServerCpu::Process(pid) => other_process_cpu(pid),
+    };
     let me0 = thread_cpu();
     start.wait();
-    let (proc0, wall0) = (process_cpu(), Instant::now());
+    let (cpu0, wall0) = (cpu(), Instant::now());
     end.wait();
-    let (proc1, wall) = (process_cpu(), wall0.elapsed());
+    let (cpu1, wall) = (cpu(), wall0.elapsed());
     let mut spent = thread_cpu().minus(me0);
     for c in clients {
         spent = spent.plus(
@@ -160,8 +184,12 @@ fn drive(
                 .map_err(|_| io::Error::other("client panicked"))??,
         );
     }
+    let used = cpu1?.minus(cpu0?);
     Ok(Measured {
-        server: proc1.minus(proc0).minus(spent),
+        server: match whose {
+            ServerCpu::ThisProcess => used.minus(spent),
+            ServerCpu::Process(_) => used,
+        },
         wall,
     })
 }
@@ -249,6 +277,32 @@ fn rusage(who: libc::c_int) -> Cpu {
         user: tv(ru.ru_utime),
         sys: tv(ru.ru_stime),
     }
+}
+
+/// CPU time (user + system) of process `pid`, from `/proc/PID/stat` (in clock
+/// ticks, 10 ms here: the measured phase lasts seconds).
+fn other_process_cpu(pid: u32) -> io::Result<Cpu> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
+    // Fields after the command name, which is in parentheses and may hold spaces:
+    // state is the 3rd field of the line, utime the 14th, stime the 15th.
+    let after = stat
+        .rsplit_once(')')
+        .map(|(_, rest)| rest)
+        .ok_or_else(|| io::Error::other("unreadable /proc stat"))?;
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    let ticks = |i: usize| -> io::Result<u64> {
+        fields
+            .get(i)
+            .and_then(|f| f.parse().ok())
+            .ok_or_else(|| io::Error::other("unreadable /proc stat"))
+    };
+    // SAFETY: `sysconf` reads a configuration value; it has no other effect.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as u64;
+    let of = |t: u64| Duration::from_nanos(t * 1_000_000_000 / hz);
+    Ok(Cpu {
+        user: of(ticks(11)?),
+        sys: of(ticks(12)?),
+    })
 }
 
 /// CPU time (user + system) of the whole process.
