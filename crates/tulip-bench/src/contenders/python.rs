@@ -13,20 +13,14 @@ const PEER: &str = include_str!("../../peers/asyncio_peer.py");
 /// Runs `workload` on Python's `asyncio` or `uvloop` event loop.
 /// `Err` carries the reason there is no figure (python3 or the module missing, a failure).
 pub fn run(loop_kind: &str, workload: &str, p: &Params) -> Result<Metrics, String> {
-    let out = Command::new("python3")
-        .arg("-c")
+    let mut cmd = Command::new("python3");
+    cmd.arg("-c")
         .arg(PEER)
         .arg(loop_kind)
         .arg(workload)
-        .arg(p.to_json().to_string())
-        .output()
-        .map_err(|e| format!("python3 not runnable: {e}"))?;
-    if !out.status.success() {
-        let err = String::from_utf8_lossy(&out.stderr);
-        let last = err.lines().last().unwrap_or("no output");
-        return Err(format!("python3 failed: {last}"));
-    }
-    crate::contenders::parse_metrics(&String::from_utf8_lossy(&out.stdout))
+        .arg(p.to_json().to_string());
+    // The same time limit, crash report and JSON parsing as a Rust child's.
+    crate::contenders::run_child(cmd).map_err(|e| format!("python3: {e}"))
 }
 
 /// `web_hello` on aiohttp, on `asyncio` or `uvloop`: the peer serves `GET /` and
