@@ -192,4 +192,69 @@ mod tests {
         assert_eq!(rest, [7, 6, 2, 4, 0]);
         assert!(b.is_empty());
     }
+
+    /// Against a model (a sorted set): random pushes near, behind and far from the
+    /// front, pops at a rising `now`, entries marked dead on the way. Every pop and
+    /// every front must be the model's earliest live entry.
+    #[test]
+    fn agrees_with_a_sorted_set() {
+        use std::collections::{BTreeSet, HashSet};
+        let ms: u64 = 1 << 20;
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut rand = move |n: u64| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x % n
+        };
+        let mut b = DeadlineBuckets::new();
+        let mut model: BTreeSet<(u64, u64)> = BTreeSet::new();
+        let mut dead: HashSet<u64> = HashSet::new();
+        let (mut now, mut seq) = (0u64, 0u64);
+        for step in 0..10_000 {
+            match rand(10) {
+                // Mostly near deadlines; some behind `now`, some seconds away.
+                0..=4 => {
+                    let ticks = match rand(4) {
+                        0 => now.saturating_sub(rand(3 * ms)),
+                        1 => now + 2_000 * ms + rand(1_000 * ms),
+                        _ => now + rand(60 * ms),
+                    };
+                    b.push(ticks, seq, seq);
+                    model.insert((ticks, seq));
+                    seq += 1;
+                }
+                5 if seq > 0 => {
+                    dead.insert(rand(seq));
+                }
+                6 => {
+                    let is_dead = |s: u64, _: &u64| dead.contains(&s);
+                    let want = model.iter().find(|e| !dead.contains(&e.1)).copied();
+                    let got = b.front(is_dead).map(|e| (e.0, e.1));
+                    assert_eq!(got, want);
+                }
+                _ => {
+                    now += rand(4 * ms);
+                    let is_dead = |s: u64, _: &u64| dead.contains(&s);
+                    loop {
+                        let want = model
+                            .iter()
+                            .find(|e| !dead.contains(&e.1))
+                            .copied()
+                            .filter(|e| e.0 <= now);
+                        let got = b.pop_due(now, is_dead).map(|e| (e.0, e.1));
+                        assert_eq!(got, want);
+                        match want {
+                            Some(e) => model.remove(&e),
+                            None => break,
+                        };
+                    }
+                }
+            }
+            if step % 64 == 0 {
+                let live = model.iter().filter(|e| !dead.contains(&e.1)).count();
+                assert!(b.len() >= live && b.len() <= model.len());
+            }
+        }
+    }
 }
