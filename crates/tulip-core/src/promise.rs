@@ -25,7 +25,7 @@ type PromiseCallback<T> = Box<dyn FnOnce(&Promise<T>) + Send + 'static>;
 /// both run in registration order, each as its own callback (in asyncio an awaiting
 /// task's wake-up is a done-callback too).
 enum Entry<T> {
-    Wake(Waker),
+    Wake(u32, Waker),
     Call(u32, PromiseCallback<T>),
 }
 
@@ -76,12 +76,35 @@ impl<T> State<T> {
 #[must_use = "a Promise does nothing unless awaited or given a result"]
 pub struct Promise<T> {
     inner: Arc<Inner<T>>,
+    /// The awaiter entry this handle registered while the promise was pending (its
+    /// id, or [`NOT_WAITING`]): a poll again finds it without a look at the other
+    /// awaiters, and dropping the handle takes it out.
+    waiting: u32,
 }
 
+/// A handle that has not registered an awaiter.
+const NOT_WAITING: u32 = u32::MAX;
+
 impl<T> Clone for Promise<T> {
+    /// Another handle to the same promise (one that awaits nothing yet).
     fn clone(&self) -> Self {
         Promise {
             inner: self.inner.clone(),
+            waiting: NOT_WAITING,
+        }
+    }
+}
+
+impl<T> Drop for Promise<T> {
+    fn drop(&mut self) {
+        if self.waiting != NOT_WAITING {
+            // A wait given up (a `select!` that took another branch): its waker goes
+            // now, not when the promise completes.
+            let mut st = self.inner.state.lock().unwrap_or_else(|e| e.into_inner());
+            if let Phase::Pending(entries) = &mut st.phase {
+                let id = self.waiting;
+                entries.retain(|e| !matches!(e, Entry::Wake(i, _) if *i == id));
+            }
         }
     }
 }
@@ -124,6 +147,7 @@ impl<T: Send + 'static> Promise<T> {
                     next_cb: 0,
                 }),
             }),
+            waiting: NOT_WAITING,
         }
     }
 
@@ -151,7 +175,7 @@ impl<T: Send + 'static> Promise<T> {
     /// awaiter is woken, which puts its next step at the end of the same queue — where
     /// asyncio's `call_soon(task.__wakeup)` would run it.
     fn schedule(&self, mut entries: FirstRest<Entry<T>>) {
-        let lp = if entries.iter().all(|e| matches!(e, Entry::Wake(_))) {
+        let lp = if entries.iter().all(|e| matches!(e, Entry::Wake(..))) {
             None
         } else {
             self.inner
@@ -161,7 +185,7 @@ impl<T: Send + 'static> Promise<T> {
         };
         for entry in entries.take() {
             match (entry, &lp) {
-                (Entry::Wake(w), _) => w.wake(),
+                (Entry::Wake(_, w), _) => w.wake(),
                 (Entry::Call(_, cb), None) => cb(self),
                 (Entry::Call(_, cb), Some(lp)) => {
                     let me = self.clone();
@@ -229,7 +253,7 @@ impl<T: Send + 'static> Promise<T> {
     pub fn add_done_callback<F: FnOnce(&Promise<T>) + Send + 'static>(&self, cb: F) -> CallbackId {
         let mut st = self.lock();
         let id = st.next_cb;
-        st.next_cb = st.next_cb.wrapping_add(1);
+        st.next_cb = st.next_cb.wrapping_add(1) % NOT_WAITING;
         let entry = Entry::Call(id, Box::new(cb));
         match &mut st.phase {
             Phase::Pending(entries) => entries.push(entry),
@@ -271,27 +295,45 @@ impl<T: Clone + Send + 'static> Promise<T> {
 impl<T: Clone + Send + 'static> Future for Promise<T> {
     type Output = Result<T>;
 
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<T>> {
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<T>> {
         if let Some(c) = take_cancel() {
             // asyncio: cancelling a task that awaits a future cancels the future.
             let _ = self.complete(Err(Error::Cancelled(c.clone())));
             return Poll::Ready(Err(Error::Cancelled(c)));
         }
-        let mut st = self.lock();
-        match &mut st.phase {
+        let this = &mut *self;
+        let mut st = this.inner.state.lock().unwrap_or_else(|e| e.into_inner());
+        let State { phase, next_cb } = &mut *st;
+        match phase {
             Phase::Done(r) => {
                 let r = r.clone();
                 drop(st);
+                this.waiting = NOT_WAITING;
                 std::task::ready!(crate::coop::poll_proceed(cx));
                 return Poll::Ready(r);
             }
-            Phase::Pending(entries) => {
-                let known = entries
-                    .iter()
-                    .any(|e| matches!(e, Entry::Wake(w) if w.will_wake(cx.waker())));
-                if !known {
-                    entries.push(Entry::Wake(cx.waker().clone()));
+            // Polled again: refresh this handle's own entry. Only a handle that
+            // polls again looks through the entries, so a promise awaited by n tasks
+            // costs n registrations, not n² comparisons.
+            Phase::Pending(entries) if this.waiting != NOT_WAITING => {
+                let id = this.waiting;
+                let mine = entries.iter_mut().find_map(|e| match e {
+                    Entry::Wake(i, w) if *i == id => Some(w),
+                    _ => None,
+                });
+                match mine {
+                    Some(w) if w.will_wake(cx.waker()) => {}
+                    Some(w) => w.clone_from(cx.waker()),
+                    None => {
+                        entries.push(Entry::Wake(id, cx.waker().clone()));
+                    }
                 }
+            }
+            Phase::Pending(entries) => {
+                let id = *next_cb;
+                *next_cb = next_cb.wrapping_add(1) % NOT_WAITING;
+                entries.push(Entry::Wake(id, cx.waker().clone()));
+                this.waiting = id;
             }
         }
         drop(st);
@@ -320,9 +362,61 @@ mod tests {
     fn a_promise_is_one_small_allocation() {
         // The idle_promise benchmark row: a task parked on its own promise pays for
         // this (plus the `Arc`'s two counts and the allocator's word). It was 104
-        // bytes, plus a 128-byte vector for the first awaiter's waker.
+        // bytes, plus a 128-byte vector for the first awaiter's waker. A handle is
+        // the `Arc` and its own awaiter's id.
         assert_eq!(std::mem::size_of::<Entry<()>>(), 24);
         assert!(std::mem::size_of::<Inner<()>>() <= 72);
+        assert_eq!(std::mem::size_of::<Promise<()>>(), 16);
+    }
+
+    /// A counting waker.
+    struct Count(std::sync::atomic::AtomicUsize);
+
+    impl std::task::Wake for Count {
+        fn wake(self: std::sync::Arc<Self>) {
+            self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
+    }
+
+    fn waiting<T>(p: &Promise<T>) -> usize {
+        match &p.inner.state.lock().unwrap().phase {
+            super::Phase::Pending(entries) => entries.len(),
+            super::Phase::Done(_) => 0,
+        }
+    }
+
+    fn poll_with(p: &mut Promise<u32>, w: &std::sync::Arc<Count>) -> bool {
+        let waker = Waker::from(w.clone());
+        std::pin::Pin::new(p)
+            .poll(&mut Context::from_waker(&waker))
+            .is_pending()
+    }
+
+    #[test]
+    fn a_handle_polled_again_keeps_one_entry_and_the_latest_waker() {
+        let p: Promise<u32> = Promise::new();
+        let (a, b) = (
+            std::sync::Arc::new(Count(Default::default())),
+            std::sync::Arc::new(Count(Default::default())),
+        );
+        let mut mine = p.clone();
+        for w in [&a, &a, &b] {
+            assert!(poll_with(&mut mine, w));
+        }
+        // A clone has not registered anything: its first poll adds its own entry.
+        let mut other = mine.clone();
+        assert!(poll_with(&mut other, &a));
+        assert_eq!(waiting(&p), 2);
+        drop(other);
+        assert_eq!(
+            waiting(&p),
+            1,
+            "a dropped waiting handle takes its entry out"
+        );
+        p.set_result(1).unwrap();
+        let woken = |w: &std::sync::Arc<Count>| w.0.load(std::sync::atomic::Ordering::SeqCst);
+        assert_eq!((woken(&a), woken(&b)), (0, 1));
+        assert!(!poll_with(&mut mine, &b));
     }
 
     #[test]
