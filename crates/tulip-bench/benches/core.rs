@@ -66,11 +66,46 @@ fn promise_await_10k(lp: &tulip::EventLoop) {
     assert_eq!(sum, 10_000 * 9_999 / 2);
 }
 
+/// 10,000 tasks each awaiting a child task that is still pending (parked on one
+/// shared promise), then the promise is set and the parents joined: the awaiter's
+/// registration on a pending task and its wake-up at the child's finish (the path
+/// "The awaiter in the done-list" changed).
+fn await_pending_10k(lp: &tulip::EventLoop) {
+    let sum = lp
+        .run_until_complete(async {
+            let gate: tulip::Promise<()> = tulip::Promise::new();
+            let parents: Vec<_> = (0..10_000u64)
+                .map(|i| {
+                    let g = gate.clone();
+                    let child = tulip::create_task(async move {
+                        g.await?;
+                        Ok::<_, tulip::Error>(i)
+                    })
+                    .expect("create_task");
+                    tulip::create_task(child).expect("create_task")
+                })
+                .collect();
+            tulip::yield_now().await?;
+            tulip::yield_now().await?;
+            gate.set_result(())?;
+            let mut sum = 0;
+            for p in parents {
+                sum += p.await?;
+            }
+            Ok::<_, tulip::Error>(sum)
+        })
+        .expect("run_until_complete");
+    assert_eq!(sum, 10_000 * 9_999 / 2);
+}
+
 fn tasks(c: &mut Criterion) {
     let lp = new_loop();
     c.bench_function("tasks::spawn_join_10k", |b| b.iter(|| spawn_join_10k(&lp)));
     c.bench_function("tasks::promise_await_10k", |b| {
         b.iter(|| promise_await_10k(&lp))
+    });
+    c.bench_function("tasks::await_pending_10k", |b| {
+        b.iter(|| await_pending_10k(&lp))
     });
     c.bench_function("tasks::yield_1k", |b| {
         b.iter(|| {
