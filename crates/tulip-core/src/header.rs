@@ -441,10 +441,11 @@ impl Header {
     }
 
     /// Marks the task done with `ending` and takes its callbacks and awaiter.
-    /// Lock-free when none were added and the task returned: `add_entry` raises `has_callbacks` before it
-    /// reads `state`, and this writes `state` before it reads `has_callbacks` (all
-    /// SeqCst), so at least one side sees the other and no callback is lost; whoever
-    /// takes the list second finds it empty, so none runs twice.
+    /// Lock-free when none were registered and the task returned: `add_entry` and
+    /// `set_awaiter` raise `has_callbacks` before they read `state`, and this writes
+    /// `state` before it reads `has_callbacks` (all SeqCst), so at least one side
+    /// sees the other and no entry is lost; whoever takes the list second finds it
+    /// empty, so none runs twice.
     #[inline]
     pub(crate) fn finish(&self, ending: Ending) -> Option<DoneList> {
         self.lower_cancel_flag();

@@ -48,6 +48,19 @@ struct Inner<T> {
     state: Mutex<State<T>>,
 }
 
+impl<T> Inner<T> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, State<T>> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// Takes the next entry id from `counter`, skipping [`NOT_WAITING`].
+fn next_id(counter: &mut u32) -> u32 {
+    let id = *counter;
+    *counter = counter.wrapping_add(1) % NOT_WAITING;
+    id
+}
+
 impl<T> State<T> {
     fn outcome(&self) -> Option<&Result<T>> {
         match &self.phase {
@@ -100,8 +113,7 @@ impl<T> Drop for Promise<T> {
         if self.waiting != NOT_WAITING {
             // A wait given up (a `select!` that took another branch): its waker goes
             // now, not when the promise completes.
-            let mut st = self.inner.state.lock().unwrap_or_else(|e| e.into_inner());
-            if let Phase::Pending(entries) = &mut st.phase {
+            if let Phase::Pending(entries) = &mut self.inner.lock().phase {
                 let id = self.waiting;
                 entries.retain(|e| !matches!(e, Entry::Wake(i, _) if *i == id));
             }
@@ -152,7 +164,7 @@ impl<T: Send + 'static> Promise<T> {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State<T>> {
-        self.inner.state.lock().unwrap_or_else(|e| e.into_inner())
+        self.inner.lock()
     }
 
     fn complete(&self, outcome: Result<T>) -> Result<()> {
@@ -252,8 +264,7 @@ impl<T: Send + 'static> Promise<T> {
     /// Schedules `cb` for when the promise is done (at once if it is).
     pub fn add_done_callback<F: FnOnce(&Promise<T>) + Send + 'static>(&self, cb: F) -> CallbackId {
         let mut st = self.lock();
-        let id = st.next_cb;
-        st.next_cb = st.next_cb.wrapping_add(1) % NOT_WAITING;
+        let id = next_id(&mut st.next_cb);
         let entry = Entry::Call(id, Box::new(cb));
         match &mut st.phase {
             Phase::Pending(entries) => entries.push(entry),
@@ -302,7 +313,7 @@ impl<T: Clone + Send + 'static> Future for Promise<T> {
             return Poll::Ready(Err(Error::Cancelled(c)));
         }
         let this = &mut *self;
-        let mut st = this.inner.state.lock().unwrap_or_else(|e| e.into_inner());
+        let mut st = this.inner.lock();
         let State { phase, next_cb } = &mut *st;
         match phase {
             Phase::Done(r) => {
@@ -330,8 +341,7 @@ impl<T: Clone + Send + 'static> Future for Promise<T> {
                 }
             }
             Phase::Pending(entries) => {
-                let id = *next_cb;
-                *next_cb = next_cb.wrapping_add(1) % NOT_WAITING;
+                let id = next_id(next_cb);
                 entries.push(Entry::Wake(id, cx.waker().clone()));
                 this.waiting = id;
             }
