@@ -20,50 +20,53 @@ fn new_loop() -> tulip::EventLoop {
     tulip::new_event_loop().expect("new_event_loop")
 }
 
+/// Runs `body` on `lp` and checks that it added up the indexes 0..10,000.
+fn expect_index_sum<F>(lp: &tulip::EventLoop, body: F)
+where
+    F: std::future::Future<Output = Result<u64, tulip::Error>> + Send + 'static,
+{
+    let sum = lp.run_until_complete(body).expect("run_until_complete");
+    assert_eq!(sum, 10_000 * 9_999 / 2);
+}
+
+/// Awaits each task in turn and adds up what they return.
+async fn join_sum(handles: Vec<tulip::Task<u64>>) -> Result<u64, tulip::Error> {
+    let mut sum = 0;
+    for h in handles {
+        sum += h.await?;
+    }
+    Ok(sum)
+}
+
 /// Spawns 10,000 tasks that return their index and awaits them all.
 fn spawn_join_10k(lp: &tulip::EventLoop) {
-    let sum = lp
-        .run_until_complete(async {
-            let handles: Vec<_> = (0..10_000u64)
-                .map(|i| {
-                    tulip::create_task(async move { Ok::<_, tulip::Error>(i) })
-                        .expect("create_task")
-                })
-                .collect();
-            let mut sum = 0;
-            for h in handles {
-                sum += h.await.expect("task");
-            }
-            Ok::<_, tulip::Error>(sum)
-        })
-        .expect("run_until_complete");
-    assert_eq!(sum, 10_000 * 9_999 / 2);
+    expect_index_sum(lp, async {
+        let handles: Vec<_> = (0..10_000u64)
+            .map(|i| {
+                tulip::create_task(async move { Ok::<_, tulip::Error>(i) }).expect("create_task")
+            })
+            .collect();
+        join_sum(handles).await
+    });
 }
 
 /// Spawns 10,000 tasks each parked on its own promise, then sets every promise and
 /// awaits the tasks: the awaiter's registration, completion and wake-up of a
 /// `Promise` (the `idle_promise` row's path).
 fn promise_await_10k(lp: &tulip::EventLoop) {
-    let sum = lp
-        .run_until_complete(async {
-            let promises: Vec<tulip::Promise<u64>> =
-                (0..10_000).map(|_| tulip::Promise::new()).collect();
-            let handles: Vec<_> = promises
-                .iter()
-                .map(|p| tulip::create_task(p.clone()).expect("create_task"))
-                .collect();
-            tulip::yield_now().await?;
-            for (i, p) in (0..).zip(&promises) {
-                p.set_result(i)?;
-            }
-            let mut sum = 0;
-            for h in handles {
-                sum += h.await?;
-            }
-            Ok::<_, tulip::Error>(sum)
-        })
-        .expect("run_until_complete");
-    assert_eq!(sum, 10_000 * 9_999 / 2);
+    expect_index_sum(lp, async {
+        let promises: Vec<tulip::Promise<u64>> =
+            (0..10_000).map(|_| tulip::Promise::new()).collect();
+        let handles: Vec<_> = promises
+            .iter()
+            .map(|p| tulip::create_task(p.clone()).expect("create_task"))
+            .collect();
+        tulip::yield_now().await?;
+        for (i, p) in (0..).zip(&promises) {
+            p.set_result(i)?;
+        }
+        join_sum(handles).await
+    });
 }
 
 /// 10,000 tasks each awaiting a child task that is still pending (parked on one
@@ -71,31 +74,24 @@ fn promise_await_10k(lp: &tulip::EventLoop) {
 /// registration on a pending task and its wake-up at the child's finish (the path
 /// "The awaiter in the done-list" changed).
 fn await_pending_10k(lp: &tulip::EventLoop) {
-    let sum = lp
-        .run_until_complete(async {
-            let gate: tulip::Promise<()> = tulip::Promise::new();
-            let parents: Vec<_> = (0..10_000u64)
-                .map(|i| {
-                    let g = gate.clone();
-                    let child = tulip::create_task(async move {
-                        g.await?;
-                        Ok::<_, tulip::Error>(i)
-                    })
-                    .expect("create_task");
-                    tulip::create_task(child).expect("create_task")
+    expect_index_sum(lp, async {
+        let gate: tulip::Promise<()> = tulip::Promise::new();
+        let parents: Vec<_> = (0..10_000u64)
+            .map(|i| {
+                let g = gate.clone();
+                let child = tulip::create_task(async move {
+                    g.await?;
+                    Ok::<_, tulip::Error>(i)
                 })
-                .collect();
-            tulip::yield_now().await?;
-            tulip::yield_now().await?;
-            gate.set_result(())?;
-            let mut sum = 0;
-            for p in parents {
-                sum += p.await?;
-            }
-            Ok::<_, tulip::Error>(sum)
-        })
-        .expect("run_until_complete");
-    assert_eq!(sum, 10_000 * 9_999 / 2);
+                .expect("create_task");
+                tulip::create_task(child).expect("create_task")
+            })
+            .collect();
+        tulip::yield_now().await?;
+        tulip::yield_now().await?;
+        gate.set_result(())?;
+        join_sum(parents).await
+    });
 }
 
 fn tasks(c: &mut Criterion) {

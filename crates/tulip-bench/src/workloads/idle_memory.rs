@@ -12,52 +12,57 @@ use crate::runtime::Runtime;
 pub fn run<R: Runtime>(rt: &R, p: &Params) -> Metrics {
     let n = p.idle_tasks;
     let growth = rt.block_on(async move {
-        // Let the runtime settle (worker threads, timer wheel, first allocations).
-        R::yield_now().await;
-        let before = rss_bytes();
-        let handles: Vec<_> = (0..n)
-            .map(|_| R::spawn(std::future::pending::<()>()))
-            .collect();
-        // Let every task be polled once so it is parked on its future, not just queued.
-        for _ in 0..4 {
-            R::yield_now().await;
-        }
-        let after = rss_bytes();
+        let (growth, handles) = growth_while_parked::<R, _>(|| {
+            (0..n)
+                .map(|_| R::spawn(std::future::pending::<()>()))
+                .collect::<Vec<_>>()
+        })
+        .await;
         // Dropping the handles cancels (smol) or detaches (tokio); the runtime is dropped next.
         drop(handles);
-        after.saturating_sub(before)
+        growth
     });
-    vec![(
-        "idle_memory.bytes_per_task".into(),
-        growth as f64 / n as f64,
-    )]
+    per_task("idle_memory", growth, n)
 }
 
 pub fn run_promise<R: Runtime>(rt: &R, p: &Params) -> Metrics {
     let n = p.idle_tasks;
     let growth = rt.block_on(async move {
-        R::yield_now().await;
-        let before = rss_bytes();
-        let (keeps, handles): (Vec<_>, Vec<_>) = (0..n)
-            .map(|_| {
-                let (keep, wait) = R::oneshot();
-                (keep, R::spawn(wait))
-            })
-            .unzip();
-        for _ in 0..4 {
-            R::yield_now().await;
-        }
-        let after = rss_bytes();
+        let (growth, (keeps, handles)) = growth_while_parked::<R, _>(|| {
+            (0..n)
+                .map(|_| {
+                    let (keep, wait) = R::oneshot();
+                    (keep, R::spawn(wait))
+                })
+                .unzip::<_, _, Vec<_>, Vec<_>>()
+        })
+        .await;
         for keep in keeps {
             R::fire(keep);
         }
         for h in handles {
             h.await;
         }
-        after.saturating_sub(before)
+        growth
     });
-    vec![(
-        "idle_promise.bytes_per_task".into(),
-        growth as f64 / n as f64,
-    )]
+    per_task("idle_promise", growth, n)
+}
+
+/// How much the resident set grew while `spawn_all` started the tasks and every
+/// task was polled once (parked on its future, not just queued); and what
+/// `spawn_all` returned, for the caller to end the tasks with.
+async fn growth_while_parked<R: Runtime, T>(spawn_all: impl FnOnce() -> T) -> (u64, T) {
+    // Let the runtime settle (worker threads, timer wheel, first allocations).
+    R::yield_now().await;
+    let before = rss_bytes();
+    let started = spawn_all();
+    for _ in 0..4 {
+        R::yield_now().await;
+    }
+    (rss_bytes().saturating_sub(before), started)
+}
+
+/// `NAME.bytes_per_task`.
+fn per_task(name: &str, growth: u64, n: u64) -> Metrics {
+    vec![(format!("{name}.bytes_per_task"), growth as f64 / n as f64)]
 }

@@ -13,7 +13,7 @@ pub fn run<R: Runtime>(rt: &R, p: &Params) -> Metrics {
     let delays: Vec<u64> = (0..p.timer_tasks)
         .map(|_| 1 + rng.next_u64() % p.timer_max_ms)
         .collect();
-    let (mut late_ns, total) = rt.block_on(async move {
+    let (late_ns, total) = rt.block_on(async move {
         let start = Instant::now();
         let handles: Vec<_> = delays
             .into_iter()
@@ -28,24 +28,12 @@ pub fn run<R: Runtime>(rt: &R, p: &Params) -> Metrics {
                 })
             })
             .collect();
-        let mut late = Vec::with_capacity(handles.len());
-        for h in handles {
-            late.push(h.await);
-        }
+        let late = sorted_outputs(handles).await;
         (late, start.elapsed())
     });
-    late_ns.sort_unstable();
-    vec![
-        ("timers.total_ms".into(), total.as_secs_f64() * 1e3),
-        (
-            "timers.late_p50_us".into(),
-            percentile(&late_ns, 50.0) / 1e3,
-        ),
-        (
-            "timers.late_p99_us".into(),
-            percentile(&late_ns, 99.0) / 1e3,
-        ),
-    ]
+    let mut m = vec![("timers.total_ms".into(), total.as_secs_f64() * 1e3)];
+    m.extend(lateness("timers", &late_ns));
+    m
 }
 
 pub fn run_sparse<R: Runtime>(rt: &R, p: &Params) -> Metrics {
@@ -54,7 +42,7 @@ pub fn run_sparse<R: Runtime>(rt: &R, p: &Params) -> Metrics {
     // gets them sorted for free.
     let mut order: Vec<u32> = (1..=p.sparse_timers as u32).collect();
     shuffle(&mut order, &mut XorShift::new(SEED));
-    let mut late_ns = rt.block_on(async move {
+    let late_ns = rt.block_on(async move {
         let start = Instant::now();
         let handles: Vec<_> = order
             .into_iter()
@@ -68,23 +56,32 @@ pub fn run_sparse<R: Runtime>(rt: &R, p: &Params) -> Metrics {
                 })
             })
             .collect();
-        let mut late = Vec::with_capacity(handles.len());
-        for h in handles {
-            late.push(h.await);
-        }
-        late
+        sorted_outputs(handles).await
     });
-    late_ns.sort_unstable();
-    vec![
-        (
-            "sparse_timers.late_p50_us".into(),
-            percentile(&late_ns, 50.0) / 1e3,
-        ),
-        (
-            "sparse_timers.late_p99_us".into(),
-            percentile(&late_ns, 99.0) / 1e3,
-        ),
-    ]
+    lateness("sparse_timers", &late_ns)
+}
+
+/// Awaits each handle in turn; their outputs (nanoseconds late), sorted.
+async fn sorted_outputs<F: std::future::Future<Output = u64>>(handles: Vec<F>) -> Vec<u64> {
+    let mut late = Vec::with_capacity(handles.len());
+    for h in handles {
+        late.push(h.await);
+    }
+    late.sort_unstable();
+    late
+}
+
+/// `NAME.late_p50_us` and `NAME.late_p99_us` of sorted lateness in nanoseconds.
+fn lateness(name: &str, sorted_ns: &[u64]) -> Metrics {
+    [50.0, 99.0]
+        .into_iter()
+        .map(|pct| {
+            (
+                format!("{name}.late_p{pct}_us"),
+                percentile(sorted_ns, pct) / 1e3,
+            )
+        })
+        .collect()
 }
 
 /// Fisher–Yates with the harness's generator (the Python peer does the same steps).
