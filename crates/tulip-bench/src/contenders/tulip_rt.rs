@@ -39,11 +39,14 @@ mod rt {
             F: Future + Send + 'static,
             F::Output: Send + 'static,
         {
-            let task = tulip::create_task(async move { Ok::<_, tulip::Error>(fut.await) })
+            // A task body returns a `Result`. `map(Ok)` stores `fut` once; an `async`
+            // block around it would hold it twice in the task's cell (as the captured
+            // value and as the awaited one), where tokio and smol store it once. A
+            // body written for tulip returns its `Ok` itself and pays neither.
+            let task = tulip::create_task(futures::FutureExt::map(fut, Ok::<_, tulip::Error>))
                 .expect("tulip::create_task");
-            // The handle itself, not an `async` block around it, which would hold it
-            // twice (before and during its `await`): smol's adapter stores the bare
-            // `Task` too.
+            // The handle itself, not an `async` block around it, for the same reason:
+            // smol's adapter stores the bare `Task` too.
             futures::FutureExt::map(task, |r| r.expect("tulip task failed"))
         }
 
