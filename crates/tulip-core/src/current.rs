@@ -1,25 +1,22 @@
 //! The task being polled on this thread, and the cancel requests it has to take.
 //!
-//! `CURRENT` holds a pointer to the header and to a waker that keeps it alive, both
-//! borrowed for the span of one poll, so tracking the current task costs no reference
-//! counting; only `current_task()` takes a count.
+//! `CURRENT` holds a pointer to the header, borrowed for the span of one poll, so
+//! tracking the current task costs no reference counting; only `current_task()`
+//! takes a count (through the header's key).
 
-// Borrows the header and its waker through pointers valid for one poll (see `enter`).
+// Borrows the header through a pointer valid for one poll (see `enter`).
 #![allow(unsafe_code)]
 
 use std::cell::Cell;
 use std::sync::atomic::Ordering;
-use std::task::Waker;
 
 use crate::error::{Cancelled, Error, Result};
 use crate::header::{Header, HeaderPtr, HeaderRef, TaskRef, CANCELS_PENDING};
 
-/// The task being polled: its header and a waker holding a count on the header's
-/// allocation (see `HeaderRef`), both valid while `enter`'s closure runs.
+/// The task being polled: its header, alive while `enter`'s closure runs.
 #[derive(Clone, Copy)]
 struct Current {
     header: HeaderPtr,
-    keep: *const Waker,
 }
 
 thread_local! {
@@ -30,10 +27,10 @@ thread_local! {
 /// poll), and restores the previous one afterwards, even if `f` unwinds.
 ///
 /// # Safety
-/// `keep` must hold a count on the allocation holding `header`, as
-/// [`HeaderRef::from_raw`] requires (`current_task()` clones it).
+/// `header` must be alive for the span of `f`, with its key set, as
+/// [`HeaderRef::mint`] requires (`current_task()` mints a reference from it).
 #[inline(always)]
-pub(crate) unsafe fn enter<R>(header: &Header, keep: &Waker, f: impl FnOnce() -> R) -> R {
+pub(crate) unsafe fn enter<R>(header: &Header, f: impl FnOnce() -> R) -> R {
     struct Restore(Option<Current>);
     impl Drop for Restore {
         fn drop(&mut self) {
@@ -42,20 +39,19 @@ pub(crate) unsafe fn enter<R>(header: &Header, keep: &Waker, f: impl FnOnce() ->
     }
     let me = Current {
         header: HeaderPtr::new(header),
-        keep,
     };
     let _restore = Restore(CURRENT.with(|c| c.replace(Some(me))));
     f()
 }
 
 #[inline]
-fn with_current<R>(f: impl FnOnce(Option<(&Header, &Waker)>) -> R) -> R {
+fn with_current<R>(f: impl FnOnce(Option<&Header>) -> R) -> R {
     let cur = CURRENT.with(Cell::get);
     // SAFETY: `CURRENT` is set only inside `enter`, which restores the previous value
-    // before returning, and the header and waker it was given are borrowed for that
-    // whole span; so while it is set, both are alive. The references do not escape
-    // `f`, which runs inside that span.
-    f(cur.map(|c| unsafe { (c.header.get(), &*c.keep) }))
+    // before returning, and the header it was given is alive for that whole span;
+    // so while it is set, the header is alive. The reference does not escape `f`,
+    // which runs inside that span.
+    f(cur.map(|c| unsafe { c.header.get() }))
 }
 
 /// Takes the current task's pending cancel request. Every tulip await point calls this
@@ -67,7 +63,7 @@ pub fn take_cancel() -> Option<Cancelled> {
     if CANCELS_PENDING.load(Ordering::SeqCst) == 0 {
         return None;
     }
-    with_current(|h| h.and_then(|(h, _)| h.take_cancel()))
+    with_current(|h| h.and_then(|h| h.take_cancel()))
 }
 
 /// [`take_cancel`] as a `Result`: `Err(Error::Cancelled)` when a cancel was pending.
@@ -84,10 +80,9 @@ pub fn check_cancel() -> Result<()> {
 /// The task being run on this thread (asyncio's `current_task()`).
 pub fn current_task() -> Option<TaskRef> {
     with_current(|h| {
-        h.map(|(h, keep)| {
-            // SAFETY: `enter`'s contract: `keep` holds a count on the header's
-            // allocation.
-            TaskRef::from_header(unsafe { HeaderRef::from_raw(HeaderPtr::new(h), keep.clone()) })
+        h.map(|h| {
+            // SAFETY: `enter`'s contract: the header is alive and its key set.
+            TaskRef::from_header(unsafe { HeaderRef::mint(h) })
         })
     })
 }

@@ -2,14 +2,17 @@
 //! done-callbacks (awaiters included) and, once done, how it ended.
 //!
 //! Who touches what: `state`, `cancel_requested` and the report flags are atomics;
-//! the rest (`name`, the cancel message, the task's waker, callbacks, the ending)
-//! sits behind one mutex, touched off the hot path.
+//! the task's key waker is written once before the header is shared; the rest
+//! (`name`, the cancel message, callbacks, the ending) sits behind one mutex, touched
+//! off the hot path.
 
-// `HeaderPtr` and `HeaderRef`: a header inside async-task's cell, kept alive by a
-// waker of the task.
+// `HeaderPtr`, `HeaderRef` and the key: a header inside async-task's cell, kept alive
+// by counts made through a waker of the task.
 #![allow(unsafe_code)]
 
+use std::cell::UnsafeCell;
 use std::fmt;
+use std::mem::ManuallyDrop;
 use std::panic::Location;
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicU8, AtomicUsize, Ordering};
@@ -73,11 +76,6 @@ pub(crate) fn has_calls(list: &DoneList) -> bool {
 pub(crate) struct HeaderInner {
     /// The name, cancel message and birth time, which most tasks never get.
     pub(crate) extra: Option<Box<Extra>>,
-    /// The task's own waker, so that `cancel()` and a closing loop can wake it. A
-    /// spawned task's is stored at its launch and taken by its finish: it is also
-    /// the count that keeps the task's cell alive for the references made from it
-    /// (`task_registry.rs`). The main task's is stored the first time it waits.
-    pub(crate) waker: Option<Waker>,
     /// Done-callbacks and the awaiter, in registration order.
     pub(crate) callbacks: DoneList,
 }
@@ -141,67 +139,99 @@ impl HeaderPtr {
     }
 }
 
-/// A counted reference to a task's header.
+/// A counted reference to a task's header: one pointer.
 ///
 /// A spawned task is one allocation: async-task's cell holds the header as its
-/// metadata beside the future, and `keep` is a waker of that task, which holds a
-/// count on the cell. async-task drops the metadata only when the cell is freed —
-/// when the last count is gone — and never moves it (the future is built from a
-/// reference to it). The main task of `run_until_complete` is not spawned; its header
-/// sits in an `Arc` and `keep` is a waker over that `Arc`. `keep` is never woken: it
-/// only keeps the header alive.
+/// metadata beside the future. async-task drops the metadata only when the cell is
+/// freed — when its last count is gone — and never moves it (the future is built
+/// from a reference to it). The header's key is a waker of that cell held without a
+/// count; a `HeaderRef` owns one count made through the key's vtable (a clone of
+/// the key) and gives it back through the same vtable when dropped. The main task
+/// of `run_until_complete` is not spawned: its header sits in a [`Standalone`]
+/// `Arc`, whose waker is its key.
 pub(crate) struct HeaderRef {
     ptr: HeaderPtr,
-    keep: Waker,
 }
 
 impl HeaderRef {
-    /// A reference to the header at `ptr`, kept alive by `keep`.
+    /// Takes over a count on the allocation holding the header at `ptr`.
     ///
     /// # Safety
-    /// `keep` must hold a count on the allocation that holds the header at `ptr`, and
-    /// that allocation must free the header only once every such count is gone.
-    pub(crate) unsafe fn from_raw(ptr: HeaderPtr, keep: Waker) -> HeaderRef {
-        HeaderRef { ptr, keep }
+    /// The caller owns a count on that allocation made through the header's key
+    /// (a clone of it, or the waker the key was copied from), and gives it up; the
+    /// allocation frees the header only once every such count is gone.
+    pub(crate) unsafe fn adopt(ptr: HeaderPtr) -> HeaderRef {
+        HeaderRef { ptr }
     }
 
-    /// The header of a task that is not spawned (the main task), in its own `Arc`.
-    pub(crate) fn standalone(header: Header) -> HeaderRef {
-        let arc = Arc::new(Standalone(header));
-        let ptr = HeaderPtr::new(&arc.0);
-        // `ptr` points into the `Arc` the waker counts, and an `Arc` frees its value
-        // only with its last count.
-        HeaderRef {
-            ptr,
-            keep: Waker::from(arc),
-        }
+    /// A new counted reference to `header`.
+    ///
+    /// # Safety
+    /// `header` must be alive for this call (a count, or a poll of its task, holds
+    /// it) and its key set ([`launch`](Self::launch), or a [`Standalone`]'s).
+    pub(crate) unsafe fn mint(header: &Header) -> HeaderRef {
+        std::mem::forget(header.key().clone());
+        // SAFETY: the clone above is a count through the key, given up here.
+        unsafe { HeaderRef::adopt(HeaderPtr::new(header)) }
     }
 
-    /// The reference of the task `runnable` runs.
-    #[inline]
-    pub(crate) fn of_runnable(runnable: &async_task::Runnable<Header>) -> HeaderRef {
-        let ptr = HeaderPtr::new(runnable.metadata());
-        // SAFETY: a waker of the task holds a count on its allocation, where
-        // async-task keeps the metadata, in place, until the last count is gone.
-        unsafe { HeaderRef::from_raw(ptr, runnable.waker()) }
+    /// Sets up the header of the task `runnable` runs: its key, and the count the
+    /// header holds on its own cell from now until the task finishes (given up in
+    /// `task_future::finish`), so that the registry's pointer stays valid and
+    /// `cancel()` can wake it. Returns a reference for the task's handle.
+    ///
+    /// # Safety
+    /// Once per task, before the runnable is scheduled or the header is shared.
+    pub(crate) unsafe fn launch(runnable: &async_task::Runnable<Header>) -> HeaderRef {
+        let header = runnable.metadata();
+        let own = runnable.waker();
+        // SAFETY: `own` is a waker of the cell that holds `header`, and nothing else
+        // can see the header yet (the caller's contract).
+        unsafe { header.key.set(&own) };
+        std::mem::forget(own);
+        // SAFETY: the runnable holds a count, and the key was just set.
+        unsafe { HeaderRef::mint(header) }
+    }
+
+    /// The header of a task that is not spawned (the main task), in its own `Arc`,
+    /// and that `Arc`, which keeps the waker that `cancel()` wakes it by.
+    fn standalone(header: Header) -> (HeaderRef, Arc<Standalone>) {
+        let arc = Arc::new(Standalone {
+            header,
+            waker: Mutex::new(None),
+        });
+        let own = Waker::from(arc.clone());
+        // SAFETY: `own` is a waker over the `Arc` that holds the header, and the
+        // header is not shared yet: only `arc` and `own` reach it.
+        unsafe { arc.header.key.set(&own) };
+        std::mem::forget(own);
+        // SAFETY: `own`'s count (on the `Arc`, which frees its value only with its
+        // last count) was made as the key's, and is given up here.
+        let me = unsafe { HeaderRef::adopt(HeaderPtr::new(&arc.header)) };
+        (me, arc)
     }
 
     pub(crate) fn ptr(&self) -> HeaderPtr {
         self.ptr
     }
-
-    /// The waker that keeps the header alive (never to be woken).
-    pub(crate) fn keep(&self) -> &Waker {
-        &self.keep
-    }
 }
 
 impl Clone for HeaderRef {
     fn clone(&self) -> Self {
-        HeaderRef {
-            ptr: self.ptr,
-            keep: self.keep.clone(),
-        }
+        std::mem::forget(self.key().clone());
+        // SAFETY: a count through the key, made just above and given up here.
+        unsafe { HeaderRef::adopt(self.ptr) }
+    }
+}
+
+impl Drop for HeaderRef {
+    fn drop(&mut self) {
+        let key = self.key();
+        // SAFETY: this reference owns one count made through the key's vtable
+        // (`adopt`'s contract); rebuilding a waker from the key's parts and dropping
+        // it gives that count back, once. The parts are copied out first: the drop
+        // may free the header that holds the key.
+        drop(unsafe { Waker::new(key.data(), key.vtable()) });
     }
 }
 
@@ -210,17 +240,93 @@ impl std::ops::Deref for HeaderRef {
 
     #[inline]
     fn deref(&self) -> &Header {
-        // SAFETY: `keep` holds a count on the allocation holding the header, which
-        // frees it only with the last count (`from_raw`'s contract, or an `Arc`).
+        // SAFETY: this reference owns a count on the allocation holding the header,
+        // which frees it only with the last count (`adopt`'s contract).
         unsafe { self.ptr.get() }
     }
 }
 
-/// A header in an `Arc` of its own, whose waker does nothing: the main task's.
-struct Standalone(Header);
+/// A header in an `Arc` of its own: the main task's. Its waker (the header's key)
+/// wakes whatever the main task last waits with: `cancel()` and a closing loop wake
+/// the task through the key, as they do a spawned one.
+struct Standalone {
+    header: Header,
+    waker: Mutex<Option<Waker>>,
+}
+
+impl Standalone {
+    /// Stores the waker the main task waits with (its executor's).
+    fn set_waker(&self, w: &Waker) {
+        *self.waker.lock().unwrap_or_else(|e| e.into_inner()) = Some(w.clone());
+    }
+}
+
+/// The main task of a `run_until_complete`: its reference, and the allocation of
+/// its own that holds its header and the waker it waits with.
+pub(crate) struct MainTask {
+    pub(crate) task: TaskRef,
+    home: Arc<Standalone>,
+}
+
+impl MainTask {
+    pub(crate) fn new(header: Header) -> MainTask {
+        let (me, home) = HeaderRef::standalone(header);
+        MainTask {
+            task: TaskRef::from_header(me),
+            home,
+        }
+    }
+
+    /// Stores the waker the main task waits with, which `cancel()` wakes.
+    pub(crate) fn set_waker(&self, w: &Waker) {
+        self.home.set_waker(w);
+    }
+}
 
 impl std::task::Wake for Standalone {
-    fn wake(self: Arc<Self>) {}
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        let w = self.waker.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        if let Some(w) = w {
+            w.wake();
+        }
+    }
+}
+
+/// A waker of the task held without a count: what counted references are made
+/// through (`HeaderRef`) and what wakes the task for `cancel()` or a closing loop.
+/// A no-op waker until it is set, once, before the header is shared.
+struct Key(UnsafeCell<ManuallyDrop<Waker>>);
+
+// SAFETY: the cell is written only by `set`, whose caller has the header to itself;
+// after that it is only read, and a `Waker` is `Sync`.
+unsafe impl Sync for Key {}
+
+impl Key {
+    fn unset() -> Key {
+        Key(UnsafeCell::new(ManuallyDrop::new(Waker::noop().clone())))
+    }
+
+    /// Stores `w`'s parts, without a count.
+    ///
+    /// # Safety
+    /// No other thread can reach the header yet, and `w` is a waker of the
+    /// allocation that holds it.
+    unsafe fn set(&self, w: &Waker) {
+        // SAFETY: nobody else reads or writes the cell now (the caller's contract).
+        // The copy owns no count: it is never dropped (`ManuallyDrop`), only cloned
+        // and woken by reference.
+        unsafe { *self.0.get() = ManuallyDrop::new(Waker::new(w.data(), w.vtable())) };
+    }
+
+    fn get(&self) -> &Waker {
+        // SAFETY: written only before the header is shared (`set`), so every read
+        // sees the final value and no write races it.
+        unsafe { &*self.0.get() }
+    }
 }
 
 impl TaskRef {
@@ -254,6 +360,7 @@ pub struct Header {
     /// The task's span, entered around each poll (feature `tracing`).
     #[cfg(feature = "tracing")]
     pub(crate) span: tracing::Span,
+    key: Key,
     inner: Mutex<HeaderInner>,
 }
 
@@ -290,6 +397,7 @@ impl Header {
             site,
             steps: AtomicU32::new(0),
             wait: AtomicU64::new(0),
+            key: Key::unset(),
             inner: Mutex::new(HeaderInner::default()),
         }
     }
@@ -302,18 +410,11 @@ impl Header {
         self.state.load(Ordering::Acquire) != PENDING
     }
 
-    /// Takes the task's own waker out, done or not (the task is finishing).
-    pub(crate) fn take_own_waker(&self) -> Option<Waker> {
-        self.lock().waker.take()
-    }
-
-    /// A clone of the task's own waker, while the task has not finished.
-    pub(crate) fn own_waker(&self) -> Option<Waker> {
-        self.lock().waker.clone()
-    }
-
-    pub(crate) fn set_waker(&self, w: &Waker) {
-        self.lock().waker = Some(w.clone());
+    /// A waker of the task, held without a count (see [`Key`]): clone it or wake it
+    /// by reference while the header is alive; never drop a waker rebuilt from it
+    /// without owning a count.
+    pub(crate) fn key(&self) -> &Waker {
+        self.key.get()
     }
 
     /// Asks for cancellation; false if the task is already done.
@@ -322,17 +423,17 @@ impl Header {
             return false;
         }
         self.cancelling.fetch_add(1, Ordering::Relaxed);
-        let waker = {
+        {
             let mut inner = self.lock();
             if msg.is_some() {
                 inner.extra().cancel_msg = msg;
             }
             self.raise_cancel_flag();
-            inner.waker.clone()
-        };
-        if let Some(w) = waker {
-            w.wake();
         }
+        // A spawned task's key schedules it (a no-op once it has finished); the main
+        // task's wakes what it waits with, or nothing before its first wait, whose
+        // poll reads the flag after storing its waker (`TaskFuture::poll`).
+        self.key().wake_by_ref();
         true
     }
 
@@ -524,9 +625,17 @@ mod tests {
                 move |_: &Header| async move { out },
                 move |r| q.lock().unwrap().push(r),
             );
-        let me = HeaderRef::of_runnable(&runnable);
+        // SAFETY: once, before the runnable is scheduled.
+        let me = unsafe { HeaderRef::launch(&runnable) };
         runnable.schedule();
         (task, me)
+    }
+
+    /// What `task_future::finish` does with the count the header has held on its
+    /// own cell since `launch`: gives it up.
+    fn finish_own(me: &HeaderRef) {
+        // SAFETY: the count `launch` gave the header, given up once.
+        drop(unsafe { HeaderRef::adopt(me.ptr()) });
     }
 
     fn run_all(queue: &Queue) {
@@ -542,6 +651,7 @@ mod tests {
         let (task, me) = spawn(&queue, 5);
         assert_eq!(me.loop_id, 7);
         run_all(&queue);
+        finish_own(&me);
         assert_eq!(futures::executor::block_on(task), 5);
         // The handle and the step are gone: the reference alone keeps the header.
         assert_eq!(me.state.load(std::sync::atomic::Ordering::Relaxed), PENDING);
@@ -559,8 +669,27 @@ mod tests {
         // The scheduled step is dropped without running: the future goes, the
         // header stays for `me`.
         queue.lock().unwrap().clear();
+        finish_own(&me);
         assert_eq!(me.loop_id, 7);
         drop(me);
+    }
+
+    #[test]
+    fn the_key_wakes_the_task_and_mints_counted_references() {
+        let queue = Queue::default();
+        let (task, me) = spawn(&queue, 2);
+        run_all(&queue);
+        assert!(queue.lock().unwrap().is_empty());
+        // Not done in this test's eyes (no `finish`): the key schedules it again.
+        // SAFETY: `me` keeps the header alive; its key was set by `launch`.
+        let minted = unsafe { HeaderRef::mint(&me) };
+        finish_own(&me);
+        drop(me);
+        assert_eq!(futures::executor::block_on(task), 2);
+        // The minted reference alone keeps the header now.
+        minted.key().wake_by_ref();
+        assert_eq!(minted.loop_id, 7);
+        drop(minted);
     }
 
     #[test]
@@ -571,15 +700,38 @@ mod tests {
         #[cfg(not(feature = "tracing"))]
         assert!(std::mem::size_of::<Header>() <= 120);
         assert_eq!(std::mem::size_of::<Option<super::Waiting>>(), 24);
+        // A reference is one pointer (its count goes through the header's key): the
+        // `Task` handle, `current_task()` and every list of tasks carry it.
+        assert_eq!(std::mem::size_of::<super::TaskRef>(), 8);
+        assert_eq!(std::mem::size_of::<Option<super::TaskRef>>(), 8);
     }
 
     #[test]
     fn a_standalone_header_lives_while_a_clone_does() {
-        let me = HeaderRef::standalone(Header::new(3, Location::caller()));
+        let (me, home) = HeaderRef::standalone(Header::new(3, Location::caller()));
+        drop(home);
         let copy = me.clone();
         drop(me);
         assert_eq!(copy.loop_id, 3);
         assert_eq!(super::HeaderPtr::new(&copy).0, copy.ptr().0);
+    }
+
+    #[test]
+    fn a_standalone_key_wakes_what_the_main_task_waits_with() {
+        struct Count(std::sync::atomic::AtomicUsize);
+        impl std::task::Wake for Count {
+            fn wake(self: Arc<Self>) {
+                self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            }
+        }
+        let (me, home) = HeaderRef::standalone(Header::new(3, Location::caller()));
+        // Before its first wait: nothing to wake.
+        me.key().wake_by_ref();
+        let count = Arc::new(Count(Default::default()));
+        home.set_waker(&std::task::Waker::from(count.clone()));
+        me.key().wake_by_ref();
+        me.clone().key().wake_by_ref();
+        assert_eq!(count.0.load(std::sync::atomic::Ordering::Relaxed), 2);
     }
 
     impl Header {

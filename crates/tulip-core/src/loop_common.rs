@@ -197,12 +197,11 @@ impl LoopCommon {
 
     /// Wakes every live task that is parked, so that a closed loop's executor drops
     /// its step and, with it, the task's future (destructors run, sockets close,
-    /// awaiters hear "cancelled"). Each reference the registry hands out is made from
-    /// the task's own waker, so it wakes through that (a task that finished
-    /// meanwhile ignores the wake).
+    /// awaiters hear "cancelled"). Each is woken through its header's key, a waker
+    /// of the task (a task that finished meanwhile ignores the wake).
     pub(crate) fn release_parked(&self) {
         for t in self.tasks.pending() {
-            t.header.keep().wake_by_ref();
+            t.header.key().wake_by_ref();
         }
     }
 

@@ -44,7 +44,7 @@ impl EventLoop {
         // Kept to the end: the main task's header lives as long as a reference does.
         let me = main_task(self, std::panic::Location::caller());
         let common = self.backend().common();
-        common.set_main(&me);
+        common.set_main(&me.task);
         let mut out = None;
         {
             let tracked = TaskFuture::main(&me, self.backend_arc(), fut);

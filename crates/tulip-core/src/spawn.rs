@@ -13,7 +13,7 @@ use std::sync::Arc;
 use crate::backend::Runnable;
 use crate::error::{Error, Result};
 use crate::event_loop::EventLoop;
-use crate::header::{Header, HeaderPtr, HeaderRef, TaskRef};
+use crate::header::{Header, HeaderPtr, HeaderRef, MainTask, TaskRef};
 use crate::outcome::TaskError;
 use crate::promise::Promise;
 use crate::running::{get_running_loop, with_running_loop};
@@ -80,21 +80,23 @@ where
 }
 
 /// Registers a new task with its loop and schedules its first step. The handle's
-/// reference and the task's own waker, stored in its header until it finishes, each
-/// hold a count on the task's one allocation (see `HeaderRef`).
+/// reference, and the header itself until the task finishes, each hold a count on
+/// the task's one allocation (see `HeaderRef`).
+//
+// Sets up the header's key and own count (`HeaderRef::launch`), which must happen
+// once, before the task is shared: only here, right after async-task made it.
+#[allow(unsafe_code)]
 fn launch<T, E: TaskError>(
     lp: &EventLoop,
     runnable: Runnable,
     task: async_task::Task<std::result::Result<T, E>, Header>,
 ) -> Task<T, E> {
-    let me = TaskRef::from_header(HeaderRef::of_runnable(&runnable));
+    // SAFETY: once, before the runnable is scheduled; only this thread has the
+    // header so far.
+    let me = TaskRef::from_header(unsafe { HeaderRef::launch(&runnable) });
     let common = lp.backend().common();
-    {
-        let mut inner = me.header.lock();
-        inner.waker = Some(me.header.keep().clone());
-        if common.debug() {
-            inner.extra().born = crate::introspect::clock_nanos();
-        }
+    if common.debug() {
+        me.header.lock().extra().born = crate::introspect::clock_nanos();
     }
     common.track(&me.header);
     runnable.schedule();
@@ -227,10 +229,10 @@ impl EventLoop {
 
 /// The main task of `run_until_complete` on `lp`: not spawned, so its header has an
 /// allocation of its own.
-pub(crate) fn main_task(lp: &EventLoop, site: &'static Location<'static>) -> TaskRef {
+pub(crate) fn main_task(lp: &EventLoop, site: &'static Location<'static>) -> MainTask {
     let header = Header::new(lp.id(), site);
     if lp.backend().common().debug() {
         header.lock().extra().born = crate::introspect::clock_nanos();
     }
-    TaskRef::from_header(HeaderRef::standalone(header))
+    MainTask::new(header)
 }

@@ -26,7 +26,7 @@ use crate::current;
 use crate::error::{Cancelled, Error};
 use crate::event_loop::EventLoop;
 use crate::header::{
-    has_calls, Header, HeaderPtr, HeaderRef, TaskRef, Waiting, DETACHED, RAISED, RETRIEVED,
+    has_calls, Header, HeaderPtr, HeaderRef, MainTask, TaskRef, DETACHED, RAISED, RETRIEVED,
 };
 use crate::outcome::{Ending, TaskError};
 use crate::task::{dropped, report_unretrieved_on};
@@ -38,6 +38,9 @@ use crate::task_ref::{schedule_entries, schedule_raised_callbacks};
 pub(crate) trait Role {
     /// The main task's reference; `None` for a spawned task.
     fn main(&self) -> Option<&TaskRef>;
+
+    /// Keeps the waker the main task waits with (a spawned task's key wakes it).
+    fn set_waker(&self, _w: &Waker) {}
 }
 
 /// The role of a spawned task's future.
@@ -50,10 +53,14 @@ impl Role for Spawned {
     }
 }
 
-impl Role for &TaskRef {
+impl Role for &MainTask {
     #[inline]
     fn main(&self) -> Option<&TaskRef> {
-        Some(self)
+        Some(&self.task)
+    }
+
+    fn set_waker(&self, w: &Waker) {
+        MainTask::set_waker(self, w);
     }
 }
 
@@ -110,11 +117,11 @@ impl<F> TaskFuture<Spawned, F> {
     }
 }
 
-impl<'a, F> TaskFuture<&'a TaskRef, F> {
+impl<'a, F> TaskFuture<&'a MainTask, F> {
     /// The main future of `run_until_complete`, as the task `main`.
-    pub(crate) fn main(main: &'a TaskRef, lp: Arc<dyn Backend>, fut: F) -> Self {
+    pub(crate) fn main(main: &'a MainTask, lp: Arc<dyn Backend>, fut: F) -> Self {
         TaskFuture {
-            header: main.header.ptr(),
+            header: main.task.header.ptr(),
             role: main,
             lp,
             fut: Some(fut),
@@ -152,13 +159,7 @@ where
         // which async-task frees only after dropping the future; the main task's is
         // kept alive by `role`, which outlives this future.
         let header: &Header = unsafe { this.header.get() };
-        // What keeps the header alive while it is the current task: the task's own
-        // waker (async-task's, counting this allocation) or the main task's reference.
         let main = this.role.main();
-        let keep: &Waker = match main {
-            Some(main) => main.header.keep(),
-            None => cx.waker(),
-        };
         // A request that was there before this poll: the task was woken for it.
         let asked_before = header.cancel_pending();
         // Only this thread writes the step count, and only around a poll.
@@ -193,9 +194,10 @@ where
         let res = {
             #[cfg(feature = "tracing")]
             let _entered = header.span.enter();
-            // SAFETY: `keep` counts the allocation holding `header` (see above).
+            // SAFETY: the header is alive for this whole poll (see above), and its key
+            // is set (at launch, or with the main task's `Arc`).
             unsafe {
-                current::enter(header, keep, || {
+                current::enter(header, || {
                     coop::with_budget(|| catch_unwind(AssertUnwindSafe(|| fut.poll(cx))))
                 })
             }
@@ -207,20 +209,17 @@ where
             .wait
             .store(crate::introspect::end_poll(), Ordering::Relaxed);
         if let Some(start) = timed {
-            let task = || {
-                // SAFETY: `keep` counts the allocation holding `header` (see above).
-                let header = unsafe { HeaderRef::from_raw(HeaderPtr::new(header), keep.clone()) };
-                TaskRef::from_header(header)
-            };
+            // SAFETY: the header is alive for this poll, and its key is set.
+            let task = || TaskRef::from_header(unsafe { HeaderRef::mint(header) });
             crate::debug::step_end(start, task, this.lp);
         }
         let out = match res {
             Ok(Poll::Pending) => {
                 if first_poll && main.is_some() {
-                    // (A spawned task's was stored at its launch.) Stored before the
-                    // flag is read again below; `request_cancel` raises the flag
-                    // before it reads the waker, under the same lock.
-                    header.set_waker(cx.waker());
+                    // (A spawned task's key wakes it already.) Stored before the flag
+                    // is read again below; `request_cancel` raises the flag before
+                    // it wakes through the key, which reads this under its lock.
+                    this.role.set_waker(cx.waker());
                 }
                 if header.cancel_pending() {
                     if asked_before {
@@ -267,33 +266,21 @@ fn cancelled_now<F, T, E: TaskError>(
 
 /// Marks the task done with `ending`, takes it out of its loop's registry and
 /// schedules its done-callbacks and awaiter. `main` is the main task's reference;
-/// `None` for a spawned task, whose reference is made from the task's own waker,
-/// taken out of its header here (left there, inside the task's own allocation, it
-/// would keep that allocation alive for good).
+/// `None` for a spawned task, whose reference takes over the count its header has
+/// held on its own cell since its launch (kept past here, inside the task's own
+/// allocation, it would keep that allocation alive for good).
 fn finish(header: &Header, lp: &Arc<dyn Backend>, ending: Ending, main: Option<&TaskRef>) {
     let raised = matches!(ending, Ending::Raised(_));
     let mut entries = header.finish(ending);
+    // Out of the registry before the header's own count goes: an entry is read as
+    // alive (`task_registry.rs`).
     lp.common().untrack(header);
-    let own = header.take_own_waker();
-    let task = match (main, own) {
-        (Some(main), _) => main.clone(),
-        (None, Some(own)) => {
-            // SAFETY: a spawned task's own waker holds a count on the cell that holds
-            // its header (stored at launch, see `spawn::launch`).
-            let header = unsafe { HeaderRef::from_raw(HeaderPtr::new(header), own) };
-            TaskRef::from_header(header)
-        }
-        (None, None) => {
-            // Not reached: a spawned task's header keeps its own waker from its launch
-            // until here. Without a reference, callbacks cannot be handed the task;
-            // the awaiter is still woken.
-            for entry in entries.iter_mut().flat_map(|list| list.take()) {
-                if let Waiting::Wake(w) = entry {
-                    w.wake();
-                }
-            }
-            return;
-        }
+    let task = match main {
+        Some(main) => main.clone(),
+        // SAFETY: a spawned task's header holds a count on its cell, made through its
+        // key at launch (`HeaderRef::launch`) and given up once, here: `finish` runs
+        // once per task.
+        None => TaskRef::from_header(unsafe { HeaderRef::adopt(HeaderPtr::new(header)) }),
     };
     if raised && main.is_none() {
         // Its done-callbacks run first: one of them may retrieve the exception.

@@ -4,9 +4,9 @@
 //! Why a pointer is enough: a task enters at its launch and leaves in `finish`, which
 //! runs inside its last poll or while its future is dropped, both while async-task
 //! holds a count on the task's cell (the `Runnable`'s). So while an entry is in the
-//! slab — read under the slab's lock — the header it points to is alive. A reference
-//! handed out is made from the task's own waker, which its header keeps from launch
-//! to finish (see `spawn::launch`).
+//! slab — read under the slab's lock — the header it points to is alive (the header
+//! also holds a count on its own cell from launch to finish, `HeaderRef::launch`). A
+//! reference handed out is a new count made through the header's key.
 
 // Dereferences the entries' header pointers (see above).
 #![allow(unsafe_code)]
@@ -63,12 +63,8 @@ impl TaskRegistry {
             if header.is_done() {
                 continue;
             }
-            if let Some(own) = header.own_waker() {
-                // SAFETY: the task's own waker holds a count on the cell that holds
-                // its header.
-                let r = unsafe { HeaderRef::from_raw(ptr, own) };
-                v.push(TaskRef::from_header(r));
-            }
+            // SAFETY: alive (above), and its key was set at launch, before it came in.
+            v.push(TaskRef::from_header(unsafe { HeaderRef::mint(header) }));
         }
         v
     }
@@ -81,7 +77,7 @@ mod tests {
     use std::panic::Location;
 
     use super::TaskRegistry;
-    use crate::header::{Header, HeaderRef};
+    use crate::header::{Header, HeaderPtr, HeaderRef};
 
     #[test]
     fn a_registered_task_is_listed_until_it_leaves_and_outlives_the_listing() {
@@ -89,20 +85,22 @@ mod tests {
         let (runnable, task) = async_task::Builder::new()
             .metadata(Header::new(1, Location::caller()))
             .spawn(|_: &Header| async { 9u8 }, drop);
-        let me = HeaderRef::of_runnable(&runnable);
-        // What `spawn::launch` does: the own waker, then the registry.
-        me.lock().waker = Some(me.keep().clone());
+        // What `spawn::launch` does: the key and the own count, then the registry.
+        // SAFETY: once, before the runnable is scheduled.
+        let me = unsafe { HeaderRef::launch(&runnable) };
         reg.insert(&me);
         drop(me);
         let listed = reg.pending();
         assert_eq!(listed.len(), 1);
         assert_eq!(reg.count_pending(), 1);
-        // What `finish` does, inside the task's last step: leave, take the waker.
+        // What `finish` does, inside the task's last step: leave, give up the
+        // header's own count.
         assert!(!runnable.run(), "not woken while it ran");
         let header = task.metadata();
         assert!(reg.remove(header));
         assert!(!reg.remove(header));
-        drop(header.take_own_waker());
+        // SAFETY: the count `launch` gave the header, given up once.
+        drop(unsafe { HeaderRef::adopt(HeaderPtr::new(header)) });
         assert!(reg.pending().is_empty());
         assert_eq!(futures::executor::block_on(task), 9);
         // The listed reference is the last count: the header is still readable.
