@@ -94,6 +94,9 @@ pub(crate) struct Extra {
     /// When it was spawned, in nanoseconds on the process clock (`introspect`); only
     /// recorded in debug mode (reading the clock per spawn is not free).
     pub(crate) born: u64,
+    /// Times `cancel()` was asked and not withdrawn (asyncio's `cancelling()`): here,
+    /// not in every task's header, since most tasks are never cancelled.
+    pub(crate) cancelling: u32,
 }
 
 impl HeaderInner {
@@ -341,14 +344,12 @@ pub struct Header {
     pub(crate) loop_id: u64,
     pub(crate) state: AtomicU8,
     cancel_requested: AtomicBool,
-    /// Times `cancel()` was asked and not withdrawn (asyncio's `cancelling()`).
-    pub(crate) cancelling: AtomicU32,
     /// Raised (for good) by the first done-callback or awaiter; see `finish`.
     pub(crate) has_callbacks: AtomicBool,
     /// `RAISED | RETRIEVED | DETACHED`.
     pub(crate) report: AtomicU32,
-    /// Key in the loop's task registry (`usize::MAX`: not tracked).
-    pub(crate) slot: AtomicUsize,
+    /// Key in the loop's task registry (`u32::MAX`: not tracked).
+    pub(crate) slot: AtomicU32,
     /// Where the task was spawned (`#[track_caller]` through the spawn functions).
     pub(crate) site: &'static Location<'static>,
     /// Polls begun plus polls ended: odd while a poll runs. Only the polling thread
@@ -390,10 +391,9 @@ impl Header {
             loop_id,
             state: AtomicU8::new(PENDING),
             cancel_requested: AtomicBool::new(false),
-            cancelling: AtomicU32::new(0),
             has_callbacks: AtomicBool::new(false),
             report: AtomicU32::new(0),
-            slot: AtomicUsize::new(usize::MAX),
+            slot: AtomicU32::new(u32::MAX),
             site,
             steps: AtomicU32::new(0),
             wait: AtomicU64::new(0),
@@ -422,11 +422,12 @@ impl Header {
         if self.is_done() {
             return false;
         }
-        self.cancelling.fetch_add(1, Ordering::Relaxed);
         {
             let mut inner = self.lock();
+            let extra = inner.extra();
+            extra.cancelling = extra.cancelling.saturating_add(1);
             if msg.is_some() {
-                inner.extra().cancel_msg = msg;
+                extra.cancel_msg = msg;
             }
             self.raise_cancel_flag();
         }
@@ -435,6 +436,11 @@ impl Header {
         // poll reads the flag after storing its waker (`TaskFuture::poll`).
         self.key().wake_by_ref();
         true
+    }
+
+    /// Times `cancel()` was asked and not withdrawn (asyncio's `cancelling()`).
+    pub(crate) fn cancelling(&self) -> u32 {
+        self.lock().extra.as_ref().map_or(0, |e| e.cancelling)
     }
 
     /// Takes a pending cancel request, if any.
@@ -477,21 +483,15 @@ impl Header {
 
     /// Withdraws one cancel request (asyncio's `uncancel()`); returns what is left.
     pub(crate) fn uncancel(&self) -> u32 {
-        let mut n = self.cancelling.load(Ordering::Relaxed);
-        while n > 0 {
-            match self.cancelling.compare_exchange_weak(
-                n,
-                n - 1,
-                Ordering::AcqRel,
-                Ordering::Relaxed,
-            ) {
-                Ok(_) => break,
-                Err(cur) => n = cur,
+        let mut inner = self.lock();
+        let left = match inner.extra.as_mut() {
+            Some(e) => {
+                e.cancelling = e.cancelling.saturating_sub(1);
+                e.cancelling
             }
-        }
-        let left = n.saturating_sub(1);
+            None => 0,
+        };
         if left == 0 {
-            let mut inner = self.lock();
             self.lower_cancel_flag();
             if let Some(e) = inner.extra.as_mut() {
                 e.cancel_msg = None;
@@ -696,9 +696,10 @@ mod tests {
     fn the_header_stays_small() {
         // Every task's cell carries it (the spawn_join and idle-memory rows). The
         // awaiter in the done-list, instead of an `AtomicWaker` and an id beside
-        // it, took it from 152 bytes to 120 (without the `tracing` feature's span).
+        // it, took it from 152 bytes to 120 (without the `tracing` feature's span);
+        // the cancel count moved to the extras and a 32-bit registry key, to 112.
         #[cfg(not(feature = "tracing"))]
-        assert!(std::mem::size_of::<Header>() <= 120);
+        assert!(std::mem::size_of::<Header>() <= 112);
         assert_eq!(std::mem::size_of::<Option<super::Waiting>>(), 24);
         // A reference is one pointer (its count goes through the header's key): the
         // `Task` handle, `current_task()` and every list of tasks carry it.

@@ -243,7 +243,7 @@ impl TaskRef {
         let steps = h.steps.load(Ordering::Relaxed);
         let state = match h.state.load(Ordering::Acquire) {
             PENDING if steps % 2 == 1 => TaskState::Running,
-            PENDING if h.cancelling.load(Ordering::Relaxed) > 0 => TaskState::Cancelling,
+            PENDING if h.cancelling() > 0 => TaskState::Cancelling,
             PENDING => TaskState::Pending,
             _ => TaskState::Done,
         };

@@ -87,7 +87,7 @@ impl TaskRef {
 
     /// How many cancel requests are outstanding (asyncio's `cancelling()`).
     pub fn cancelling(&self) -> u64 {
-        u64::from(self.header.cancelling.load(Ordering::Relaxed))
+        u64::from(self.header.cancelling())
     }
 
     /// Withdraws one cancel request (asyncio's `uncancel()`): decrements

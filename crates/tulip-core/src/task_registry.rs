@@ -30,15 +30,24 @@ impl TaskRegistry {
     }
 
     /// Adds a task at its launch (the caller holds a count on it).
+    ///
+    /// Keys are 32 bits in the header: a loop past 2^32 - 1 live tasks at once (some
+    /// terabytes of them) would stop listing the newest, not fail.
     pub(crate) fn insert(&self, header: &Header) {
-        let key = self.lock().insert(HeaderPtr::new(header));
-        header.slot.store(key, Ordering::Release);
+        let mut tasks = self.lock();
+        let entry = tasks.vacant_entry();
+        if let Ok(key) = u32::try_from(entry.key()) {
+            if key != u32::MAX {
+                entry.insert(HeaderPtr::new(header));
+                header.slot.store(key, Ordering::Release);
+            }
+        }
     }
 
     /// Takes a finishing task out; false if it was not in.
     pub(crate) fn remove(&self, header: &Header) -> bool {
-        let key = header.slot.swap(usize::MAX, Ordering::AcqRel);
-        key != usize::MAX && self.lock().try_remove(key).is_some()
+        let key = header.slot.swap(u32::MAX, Ordering::AcqRel);
+        key != u32::MAX && self.lock().try_remove(key as usize).is_some()
     }
 
     /// How many tasks are in and not done.
