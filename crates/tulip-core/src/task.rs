@@ -123,10 +123,13 @@ impl<T, E: TaskError> Task<T, E> {
             .ok_or_else(|| E::from(Error::InvalidState("result is not set")))
     }
 
-    /// Hands the output out for good and marks it retrieved.
+    /// Hands the output out for good and marks an error retrieved (a task that
+    /// returned has no exception to report: the flag would be a write for nothing).
     fn hand_out(&mut self) -> Result<T, E> {
         let out = self.take_or_invalid()?;
-        self.task.header.flag(RETRIEVED);
+        if out.is_err() {
+            self.task.header.flag(RETRIEVED);
+        }
         out
     }
 
@@ -197,8 +200,11 @@ impl<T, E: TaskError> Future for Task<T, E> {
 
 impl<T, E> Drop for Task<T, E> {
     fn drop(&mut self) {
-        if let Output::InTask(t) = std::mem::replace(&mut self.output, Output::Moved) {
-            t.detach();
+        match std::mem::replace(&mut self.output, Output::Moved) {
+            Output::InTask(t) => t.detach(),
+            // Handed out or kept: the task returned, or its error was marked
+            // retrieved then; either way nothing is left to report.
+            Output::Kept(_) | Output::Moved => return,
         }
         let prev = self.task.header.flag(DETACHED);
         if prev & (RAISED | RETRIEVED | BATCHES) == RAISED && self.task.header.claim_report() {
