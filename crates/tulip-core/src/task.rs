@@ -243,3 +243,13 @@ fn unretrieved_context(task: &TaskRef) -> Option<ExceptionContext> {
         task: Some(task.clone()),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    /// The handle: a counted one-pointer reference and where the output is. A
+    /// `Vec` of handles is what `gather` and a spawn-and-join loop hold per task.
+    #[test]
+    fn the_handle_stays_small() {
+        assert_eq!(std::mem::size_of::<super::Task<u64>>(), 24);
+    }
+}
