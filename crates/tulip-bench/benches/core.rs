@@ -94,6 +94,25 @@ fn await_pending_10k(lp: &tulip::EventLoop) {
     });
 }
 
+/// 10,000 references to the running task: `current_task()` and a clone of it, both
+/// dropped, each made and given back through the header's key (the path "Task
+/// references are one pointer" changed). Adds up their ids' equality as a check.
+fn task_refs_10k(lp: &tulip::EventLoop) {
+    let same = lp
+        .run_until_complete(async {
+            let me = tulip::current_task().expect("inside a task");
+            let mut same = 0u64;
+            for _ in 0..10_000 {
+                let r = black_box(tulip::current_task().expect("inside a task"));
+                let copy = black_box(r.clone());
+                same += u64::from(copy.id() == me.id());
+            }
+            Ok::<_, tulip::Error>(same)
+        })
+        .expect("run_until_complete");
+    assert_eq!(same, 10_000);
+}
+
 fn tasks(c: &mut Criterion) {
     let lp = new_loop();
     c.bench_function("tasks::spawn_join_10k", |b| b.iter(|| spawn_join_10k(&lp)));
@@ -103,6 +122,7 @@ fn tasks(c: &mut Criterion) {
     c.bench_function("tasks::await_pending_10k", |b| {
         b.iter(|| await_pending_10k(&lp))
     });
+    c.bench_function("tasks::task_refs_10k", |b| b.iter(|| task_refs_10k(&lp)));
     c.bench_function("tasks::yield_1k", |b| {
         b.iter(|| {
             lp.run_until_complete(async {
