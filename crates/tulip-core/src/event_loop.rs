@@ -265,6 +265,12 @@ impl EventLoop {
         self.backend.close()?;
         crate::signals::forget_loop(self.id());
         self.backend.common().release_parked();
+        // Every finished task leaves now; one that finishes later, seeing the loop
+        // closed, leaves by itself (`task_future::finish`). The fence pairs with
+        // the one there: either that task sees the loop closed, or this sweep sees
+        // the task done.
+        std::sync::atomic::fence(std::sync::atomic::Ordering::SeqCst);
+        self.backend.common().sweep_tasks(true);
         crate::report::loop_event(self.id(), self.executor(), "closed");
         Ok(())
     }

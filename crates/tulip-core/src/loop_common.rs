@@ -221,9 +221,17 @@ impl LoopCommon {
         self.tasks.insert(header);
     }
 
-    /// Takes a finishing task out of the registry.
+    /// Takes a task that finished on a closed loop out of the registry at once
+    /// (see `task_registry.rs`; on an open loop it waits for a sweep).
     pub(crate) fn untrack(&self, header: &Header) {
         self.tasks.remove(header);
+    }
+
+    /// Takes finished tasks out of the registry, freeing what only the registry
+    /// kept: all of them if `all`, else if enough came in since the last sweep. An
+    /// executor calls it when it is about to wait with nothing to run.
+    pub fn sweep_tasks(&self, all: bool) {
+        self.tasks.sweep(all);
     }
 
     /// How many tasks of this loop are not done.

@@ -264,23 +264,30 @@ fn cancelled_now<F, T, E: TaskError>(
     Err(E::from(Error::Cancelled(c)))
 }
 
-/// Marks the task done with `ending`, takes it out of its loop's registry and
-/// schedules its done-callbacks and awaiter. `main` is the main task's reference;
-/// `None` for a spawned task, whose reference takes over the count its header has
-/// held on its own cell since its launch (kept past here, inside the task's own
-/// allocation, it would keep that allocation alive for good).
+/// Marks the task done with `ending` (out of its loop's registry at once if the loop
+/// is closed) and schedules its done-callbacks and awaiter. `main` is the main task's reference;
+/// `None` for a spawned task, whose reference is made through its header's key.
 fn finish(header: &Header, lp: &Arc<dyn Backend>, ending: Ending, main: Option<&TaskRef>) {
     let raised = matches!(ending, Ending::Raised(_));
     let mut entries = header.finish(ending);
-    // Out of the registry before the header's own count goes: an entry is read as
-    // alive (`task_registry.rs`).
-    lp.common().untrack(header);
+    if main.is_none() {
+        // The registry keeps a finished task until it sweeps (`task_registry.rs`),
+        // unless the loop is closed: then nothing will sweep, and the task leaves now.
+        // The fence pairs with `EventLoop::close`'s (the state is stored above).
+        std::sync::atomic::fence(Ordering::SeqCst);
+        if lp.is_closed() {
+            lp.common().untrack(header);
+        }
+    }
+    if entries.is_none() && !(raised && main.is_none()) {
+        // Nothing waits for it and nothing is to report: no reference needed.
+        return;
+    }
     let task = match main {
         Some(main) => main.clone(),
-        // SAFETY: a spawned task's header holds a count on its cell, made through its
-        // key at launch (`HeaderRef::launch`) and given up once, here: `finish` runs
-        // once per task.
-        None => TaskRef::from_header(unsafe { HeaderRef::adopt(HeaderPtr::new(header)) }),
+        // SAFETY: the header is alive (this runs inside the task's last step, or
+        // while its future is dropped, both holding a count), its key set at launch.
+        None => TaskRef::from_header(unsafe { HeaderRef::mint(header) }),
     };
     if raised && main.is_none() {
         // Its done-callbacks run first: one of them may retrieve the exception.

@@ -1,12 +1,20 @@
-//! A loop's live tasks — what `all_tasks()`, the task dump and `close()` read — held
-//! by pointer: the registry keeps no count on a task.
+//! A loop's tasks — what `all_tasks()`, the task dump and `close()` read — held by
+//! header pointer, each entry with the count its header took on its own cell at
+//! launch (`HeaderRef::launch`): while an entry is in the slab, the header it points
+//! to is alive. A reference handed out is a new count made through the header's key.
 //!
-//! Why a pointer is enough: a task enters at its launch and leaves in `finish`, which
-//! runs inside its last poll or while its future is dropped, both while async-task
-//! holds a count on the task's cell (the `Runnable`'s). So while an entry is in the
-//! slab — read under the slab's lock — the header it points to is alive (the header
-//! also holds a count on its own cell from launch to finish, `HeaderRef::launch`). A
-//! reference handed out is a new count made through the header's key.
+//! A task does not leave when it finishes, but when the registry next sweeps: its
+//! entry stays, read as done, until then. Taking it out in `finish` cost a lock and a
+//! slab write on the thread that finished the task, on lines the spawning thread had
+//! just written: a third of the threaded loop's spawn_join (benchmarks.md). The
+//! registry sweeps out its finished tasks, giving their counts back:
+//! - when an insert finds the slab full (before it would grow), so a loop that keeps
+//!   spawning keeps at most as many finished tasks as it has capacity for;
+//! - when the loop is about to wait with nothing to run ([`TaskRegistry::sweep`]), if
+//!   it took in at least a quarter of its size since the last sweep;
+//! - at `close()`, all of them. A task that finishes once its loop is closed takes
+//!   itself out at once: the entries' counts keep the loop's executor alive (a
+//!   task's schedule function holds it), so none may linger past the close.
 
 // Dereferences the entries' header pointers (see above).
 #![allow(unsafe_code)]
@@ -18,42 +26,83 @@ use slab::Slab;
 
 use crate::header::{Header, HeaderPtr, HeaderRef, TaskRef};
 
-/// The live tasks of one loop.
+/// A sweep that would look at fewer entries than this waits (not worth a pass).
+const SWEEP_MIN: usize = 64;
+
+/// The tasks of one loop.
 #[derive(Default)]
 pub(crate) struct TaskRegistry {
-    tasks: Mutex<Slab<HeaderPtr>>,
+    tasks: Mutex<Entries>,
+}
+
+#[derive(Default)]
+struct Entries {
+    slab: Slab<HeaderPtr>,
+    /// Inserts since the last sweep.
+    churn: usize,
 }
 
 impl TaskRegistry {
-    fn lock(&self) -> std::sync::MutexGuard<'_, Slab<HeaderPtr>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Entries> {
         self.tasks.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Adds a task at its launch (the caller holds a count on it).
+    /// Adds a task at its launch, with the count its header took on its own cell;
+    /// sweeps first if the slab is full.
     ///
-    /// Keys are 32 bits in the header: a loop past 2^32 - 1 live tasks at once (some
+    /// Keys are 32 bits in the header: a loop past 2^32 - 1 tasks in at once (some
     /// terabytes of them) would stop listing the newest, not fail.
     pub(crate) fn insert(&self, header: &Header) {
-        let mut tasks = self.lock();
-        let entry = tasks.vacant_entry();
-        if let Ok(key) = u32::try_from(entry.key()) {
-            if key != u32::MAX {
-                entry.insert(HeaderPtr::new(header));
-                header.slot.store(key, Ordering::Release);
+        let mut gone = Vec::new();
+        {
+            let mut e = self.lock();
+            if e.slab.len() == e.slab.capacity() && e.slab.len() >= SWEEP_MIN {
+                e.take_finished(&mut gone);
+            }
+            e.churn += 1;
+            let entry = e.slab.vacant_entry();
+            match u32::try_from(entry.key()) {
+                Ok(key) if key != u32::MAX => {
+                    entry.insert(HeaderPtr::new(header));
+                    header.slot.store(key, Ordering::Release);
+                }
+                // Not listed: give its count back now (the caller holds another).
+                _ => gone.push(HeaderPtr::new(header)),
             }
         }
+        release(gone);
     }
 
-    /// Takes a finishing task out; false if it was not in.
+    /// Takes a task out now, giving its count back; false if it was not in. For a
+    /// task that finishes on a closed loop (see the module docs); the caller holds
+    /// another count.
     pub(crate) fn remove(&self, header: &Header) -> bool {
         let key = header.slot.swap(u32::MAX, Ordering::AcqRel);
-        key != u32::MAX && self.lock().try_remove(key as usize).is_some()
+        let out = key != u32::MAX && self.lock().slab.try_remove(key as usize).is_some();
+        if out {
+            release(vec![HeaderPtr::new(header)]);
+        }
+        out
+    }
+
+    /// Takes the finished tasks out and gives their counts back: all of them if
+    /// `all`, else only if a quarter of the registry came in since the last sweep.
+    pub(crate) fn sweep(&self, all: bool) {
+        let mut gone = Vec::new();
+        {
+            let mut e = self.lock();
+            if !all && (e.churn < SWEEP_MIN || e.churn < e.slab.len() / 4) {
+                return;
+            }
+            e.take_finished(&mut gone);
+        }
+        release(gone);
     }
 
     /// How many tasks are in and not done.
     pub(crate) fn count_pending(&self) -> usize {
-        let tasks = self.lock();
-        tasks
+        let e = self.lock();
+        e.slab
             .iter()
             // SAFETY: an entry's header is alive while it is in and the lock is held
             // (module docs).
@@ -63,9 +112,9 @@ impl TaskRegistry {
 
     /// References to the tasks that are in and not done, in no order.
     pub(crate) fn pending(&self) -> Vec<TaskRef> {
-        let tasks = self.lock();
-        let mut v = Vec::with_capacity(tasks.len());
-        for (_, &ptr) in tasks.iter() {
+        let e = self.lock();
+        let mut v = Vec::new();
+        for (_, &ptr) in e.slab.iter() {
             // SAFETY: an entry's header is alive while it is in and the lock is held
             // (module docs).
             let header = unsafe { ptr.get() };
@@ -79,40 +128,125 @@ impl TaskRegistry {
     }
 }
 
+impl Entries {
+    /// Moves the finished tasks' entries into `gone` (their counts go back once the
+    /// lock is released: the last one frees the task's cell).
+    fn take_finished(&mut self, gone: &mut Vec<HeaderPtr>) {
+        self.churn = 0;
+        self.slab.retain(|key, ptr| {
+            // SAFETY: an entry's header is alive while it is in and the lock is held
+            // (module docs).
+            let header = unsafe { ptr.get() };
+            // Claimed here, or by a `remove` that will not find it in any more.
+            let leave = header.is_done()
+                && header
+                    .slot
+                    .compare_exchange(key as u32, u32::MAX, Ordering::AcqRel, Ordering::Acquire)
+                    .is_ok();
+            if leave {
+                gone.push(*ptr);
+            }
+            !leave
+        });
+    }
+}
+
+/// Gives back the counts of entries taken out.
+fn release(gone: Vec<HeaderPtr>) {
+    for ptr in gone {
+        // SAFETY: the entry held the count its header took at launch, and it was
+        // taken out exactly once (its slot claimed under the lock), so this gives
+        // that count back once.
+        drop(unsafe { HeaderRef::adopt(ptr) });
+    }
+}
+
 /// The registry's pointers across a task's life, without an executor, so that Miri
 /// can check them (`cargo +nightly miri test -p tulip-core --lib task_registry`).
 #[cfg(test)]
 mod tests {
     use std::panic::Location;
 
-    use super::TaskRegistry;
-    use crate::header::{Header, HeaderPtr, HeaderRef};
+    use super::{TaskRegistry, SWEEP_MIN};
+    use crate::header::{Header, HeaderRef};
+    use crate::outcome::Ending;
+
+    /// A task made the way `spawn::launch` makes one: its key and own count, then
+    /// the registry.
+    fn launch(reg: &TaskRegistry) -> (async_task::Runnable<Header>, async_task::Task<u8, Header>) {
+        let (runnable, task) = async_task::Builder::new()
+            .metadata(Header::new(1, Location::caller()))
+            .spawn(|_: &Header| async { 9u8 }, drop);
+        // SAFETY: once, before the runnable is scheduled.
+        let me = unsafe { HeaderRef::launch(&runnable) };
+        reg.insert(&me);
+        (runnable, task)
+    }
+
+    /// What `finish` does to the header: marks it done.
+    fn finish(task: &async_task::Task<u8, Header>) {
+        assert!(task.metadata().finish(Ending::Returned).is_none());
+    }
 
     #[test]
     fn a_registered_task_is_listed_until_it_leaves_and_outlives_the_listing() {
         let reg = TaskRegistry::default();
-        let (runnable, task) = async_task::Builder::new()
-            .metadata(Header::new(1, Location::caller()))
-            .spawn(|_: &Header| async { 9u8 }, drop);
-        // What `spawn::launch` does: the key and the own count, then the registry.
-        // SAFETY: once, before the runnable is scheduled.
-        let me = unsafe { HeaderRef::launch(&runnable) };
-        reg.insert(&me);
-        drop(me);
+        let (runnable, task) = launch(&reg);
         let listed = reg.pending();
         assert_eq!(listed.len(), 1);
         assert_eq!(reg.count_pending(), 1);
-        // What `finish` does, inside the task's last step: leave, give up the
-        // header's own count.
+        // A task finishing on a closed loop, inside its last step: it leaves, and
+        // the registry gives its count back.
         assert!(!runnable.run(), "not woken while it ran");
+        finish(&task);
         let header = task.metadata();
         assert!(reg.remove(header));
         assert!(!reg.remove(header));
-        // SAFETY: the count `launch` gave the header, given up once.
-        drop(unsafe { HeaderRef::adopt(HeaderPtr::new(header)) });
         assert!(reg.pending().is_empty());
         assert_eq!(futures::executor::block_on(task), 9);
         // The listed reference is the last count: the header is still readable.
         assert_eq!(listed[0].loop_id(), 1);
+    }
+
+    #[test]
+    fn finished_tasks_stay_until_a_sweep_and_pending_ones_stay_after() {
+        let reg = TaskRegistry::default();
+        let tasks: Vec<_> = (0..3).map(|_| launch(&reg)).collect();
+        for (_, task) in &tasks[..2] {
+            finish(task);
+        }
+        assert_eq!(reg.count_pending(), 1);
+        // Three inserts: too few for a sweep that is not asked for all.
+        reg.sweep(false);
+        assert_eq!(reg.lock().slab.len(), 3);
+        reg.sweep(true);
+        assert_eq!(reg.lock().slab.len(), 1);
+        assert_eq!(reg.pending().len(), 1);
+        finish(&tasks[2].1);
+        reg.sweep(true);
+        assert!(reg.lock().slab.is_empty());
+        // Each count went back once: the handles free the cells (Miri checks).
+        drop(tasks);
+    }
+
+    #[test]
+    fn an_insert_into_a_full_slab_sweeps_first() {
+        let reg = TaskRegistry::default();
+        let mut tasks: Vec<_> = (0..SWEEP_MIN).map(|_| launch(&reg)).collect();
+        let full = |reg: &TaskRegistry| {
+            let e = reg.lock();
+            e.slab.len() == e.slab.capacity()
+        };
+        while !full(&reg) {
+            tasks.push(launch(&reg));
+        }
+        for (_, task) in &tasks {
+            finish(task);
+        }
+        tasks.push(launch(&reg));
+        assert_eq!(reg.lock().slab.len(), 1);
+        finish(&tasks.last().unwrap().1);
+        reg.sweep(true);
+        drop(tasks);
     }
 }

@@ -372,6 +372,12 @@ impl LocalLoop {
     #[inline(always)]
     fn begin_iteration(&self, state: &Rc<RefCell<State>>) -> Option<Option<Duration>> {
         let sh = &*self.shared;
+        if state.borrow().ready.is_empty() {
+            // Nothing to run: a moment to free the finished tasks only the registry
+            // keeps (a no-op unless many came in since the last sweep). Before the
+            // timeout is read: a freed task's destructors may schedule work.
+            sh.common.sweep_tasks(false);
+        }
         let (timeout, sample) = {
             let mut st = state.borrow_mut();
             st.iterations += 1;

@@ -514,6 +514,12 @@ impl ThreadedLoop {
     #[inline(always)]
     fn begin_iteration(&self) -> Option<Option<Duration>> {
         let sh = &*self.shared;
+        if self.timeout() != Some(Duration::ZERO) {
+            // About to wait: a moment to free the finished tasks only the registry
+            // keeps (a no-op unless many came in since the last sweep). Before the
+            // timeout is read again: a freed task's destructors may schedule work.
+            sh.common.sweep_tasks(false);
+        }
         if self.timeout() != Some(Duration::ZERO) || sh.reactor.has_io() {
             sh.driver_sleeping.store(true, Ordering::SeqCst);
             fence(Ordering::SeqCst);
