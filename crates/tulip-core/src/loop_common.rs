@@ -227,8 +227,15 @@ impl LoopCommon {
         self.tasks.remove(header);
     }
 
+    /// Counts a task that finished on the open loop: it stays in the registry until
+    /// a sweep (see `task_registry.rs`).
+    #[inline]
+    pub(crate) fn note_finished(&self) {
+        self.tasks.note_finished();
+    }
+
     /// Takes finished tasks out of the registry, freeing what only the registry
-    /// kept: all of them if `all`, else if enough came in since the last sweep. An
+    /// kept: all of them if `all`, else if enough finished since the last sweep. An
     /// executor calls it when it is about to wait with nothing to run.
     pub fn sweep_tasks(&self, all: bool) {
         self.tasks.sweep(all);

@@ -277,6 +277,8 @@ fn finish(header: &Header, lp: &Arc<dyn Backend>, ending: Ending, main: Option<&
         std::sync::atomic::fence(Ordering::SeqCst);
         if lp.is_closed() {
             lp.common().untrack(header);
+        } else {
+            lp.common().note_finished();
         }
     }
     if entries.is_none() && !(raised && main.is_none()) {

@@ -6,40 +6,67 @@
 //! A task does not leave when it finishes, but when the registry next sweeps: its
 //! entry stays, read as done, until then. Taking it out in `finish` cost a lock and a
 //! slab write on the thread that finished the task, on lines the spawning thread had
-//! just written: a third of the threaded loop's spawn_join (benchmarks.md). The
-//! registry sweeps out its finished tasks, giving their counts back:
-//! - when an insert finds the slab full (before it would grow), so a loop that keeps
-//!   spawning keeps at most as many finished tasks as it has capacity for;
-//! - when the loop is about to wait with nothing to run ([`TaskRegistry::sweep`]), if
-//!   it took in at least a quarter of its size since the last sweep;
+//! just written: a quarter of the threaded loop's spawn_join (benchmarks.md). A
+//! finishing task only adds one to a count striped by thread
+//! ([`TaskRegistry::note_finished`]), and the registry sweeps out its finished
+//! tasks, giving their counts back:
+//! - when an insert finds the slab full (before it would grow), if at least a
+//!   quarter of it finished since the last sweep; else it grows. So a loop keeps at
+//!   most its slab's capacity of finished tasks, and the slab grows only when over
+//!   three quarters of it are pending;
+//! - when the loop is about to wait with nothing to run ([`TaskRegistry::sweep`]), on
+//!   the same condition;
 //! - at `close()`, all of them. A task that finishes once its loop is closed takes
 //!   itself out at once: the entries' counts keep the loop's executor alive (a
 //!   task's schedule function holds it), so none may linger past the close.
+//!
+//! The count decides only when a sweep is worth a walk over the slab (each entry a
+//! header to read, likely out of cache); a sweep frees what is done whatever it says.
 
 // Dereferences the entries' header pointers (see above).
 #![allow(unsafe_code)]
 
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
 use slab::Slab;
 
 use crate::header::{Header, HeaderPtr, HeaderRef, TaskRef};
 
-/// A sweep that would look at fewer entries than this waits (not worth a pass).
+/// A sweep that would free fewer tasks than this waits (not worth a pass).
 const SWEEP_MIN: usize = 64;
+
+/// Stripes of the finished count: threads finishing tasks at once add to different
+/// cache lines.
+const STRIPES: usize = 8;
 
 /// The tasks of one loop.
 #[derive(Default)]
 pub(crate) struct TaskRegistry {
     tasks: Mutex<Entries>,
+    /// Tasks that finished on the open loop, ever, split by thread: summed, less
+    /// [`Entries::swept_at`], what a sweep would find.
+    finished: [Stripe; STRIPES],
 }
+
+/// One cache line's worth (two, against the adjacent-line prefetcher) of count.
+#[derive(Default)]
+#[repr(align(128))]
+struct Stripe(AtomicUsize);
 
 #[derive(Default)]
 struct Entries {
     slab: Slab<HeaderPtr>,
-    /// Inserts since the last sweep.
-    churn: usize,
+    /// The finished count when the last sweep began.
+    swept_at: usize,
+}
+
+thread_local! {
+    /// This thread's stripe of every registry's finished count.
+    static STRIPE: usize = {
+        static NEXT: AtomicUsize = AtomicUsize::new(0);
+        NEXT.fetch_add(1, Ordering::Relaxed) % STRIPES
+    };
 }
 
 impl TaskRegistry {
@@ -56,10 +83,12 @@ impl TaskRegistry {
         let mut gone = Vec::new();
         {
             let mut e = self.lock();
-            if e.slab.len() == e.slab.capacity() && e.slab.len() >= SWEEP_MIN {
-                e.take_finished(&mut gone);
+            if e.slab.len() == e.slab.capacity() {
+                let finished = self.finished();
+                if e.worth_a_sweep(finished) {
+                    e.take_finished(finished, &mut gone);
+                }
             }
-            e.churn += 1;
             let entry = e.slab.vacant_entry();
             match u32::try_from(entry.key()) {
                 Ok(key) if key != u32::MAX => {
@@ -85,16 +114,31 @@ impl TaskRegistry {
         out
     }
 
+    /// Counts a task that finished on the open loop (it stays in until a sweep).
+    #[inline]
+    pub(crate) fn note_finished(&self) {
+        let stripe = STRIPE.try_with(|s| *s).unwrap_or(0);
+        self.finished[stripe].0.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Tasks that finished on the open loop, ever (wrapping).
+    fn finished(&self) -> usize {
+        self.finished
+            .iter()
+            .fold(0, |sum, s| sum.wrapping_add(s.0.load(Ordering::Relaxed)))
+    }
+
     /// Takes the finished tasks out and gives their counts back: all of them if
-    /// `all`, else only if a quarter of the registry came in since the last sweep.
+    /// `all`, else only if a quarter of the registry finished since the last sweep.
     pub(crate) fn sweep(&self, all: bool) {
         let mut gone = Vec::new();
         {
             let mut e = self.lock();
-            if !all && (e.churn < SWEEP_MIN || e.churn < e.slab.len() / 4) {
+            let finished = self.finished();
+            if !all && !e.worth_a_sweep(finished) {
                 return;
             }
-            e.take_finished(&mut gone);
+            e.take_finished(finished, &mut gone);
         }
         release(gone);
     }
@@ -129,10 +173,18 @@ impl TaskRegistry {
 }
 
 impl Entries {
+    /// Whether enough tasks finished since the last sweep (`finished`: the count
+    /// now) to walk the slab for them.
+    fn worth_a_sweep(&self, finished: usize) -> bool {
+        let fresh = finished.wrapping_sub(self.swept_at);
+        fresh >= SWEEP_MIN && fresh >= self.slab.len() / 4
+    }
+
     /// Moves the finished tasks' entries into `gone` (their counts go back once the
-    /// lock is released: the last one frees the task's cell).
-    fn take_finished(&mut self, gone: &mut Vec<HeaderPtr>) {
-        self.churn = 0;
+    /// lock is released: the last one frees the task's cell); `finished` is the
+    /// finished count read before the walk.
+    fn take_finished(&mut self, finished: usize, gone: &mut Vec<HeaderPtr>) {
+        self.swept_at = finished;
         self.slab.retain(|key, ptr| {
             // SAFETY: an entry's header is alive while it is in and the lock is held
             // (module docs).
@@ -183,9 +235,27 @@ mod tests {
         (runnable, task)
     }
 
-    /// What `finish` does to the header: marks it done.
-    fn finish(task: &async_task::Task<u8, Header>) {
+    /// What `finish` does on an open loop: marks the header done and counts it.
+    fn finish(reg: &TaskRegistry, task: &async_task::Task<u8, Header>) {
         assert!(task.metadata().finish(Ending::Returned).is_none());
+        reg.note_finished();
+    }
+
+    /// Launches tasks until the slab is full (at least `at_least` of them).
+    fn fill(
+        reg: &TaskRegistry,
+        at_least: usize,
+    ) -> Vec<(async_task::Runnable<Header>, async_task::Task<u8, Header>)> {
+        let mut tasks: Vec<_> = (0..at_least).map(|_| launch(reg)).collect();
+        while !full(reg) {
+            tasks.push(launch(reg));
+        }
+        tasks
+    }
+
+    fn full(reg: &TaskRegistry) -> bool {
+        let e = reg.lock();
+        e.slab.len() == e.slab.capacity()
     }
 
     #[test]
@@ -198,7 +268,7 @@ mod tests {
         // A task finishing on a closed loop, inside its last step: it leaves, and
         // the registry gives its count back.
         assert!(!runnable.run(), "not woken while it ran");
-        finish(&task);
+        assert!(task.metadata().finish(Ending::Returned).is_none());
         let header = task.metadata();
         assert!(reg.remove(header));
         assert!(!reg.remove(header));
@@ -213,16 +283,16 @@ mod tests {
         let reg = TaskRegistry::default();
         let tasks: Vec<_> = (0..3).map(|_| launch(&reg)).collect();
         for (_, task) in &tasks[..2] {
-            finish(task);
+            finish(&reg, task);
         }
         assert_eq!(reg.count_pending(), 1);
-        // Three inserts: too few for a sweep that is not asked for all.
+        // Two finished: too few for a sweep that is not asked for all.
         reg.sweep(false);
         assert_eq!(reg.lock().slab.len(), 3);
         reg.sweep(true);
         assert_eq!(reg.lock().slab.len(), 1);
         assert_eq!(reg.pending().len(), 1);
-        finish(&tasks[2].1);
+        finish(&reg, &tasks[2].1);
         reg.sweep(true);
         assert!(reg.lock().slab.is_empty());
         // Each count went back once: the handles free the cells (Miri checks).
@@ -232,21 +302,46 @@ mod tests {
     #[test]
     fn an_insert_into_a_full_slab_sweeps_first() {
         let reg = TaskRegistry::default();
-        let mut tasks: Vec<_> = (0..SWEEP_MIN).map(|_| launch(&reg)).collect();
-        let full = |reg: &TaskRegistry| {
-            let e = reg.lock();
-            e.slab.len() == e.slab.capacity()
-        };
-        while !full(&reg) {
-            tasks.push(launch(&reg));
-        }
+        let mut tasks = fill(&reg, SWEEP_MIN);
         for (_, task) in &tasks {
-            finish(task);
+            finish(&reg, task);
         }
         tasks.push(launch(&reg));
         assert_eq!(reg.lock().slab.len(), 1);
-        finish(&tasks.last().unwrap().1);
+        finish(&reg, &tasks.last().unwrap().1);
         reg.sweep(true);
+        drop(tasks);
+    }
+
+    #[test]
+    fn a_full_slab_with_few_finished_grows_and_an_idle_sweep_waits_for_a_quarter() {
+        let reg = TaskRegistry::default();
+        let mut tasks = fill(&reg, 4 * SWEEP_MIN);
+        let len = tasks.len();
+        // Under a quarter finished: the insert grows the slab, sweeping nothing.
+        for (_, task) in &tasks[..len / 4 - 1] {
+            finish(&reg, task);
+        }
+        tasks.push(launch(&reg));
+        assert_eq!(reg.lock().slab.len(), len + 1);
+        reg.sweep(false);
+        assert_eq!(
+            reg.lock().slab.len(),
+            len + 1,
+            "under a quarter: no idle sweep"
+        );
+        // A quarter finished: the idle sweep frees them all, pending ones stay.
+        for (_, task) in &tasks[len / 4 - 1..len / 4 + 1] {
+            finish(&reg, task);
+        }
+        reg.sweep(false);
+        assert_eq!(reg.lock().slab.len(), len + 1 - (len / 4 + 1));
+        assert_eq!(reg.count_pending(), len + 1 - (len / 4 + 1));
+        for (_, task) in &tasks[len / 4 + 1..] {
+            finish(&reg, task);
+        }
+        reg.sweep(true);
+        assert!(reg.lock().slab.is_empty());
         drop(tasks);
     }
 }
