@@ -178,10 +178,11 @@ impl HeaderRef {
         unsafe { HeaderRef::adopt(HeaderPtr::new(header)) }
     }
 
-    /// Sets up the header of the task `runnable` runs: its key, and the count the
-    /// header holds on its own cell from now until the task finishes (given up in
-    /// `task_future::finish`), so that the registry's pointer stays valid and
-    /// `cancel()` can wake it. Returns a reference for the task's handle.
+    /// Sets up the header of the task `runnable` runs: its key, and the header's own
+    /// count on its cell, which the caller hands to the loop's task registry
+    /// (`TaskRegistry::insert`; the registry gives it back when it lets the task
+    /// go), so that the registry's pointer stays valid and `cancel()` can wake it.
+    /// Returns a reference for the task's handle.
     ///
     /// # Safety
     /// Once per task, before the runnable is scheduled or the header is shared.

@@ -80,8 +80,9 @@ where
 }
 
 /// Registers a new task with its loop and schedules its first step. The handle's
-/// reference, and the header itself until the task finishes, each hold a count on
-/// the task's one allocation (see `HeaderRef`).
+/// reference, and the loop's task registry until it lets the finished task go
+/// (`task_registry.rs`), each hold a count on the task's one allocation (see
+/// `HeaderRef`).
 //
 // Sets up the header's key and own count (`HeaderRef::launch`), which must happen
 // once, before the task is shared: only here, right after async-task made it.
