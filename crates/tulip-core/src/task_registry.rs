@@ -344,4 +344,28 @@ mod tests {
         assert!(reg.lock().slab.is_empty());
         drop(tasks);
     }
+
+    #[test]
+    fn steady_churn_keeps_the_slab_small() {
+        // A loop that never idles, spawning and finishing tasks with a few pending at
+        // a time: the full-slab sweeps alone keep the slab at a bounded size.
+        let reg = TaskRegistry::default();
+        let rounds = if cfg!(miri) { 600 } else { 20_000 };
+        let mut pending = std::collections::VecDeque::new();
+        for _ in 0..rounds {
+            pending.push_back(launch(&reg));
+            if pending.len() > 8 {
+                let (_, task) = pending.pop_front().unwrap();
+                finish(&reg, &task);
+            }
+        }
+        let capacity = reg.lock().slab.capacity();
+        assert!(capacity <= 4 * SWEEP_MIN, "slab grew to {capacity} entries");
+        assert_eq!(reg.count_pending(), 8);
+        while let Some((_, task)) = pending.pop_front() {
+            finish(&reg, &task);
+        }
+        reg.sweep(true);
+        assert!(reg.lock().slab.is_empty());
+    }
 }
