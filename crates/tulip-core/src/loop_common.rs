@@ -235,8 +235,8 @@ impl LoopCommon {
     }
 
     /// Takes finished tasks out of the registry, freeing what only the registry
-    /// kept: all of them if `all`, else if enough finished since the last sweep. An
-    /// executor calls it when it is about to wait with nothing to run.
+    /// kept: all of them if `all`, else if a quarter of it finished since the last
+    /// sweep. An executor calls it when it is about to wait with nothing to run.
     pub fn sweep_tasks(&self, all: bool) {
         self.tasks.sweep(all);
     }

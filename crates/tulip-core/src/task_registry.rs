@@ -109,7 +109,7 @@ impl TaskRegistry {
         let key = header.slot.swap(u32::MAX, Ordering::AcqRel);
         let out = key != u32::MAX && self.lock().slab.try_remove(key as usize).is_some();
         if out {
-            release(vec![HeaderPtr::new(header)]);
+            release([HeaderPtr::new(header)]);
         }
         out
     }
@@ -204,7 +204,7 @@ impl Entries {
 }
 
 /// Gives back the counts of entries taken out.
-fn release(gone: Vec<HeaderPtr>) {
+fn release(gone: impl IntoIterator<Item = HeaderPtr>) {
     for ptr in gone {
         // SAFETY: the entry held the count its header took at launch, and it was
         // taken out exactly once (its slot claimed under the lock), so this gives
@@ -223,9 +223,12 @@ mod tests {
     use crate::header::{Header, HeaderRef};
     use crate::outcome::Ending;
 
+    /// A task as the tests hold it: its first step, and its handle.
+    type Launched = (async_task::Runnable<Header>, async_task::Task<u8, Header>);
+
     /// A task made the way `spawn::launch` makes one: its key and own count, then
     /// the registry.
-    fn launch(reg: &TaskRegistry) -> (async_task::Runnable<Header>, async_task::Task<u8, Header>) {
+    fn launch(reg: &TaskRegistry) -> Launched {
         let (runnable, task) = async_task::Builder::new()
             .metadata(Header::new(1, Location::caller()))
             .spawn(|_: &Header| async { 9u8 }, drop);
@@ -242,10 +245,7 @@ mod tests {
     }
 
     /// Launches tasks until the slab is full (at least `at_least` of them).
-    fn fill(
-        reg: &TaskRegistry,
-        at_least: usize,
-    ) -> Vec<(async_task::Runnable<Header>, async_task::Task<u8, Header>)> {
+    fn fill(reg: &TaskRegistry, at_least: usize) -> Vec<Launched> {
         let mut tasks: Vec<_> = (0..at_least).map(|_| launch(reg)).collect();
         while !full(reg) {
             tasks.push(launch(reg));
@@ -256,6 +256,16 @@ mod tests {
     fn full(reg: &TaskRegistry) -> bool {
         let e = reg.lock();
         e.slab.len() == e.slab.capacity()
+    }
+
+    /// Finishes the tasks still pending, and checks that a full sweep (`close()`'s)
+    /// leaves the registry empty.
+    fn finish_rest_and_sweep_all(reg: &TaskRegistry, rest: &[Launched]) {
+        for (_, task) in rest {
+            finish(reg, task);
+        }
+        reg.sweep(true);
+        assert!(reg.lock().slab.is_empty());
     }
 
     #[test]
@@ -292,9 +302,7 @@ mod tests {
         reg.sweep(true);
         assert_eq!(reg.lock().slab.len(), 1);
         assert_eq!(reg.pending().len(), 1);
-        finish(&reg, &tasks[2].1);
-        reg.sweep(true);
-        assert!(reg.lock().slab.is_empty());
+        finish_rest_and_sweep_all(&reg, &tasks[2..]);
         // Each count went back once: the handles free the cells (Miri checks).
         drop(tasks);
     }
@@ -308,8 +316,7 @@ mod tests {
         }
         tasks.push(launch(&reg));
         assert_eq!(reg.lock().slab.len(), 1);
-        finish(&reg, &tasks.last().unwrap().1);
-        reg.sweep(true);
+        finish_rest_and_sweep_all(&reg, &tasks[tasks.len() - 1..]);
         drop(tasks);
     }
 
@@ -337,11 +344,7 @@ mod tests {
         reg.sweep(false);
         assert_eq!(reg.lock().slab.len(), len + 1 - (len / 4 + 1));
         assert_eq!(reg.count_pending(), len + 1 - (len / 4 + 1));
-        for (_, task) in &tasks[len / 4 + 1..] {
-            finish(&reg, task);
-        }
-        reg.sweep(true);
-        assert!(reg.lock().slab.is_empty());
+        finish_rest_and_sweep_all(&reg, &tasks[len / 4 + 1..]);
         drop(tasks);
     }
 
@@ -362,10 +365,6 @@ mod tests {
         let capacity = reg.lock().slab.capacity();
         assert!(capacity <= 4 * SWEEP_MIN, "slab grew to {capacity} entries");
         assert_eq!(reg.count_pending(), 8);
-        while let Some((_, task)) = pending.pop_front() {
-            finish(&reg, &task);
-        }
-        reg.sweep(true);
-        assert!(reg.lock().slab.is_empty());
+        finish_rest_and_sweep_all(&reg, pending.make_contiguous());
     }
 }

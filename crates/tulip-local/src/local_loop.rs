@@ -374,8 +374,9 @@ impl LocalLoop {
         let sh = &*self.shared;
         if state.borrow().ready.is_empty() {
             // Nothing to run: a moment to free the finished tasks only the registry
-            // keeps (a no-op unless many came in since the last sweep). Before the
-            // timeout is read: a freed task's destructors may schedule work.
+            // keeps (a no-op unless a quarter of it finished since the last sweep).
+            // Before the timeout is read: a freed task's destructors may schedule
+            // work.
             sh.common.sweep_tasks(false);
         }
         let (timeout, sample) = {

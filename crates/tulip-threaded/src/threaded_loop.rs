@@ -516,8 +516,9 @@ impl ThreadedLoop {
         let sh = &*self.shared;
         if self.timeout() != Some(Duration::ZERO) {
             // About to wait: a moment to free the finished tasks only the registry
-            // keeps (a no-op unless many came in since the last sweep). Before the
-            // timeout is read again: a freed task's destructors may schedule work.
+            // keeps (a no-op unless a quarter of it finished since the last sweep).
+            // Before the timeout is read again: a freed task's destructors may
+            // schedule work.
             sh.common.sweep_tasks(false);
         }
         if self.timeout() != Some(Duration::ZERO) || sh.reactor.has_io() {
