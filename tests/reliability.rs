@@ -102,11 +102,20 @@ impl Sizes {
         deadline: Duration::from_secs(900),
     };
 
+    /// The form asked for; `TULIP_RELIABILITY_DEADLINE=<seconds>` shortens (or
+    /// lengthens) the watchdog's deadline, to catch a rare hang in a loop of runs.
     fn get() -> Sizes {
-        match std::env::var("TULIP_RELIABILITY").as_deref() {
+        let mut sizes = match std::env::var("TULIP_RELIABILITY").as_deref() {
             Ok("long") => Sizes::LONG,
             _ => Sizes::BOUNDED,
+        };
+        if let Some(secs) = std::env::var("TULIP_RELIABILITY_DEADLINE")
+            .ok()
+            .and_then(|s| s.parse().ok())
+        {
+            sizes.deadline = Duration::from_secs(secs);
         }
+        sizes
     }
 
     fn form() -> &'static str {
@@ -322,6 +331,25 @@ fn two_passes(what: &str, sizes: &Sizes, pass: impl Fn()) {
     );
 }
 
+/// The loop the running scenario drives, if it says so ([`watch`]): a hang prints
+/// its task dump, so the failure says which await never ended.
+static WATCHED: Mutex<Option<tulip::EventLoop>> = Mutex::new(None);
+
+/// Names `lp` as the loop to dump if this scenario hangs, until the guard drops
+/// (before the loop is, so the scenario's leak check sees it gone).
+fn watch(lp: &tulip::EventLoop) -> Watching {
+    *WATCHED.lock().unwrap_or_else(|e| e.into_inner()) = Some(lp.clone());
+    Watching
+}
+
+struct Watching;
+
+impl Drop for Watching {
+    fn drop(&mut self) {
+        WATCHED.lock().unwrap_or_else(|e| e.into_inner()).take();
+    }
+}
+
 /// Runs one scenario's body on a thread of its own (`rel-run`, so that the threads
 /// it starts inherit a name `threads()` counts) and fails the test if it has not
 /// finished within `deadline`: a hang fails the run instead of stalling CI. A hung
@@ -338,11 +366,18 @@ fn guarded(what: String, deadline: Duration, body: impl FnOnce() + Send + 'stati
             body();
         })
         .unwrap();
-    match done.recv_timeout(deadline) {
+    let outcome = done.recv_timeout(deadline);
+    let watched = WATCHED.lock().unwrap_or_else(|e| e.into_inner()).take();
+    match outcome {
         Err(RecvTimeoutError::Timeout) => {
-            panic!("{what}: still running after {deadline:?}: hang")
+            let dump = watched.map_or_else(
+                || "(no loop watched)".into(),
+                |lp| format!("{}{:#?}", lp.dump_tasks(), lp.stats()),
+            );
+            panic!("{what}: still running after {deadline:?}: hang; its loop's tasks:\n{dump}")
         }
         _ => {
+            drop(watched);
             if let Err(panic) = thread.join() {
                 std::panic::resume_unwind(panic);
             }
@@ -1015,6 +1050,7 @@ fn cancellation_storm_body(new_loop: Factory, exe: &str) {
     let seed = seed();
 
     let lp = new_loop().unwrap();
+    let watching = watch(&lp);
     let reports = common::Log::default();
     let rep = reports.clone();
     lp.set_exception_handler(Some(
@@ -1119,6 +1155,7 @@ fn cancellation_storm_body(new_loop: Factory, exe: &str) {
         })
         .unwrap();
     lp.close().unwrap();
+    drop(watching);
     drop(lp);
 
     let (spawned, cancels, final_cancels, returned, were_cancelled, raised) = figures;
