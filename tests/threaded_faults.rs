@@ -63,15 +63,26 @@ fn a_task_blocking_its_worker_does_not_stop_the_others() {
 /// for their completion signal (bounded), so no timing is involved.
 #[test]
 fn tasks_queued_on_a_blocked_worker_are_stolen() {
+    queued_on_a_blocked_worker_are_stolen(20);
+}
+
+/// The least that wakes a thief: a step that queues one task on its own worker wakes
+/// nobody (the worker runs it next, see `push_task`); the second one queued does.
+#[test]
+fn two_tasks_queued_on_a_blocked_worker_are_stolen() {
+    queued_on_a_blocked_worker_are_stolen(2);
+}
+
+fn queued_on_a_blocked_worker_are_stolen(n: usize) {
     let lp = Builder::new().workers(2).build().unwrap();
     let got_signal = lp
-        .run_until_complete(async {
-            let blocker = tulip::create_task(async {
+        .run_until_complete(async move {
+            let blocker = tulip::create_task(async move {
                 let (tx, rx) = mpsc::channel();
                 let blocker_worker = current_worker();
                 let on = Arc::new(Mutex::new(BTreeSet::new()));
-                let left = Arc::new(AtomicUsize::new(20));
-                for _ in 0..20 {
+                let left = Arc::new(AtomicUsize::new(n));
+                for _ in 0..n {
                     let (tx, on, left) = (tx.clone(), on.clone(), left.clone());
                     tulip::create_task(async move {
                         on.lock().unwrap().extend(current_worker());

@@ -280,17 +280,27 @@ impl Shared {
     }
 
     /// Queues a `Send` task step: onto this worker's deque when called on one of this
-    /// loop's workers, onto the injector otherwise; then wakes an idle worker.
+    /// loop's workers, onto the injector otherwise; then wakes an idle worker, unless
+    /// the step is the only one on this worker's deque.
+    ///
+    /// That one this worker runs next, as soon as the step it runs (the one that woke
+    /// it) returns: a thief woken for it would find it gone, or take it and turn a
+    /// message passed between two tasks into a wake-up across threads at every pass
+    /// (`ping_pong`). tokio gets the same from its LIFO slot; here the deque stays
+    /// FIFO, and only the wake-up is saved. The cost: a step that wakes one task and
+    /// then runs on for long keeps that task waiting (tokio's LIFO slot does too);
+    /// once two are queued, a sleeper is woken to steal.
     fn push_task(&self, r: Runnable) {
         if self.is_closed() {
             tulip_core::drop_step(r); // Whoever awaits the task sees it cancelled.
             return;
         }
         let mut slot = Some(r);
-        worker::with_worker(self.common.id(), |ctx| {
+        let more = worker::with_worker(self.common.id(), |ctx| {
             if let Some(r) = slot.take() {
                 ctx.local.push(r)
             }
+            ctx.local.len() > 1
         });
         if let Some(r) = slot {
             // Woken by the driver's own reactor wait: the driver runs it next.
@@ -299,6 +309,8 @@ impl Shared {
             };
             self.injector.push(r);
             self.drain_if_closed_meanwhile();
+        } else if more == Some(false) {
+            return;
         }
         self.idle.unpark_one();
     }

@@ -321,8 +321,9 @@ impl Runner<'_> {
             self.publish_steps();
         }
         run_step(r);
-        // Steps woken onto this worker's own deque: let an idle worker steal some.
-        if !self.local.is_empty() {
+        // More steps on this worker's own deque than the one it takes next: let an
+        // idle worker steal some (see `Shared::push_task`).
+        if self.local.len() > 1 {
             self.shared.idle.unpark_one();
         }
     }
