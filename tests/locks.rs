@@ -270,6 +270,55 @@ fn condition_cancelled_waiter(new_loop: Factory) {
     .unwrap();
 }
 
+/// asyncio_ref/condition_wait_cancelled_first.py: `wait` called with a cancel
+/// already requested lets the lock go (a queued task takes it), then takes it again,
+/// behind that task, before it returns `Cancelled`. It once kept the lock and then
+/// waited for it, forever (the threaded executor's cancellation storm found it: a
+/// `cancel()` from another thread landing between `acquire` and `wait`).
+fn condition_wait_with_a_cancel_already_requested(new_loop: Factory) {
+    let lp = new_loop().unwrap();
+    let log = Log::default();
+    let l = log.clone();
+    lp.run_until_complete(async move {
+        let cond = Condition::new();
+        let c = cond.clone();
+        let waiter = create_task(async move {
+            let mut g = c.acquire().await?;
+            let (c2, l2) = (c.clone(), l.clone());
+            let other = create_task(async move {
+                let _g = c2.acquire().await?;
+                l2.push("other has the lock");
+                Ok::<_, SyncError>(())
+            })?;
+            until(|| c.lock().waiters() == 1).await; // other queues on the lock
+            tulip::current_task().unwrap().cancel();
+            match c.wait(&mut g).await {
+                Err(e) if e.is_cancelled() => {
+                    l.push(format!("wait raised Cancelled, locked={}", c.locked()))
+                }
+                Err(e) => panic!("wait: {e}"),
+                Ok(()) => l.push("wait returned"),
+            }
+            tulip::current_task().unwrap().uncancel();
+            drop(g);
+            other.await?;
+            l.push(format!("end, locked={}", c.locked()));
+            Ok::<_, SyncError>(())
+        })?;
+        waiter.await?;
+        Ok::<_, tulip::Error>(())
+    })
+    .unwrap();
+    assert_eq!(
+        log.take(),
+        [
+            "other has the lock",
+            "wait raised Cancelled, locked=true",
+            "end, locked=false"
+        ]
+    );
+}
+
 fn barrier_passes_aborts_and_resets(new_loop: Factory) {
     let lp = new_loop().unwrap();
     lp.run_until_complete(async {
@@ -352,5 +401,6 @@ per_executor!(
     event_wakes_every_waiter,
     condition_notify_and_wait_for,
     condition_cancelled_waiter,
+    condition_wait_with_a_cancel_already_requested,
     barrier_passes_aborts_and_resets,
 );

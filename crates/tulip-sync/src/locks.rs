@@ -552,6 +552,13 @@ impl Future for CondWait<'_, '_, '_> {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
         if let Some(c) = take_cancel() {
+            if this.key.is_none() && this.guard.held {
+                // Cancelled before it queued: asyncio's `wait` lets the lock go
+                // first all the same (a queued task takes it), and `wait` takes it
+                // again. Holding on to it here would make that wait for ourselves.
+                this.guard.held = false;
+                this.cond.lock.release();
+            }
             this.abandon();
             return Poll::Ready(Err(c.into()));
         }
