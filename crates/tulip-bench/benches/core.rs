@@ -274,6 +274,36 @@ fn ping_pong_10k(lp: &tulip::EventLoop) -> u64 {
     .expect("run_until_complete")
 }
 
+/// 10,000 round trips between two spawned tasks (on the threaded loop, both on
+/// workers: a step that wakes the other task alone keeps it on its worker).
+fn ping_pong_tasks_10k(lp: &tulip::EventLoop) -> u64 {
+    lp.run_until_complete(async {
+        let (ping, pong) = (Slot::new(), Slot::new());
+        let (ping2, pong2) = (ping.clone(), pong.clone());
+        let echo = tulip::create_task(async move {
+            for _ in 0..10_000 {
+                let v = ping2.recv().await;
+                pong2.send(v).await;
+            }
+            Ok::<_, tulip::Error>(())
+        })
+        .expect("create_task");
+        let pinger = tulip::create_task(async move {
+            let mut last = 0;
+            for i in 0..10_000 {
+                ping.send(i).await;
+                last = pong.recv().await;
+            }
+            Ok::<_, tulip::Error>(last)
+        })
+        .expect("create_task");
+        let last = pinger.await.expect("pinger task");
+        echo.await.expect("echo task");
+        Ok::<_, tulip::Error>(last)
+    })
+    .expect("run_until_complete")
+}
+
 fn channel(c: &mut Criterion) {
     let lp = new_loop();
     c.bench_function("channel::ping_pong_10k", |b| {
@@ -293,6 +323,9 @@ fn threaded(c: &mut Criterion) {
     c.bench_function("threaded::sleep_1k", |b| b.iter(|| sleep_1k(&lp)));
     c.bench_function("threaded::ping_pong_10k", |b| {
         b.iter(|| black_box(ping_pong_10k(&lp)))
+    });
+    c.bench_function("threaded::ping_pong_tasks_10k", |b| {
+        b.iter(|| black_box(ping_pong_tasks_10k(&lp)))
     });
     lp.close().expect("close");
 }
