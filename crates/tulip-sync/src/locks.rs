@@ -469,7 +469,8 @@ impl Condition {
     ///
     /// # Errors
     /// `RuntimeError` if `guard` does not hold this condition's lock; `Cancelled` if the
-    /// task was cancelled while waiting (the lock is held again all the same).
+    /// task was cancelled while waiting, or before (the lock is let go and held again
+    /// all the same, as in asyncio: a task queued for it takes it in between).
     ///
     /// # Cancel safety
     /// Cancel safe with respect to `cancel()`: a notification given to a waiter that
