@@ -621,6 +621,7 @@ fn echo_soak_body(new_loop: Factory, exe: &str) {
     let connections = sizes.connections;
 
     let lp = new_loop().unwrap();
+    let watching = watch(&lp);
     let stats = Arc::new(EchoStats::default());
     let st = stats.clone();
     let totals = lp
@@ -670,6 +671,7 @@ fn echo_soak_body(new_loop: Factory, exe: &str) {
         })
         .unwrap();
     lp.close().unwrap();
+    drop(watching);
     drop(lp);
 
     let (total, most_open) = totals;
@@ -743,6 +745,7 @@ fn cross_thread_wakeups_body(new_loop: Factory, exe: &str) {
     });
 
     let lp = new_loop().unwrap();
+    let watching = watch(&lp);
     let (lp2, m) = (lp.clone(), marks.clone());
     let total = per * PRODUCERS;
     let loop_thread = std::thread::current().id();
@@ -794,6 +797,7 @@ fn cross_thread_wakeups_body(new_loop: Factory, exe: &str) {
     })
     .unwrap();
     lp.close().unwrap();
+    drop(watching);
     drop(lp);
 
     assert_eq!(
