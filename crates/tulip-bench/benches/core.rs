@@ -250,54 +250,44 @@ impl Slot {
     }
 }
 
-/// 10,000 round trips between the main task and an echo task.
-fn ping_pong_10k(lp: &tulip::EventLoop) -> u64 {
-    lp.run_until_complete(async {
-        let (ping, pong) = (Slot::new(), Slot::new());
-        let (ping2, pong2) = (ping.clone(), pong.clone());
-        let echo = tulip::create_task(async move {
-            for _ in 0..10_000 {
-                let v = ping2.recv().await;
-                pong2.send(v).await;
-            }
-            Ok::<_, tulip::Error>(())
-        })
-        .expect("create_task");
-        let mut last = 0;
-        for i in 0..10_000 {
-            ping.send(i).await;
-            last = pong.recv().await;
-        }
-        echo.await.expect("echo task");
-        Ok::<_, tulip::Error>(last)
-    })
-    .expect("run_until_complete")
+/// Round trips per `ping_pong` iteration.
+const ROUND_TRIPS: u64 = 10_000;
+
+/// The echo side of `ping_pong`: sends back every value it receives.
+async fn echo(ping: Arc<Slot>, pong: Arc<Slot>) -> tulip::Result<()> {
+    for _ in 0..ROUND_TRIPS {
+        let v = ping.recv().await;
+        pong.send(v).await;
+    }
+    Ok(())
 }
 
-/// 10,000 round trips between two spawned tasks (on the threaded loop, both on
-/// workers: a step that wakes the other task alone keeps it on its worker).
-fn ping_pong_tasks_10k(lp: &tulip::EventLoop) -> u64 {
-    lp.run_until_complete(async {
+/// The pinging side of `ping_pong`: the last value echoed back.
+async fn pinger(ping: Arc<Slot>, pong: Arc<Slot>) -> u64 {
+    let mut last = 0;
+    for i in 0..ROUND_TRIPS {
+        ping.send(i).await;
+        last = pong.recv().await;
+    }
+    last
+}
+
+/// 10,000 round trips between an echo task and the pinger: the main task itself,
+/// or (`pinger_task`) a spawned task. On the threaded loop the main task runs on the
+/// driver, so every message crosses threads; two spawned tasks run on workers, where
+/// a step that wakes the other task alone keeps it on its worker.
+fn ping_pong_10k(lp: &tulip::EventLoop, pinger_task: bool) -> u64 {
+    lp.run_until_complete(async move {
         let (ping, pong) = (Slot::new(), Slot::new());
-        let (ping2, pong2) = (ping.clone(), pong.clone());
-        let echo = tulip::create_task(async move {
-            for _ in 0..10_000 {
-                let v = ping2.recv().await;
-                pong2.send(v).await;
-            }
-            Ok::<_, tulip::Error>(())
-        })
-        .expect("create_task");
-        let pinger = tulip::create_task(async move {
-            let mut last = 0;
-            for i in 0..10_000 {
-                ping.send(i).await;
-                last = pong.recv().await;
-            }
-            Ok::<_, tulip::Error>(last)
-        })
-        .expect("create_task");
-        let last = pinger.await.expect("pinger task");
+        let echo = tulip::create_task(echo(ping.clone(), pong.clone())).expect("create_task");
+        let last = if pinger_task {
+            tulip::create_task(async move { Ok::<_, tulip::Error>(pinger(ping, pong).await) })
+                .expect("create_task")
+                .await
+                .expect("pinger task")
+        } else {
+            pinger(ping, pong).await
+        };
         echo.await.expect("echo task");
         Ok::<_, tulip::Error>(last)
     })
@@ -307,7 +297,7 @@ fn ping_pong_tasks_10k(lp: &tulip::EventLoop) -> u64 {
 fn channel(c: &mut Criterion) {
     let lp = new_loop();
     c.bench_function("channel::ping_pong_10k", |b| {
-        b.iter(|| black_box(ping_pong_10k(&lp)))
+        b.iter(|| black_box(ping_pong_10k(&lp, false)))
     });
     lp.close().expect("close");
 }
@@ -322,10 +312,10 @@ fn threaded(c: &mut Criterion) {
     });
     c.bench_function("threaded::sleep_1k", |b| b.iter(|| sleep_1k(&lp)));
     c.bench_function("threaded::ping_pong_10k", |b| {
-        b.iter(|| black_box(ping_pong_10k(&lp)))
+        b.iter(|| black_box(ping_pong_10k(&lp, false)))
     });
     c.bench_function("threaded::ping_pong_tasks_10k", |b| {
-        b.iter(|| black_box(ping_pong_tasks_10k(&lp)))
+        b.iter(|| black_box(ping_pong_10k(&lp, true)))
     });
     lp.close().expect("close");
 }
