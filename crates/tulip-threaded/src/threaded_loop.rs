@@ -300,7 +300,7 @@ impl Shared {
             if let Some(r) = slot.take() {
                 ctx.local.push(r)
             }
-            ctx.local.len() > 1
+            worker::has_surplus(&ctx.local)
         });
         if let Some(r) = slot {
             // Woken by the driver's own reactor wait: the driver runs it next.

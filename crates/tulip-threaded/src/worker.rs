@@ -321,9 +321,9 @@ impl Runner<'_> {
             self.publish_steps();
         }
         run_step(r);
-        // More steps on this worker's own deque than the one it takes next: let an
-        // idle worker steal some (see `Shared::push_task`).
-        if self.local.len() > 1 {
+        // Steps queued here (woken, or a batch taken from the injector) beyond the
+        // one this worker takes next: let an idle worker steal some.
+        if has_surplus(self.local) {
             self.shared.idle.unpark_one();
         }
     }
@@ -377,6 +377,13 @@ impl Runner<'_> {
         }
         None
     }
+}
+
+/// True if a worker's own deque holds more steps than the one the worker runs
+/// next: only then is an idle worker woken to steal (see `Shared::push_task`).
+#[inline]
+pub(crate) fn has_surplus(local: &Worker<Runnable>) -> bool {
+    local.len() > 1
 }
 
 /// Runs one task step on this thread (a worker, or the driver for a step its reactor
