@@ -366,10 +366,11 @@ fn guarded(what: String, deadline: Duration, body: impl FnOnce() + Send + 'stati
             body();
         })
         .unwrap();
-    let outcome = done.recv_timeout(deadline);
-    let watched = WATCHED.lock().unwrap_or_else(|e| e.into_inner()).take();
-    match outcome {
+    match done.recv_timeout(deadline) {
         Err(RecvTimeoutError::Timeout) => {
+            // Taken, not cloned: the hung body never drops its guard, and a later
+            // scenario that watches nothing must not dump this loop.
+            let watched = WATCHED.lock().unwrap_or_else(|e| e.into_inner()).take();
             let dump = watched.map_or_else(
                 || "(no loop watched)".into(),
                 |lp| format!("{}{:#?}", lp.dump_tasks(), lp.stats()),
@@ -377,7 +378,6 @@ fn guarded(what: String, deadline: Duration, body: impl FnOnce() + Send + 'stati
             panic!("{what}: still running after {deadline:?}: hang; its loop's tasks:\n{dump}")
         }
         _ => {
-            drop(watched);
             if let Err(panic) = thread.join() {
                 std::panic::resume_unwind(panic);
             }
