@@ -79,6 +79,27 @@ async def ping_pong(p):
     return {"ping_pong.ns_per_rt": elapsed / n}
 
 
+async def main_ping_pong(p):
+    # The main coroutine is one side, one task the other (tulip-bench's MAIN_SHARE).
+    n = p["ping_pong_round_trips"] // 10
+    ping, pong = asyncio.Queue(maxsize=1), asyncio.Queue(maxsize=1)
+
+    async def echo():
+        for _ in range(n):
+            await pong.put(await ping.get())
+
+    start = time.perf_counter_ns()
+    t = asyncio.create_task(echo())
+    last = 0
+    for i in range(n):
+        await ping.put(i)
+        last = await pong.get()
+    await t
+    elapsed = time.perf_counter_ns() - start
+    assert last == n - 1
+    return {"main_ping_pong.ns_per_rt": elapsed / n}
+
+
 async def yield_many(p):
     tasks, per = p["yield_tasks"], p["yields_per_task"]
 
@@ -249,6 +270,7 @@ async def web_serve(p):
 WORKLOADS = {
     "spawn_join": spawn_join,
     "ping_pong": ping_pong,
+    "main_ping_pong": main_ping_pong,
     "yield_many": yield_many,
     "timers": timers,
     "sparse_timers": sparse_timers,

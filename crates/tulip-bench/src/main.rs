@@ -4,7 +4,7 @@
 //! tulip-bench [all | WORKLOAD... | syscalls] [--quick] [--json PATH] [--svg PATH]
 //!             [--only CONTENDER,CONTENDER...] [--repeat N]
 //! ```
-//! Workloads: spawn_join ping_pong yield_many timers sparse_timers tcp_echo idle_memory
+//! Workloads: spawn_join ping_pong main_ping_pong yield_many timers sparse_timers tcp_echo idle_memory
 //! idle_promise hyper_hello web_hello (tulip-web on tulip; bare hyper on tokio).
 //! Contenders: tulip-local tulip-threaded tokio-ct tokio-mt smol smol-mt floor asyncio uvloop.
 
@@ -47,7 +47,7 @@ struct Cli {
 }
 
 const USAGE: &str = "usage: tulip-bench [all | WORKLOAD... | syscalls] [--quick] [--json PATH] [--svg PATH] [--only C1,C2] [--repeat N]
-workloads:   spawn_join ping_pong yield_many timers sparse_timers tcp_echo idle_memory idle_promise hyper_hello web_hello
+workloads:   spawn_join ping_pong main_ping_pong yield_many timers sparse_timers tcp_echo idle_memory idle_promise hyper_hello web_hello
 contenders:  tulip-local tulip-threaded tokio-ct tokio-mt smol smol-mt floor asyncio uvloop";
 
 fn parse_cli(args: &[String]) -> Result<Cli, String> {

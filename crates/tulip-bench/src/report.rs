@@ -32,6 +32,12 @@ const fn row(key: &'static str, label: &'static str, unit: &'static str, hb: boo
 pub const ROWS: &[Row] = &[
     row("spawn_join.ns_per_task", "spawn_join", "ns/task", false),
     row("ping_pong.ns_per_rt", "ping_pong", "ns/round trip", false),
+    row(
+        "main_ping_pong.ns_per_rt",
+        "main_ping_pong",
+        "ns/round trip",
+        false,
+    ),
     row("yield_many.ns_per_yield", "yield_many", "ns/yield", false),
     row("timers.total_ms", "timers total", "ms", false),
     row("timers.late_p50_us", "timers late p50", "µs", false),

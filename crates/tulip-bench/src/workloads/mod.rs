@@ -17,6 +17,7 @@ pub mod yield_many;
 pub const ALL: &[&str] = &[
     "spawn_join",
     "ping_pong",
+    "main_ping_pong",
     "yield_many",
     "timers",
     "sparse_timers",
@@ -107,6 +108,7 @@ pub fn run_core<R: Runtime>(rt: &R, workload: &str, p: &Params) -> Option<Metric
     Some(match workload {
         "spawn_join" => spawn_join::run(rt, p),
         "ping_pong" => ping_pong::run(rt, p),
+        "main_ping_pong" => ping_pong::run_main(rt, p),
         "yield_many" => yield_many::run(rt, p),
         "timers" => timers::run(rt, p),
         "sparse_timers" => timers::run_sparse(rt, p),

@@ -1,4 +1,6 @@
 //! `ping_pong`: two tasks pass a token through two single-slot channels.
+//! `main_ping_pong`: the same, with the workload's main future (what `block_on`
+//! drives, asyncio's `run(main())`) as one side and one spawned task as the other.
 //!
 //! Every Rust contender uses the same channel, [`Slot`], written here on nothing
 //! but `std::task::Waker` and a `std::sync::Mutex` (uncontended in the
@@ -43,6 +45,43 @@ pub fn run<R: Runtime>(rt: &R, p: &Params) -> Metrics {
     assert_eq!(last, n - 1, "ping_pong: token lost");
     vec![("ping_pong.ns_per_rt".into(), ns_per(elapsed, n))]
 }
+
+/// `main_ping_pong`: the main future passes the token to one spawned task and back.
+///
+/// On a multi-threaded runtime the main future runs on the calling thread, not on
+/// a worker, so every message crosses threads: this row is the cost of waking the
+/// `block_on` thread and a worker, where `ping_pong` is the scheduler's own.
+pub fn run_main<R: Runtime>(rt: &R, p: &Params) -> Metrics {
+    let n = p.ping_pong_round_trips / MAIN_SHARE;
+    let (last, elapsed) = rt.block_on(async move {
+        let ping = Slot::new();
+        let pong = Slot::new();
+        let start = Instant::now();
+        let echo = {
+            let (ping, pong) = (ping.clone(), pong.clone());
+            R::spawn(async move {
+                for _ in 0..n {
+                    let v = ping.recv().await;
+                    pong.send(v).await;
+                }
+            })
+        };
+        let mut last = 0;
+        for i in 0..n {
+            ping.send(i).await;
+            last = pong.recv().await;
+        }
+        echo.await;
+        (last, start.elapsed())
+    });
+    assert_eq!(last, n - 1, "main_ping_pong: token lost");
+    vec![("main_ping_pong.ns_per_rt".into(), ns_per(elapsed, n))]
+}
+
+/// `main_ping_pong` runs this fraction of `ping_pong`'s round trips: a round trip
+/// that crosses threads costs microseconds, not the hundred nanoseconds of one that
+/// stays on a worker.
+const MAIN_SHARE: u64 = 10;
 
 /// A single-slot async channel: `send` waits while the slot is full, `recv` while it is empty.
 pub struct Slot<T> {
