@@ -402,6 +402,28 @@ fn stats_count_steps_callbacks_tasks_timers_and_sources(new_loop: Factory) {
     lp.close().unwrap();
 }
 
+/// `waits` counts the times the loop went to wait in the poller: never while the
+/// main future only yields (something is always ready), at least once for a sleep
+/// with nothing else to do.
+fn stats_count_the_waits_in_the_poller(new_loop: Factory) {
+    let lp = new_loop().unwrap();
+    lp.run_until_complete(async {
+        for _ in 0..100 {
+            tulip::yield_now().await?;
+        }
+        Ok::<_, Error>(())
+    })
+    .unwrap();
+    let s = lp.stats();
+    assert_eq!(s.waits, 0, "{s:?}");
+    assert!(s.iterations >= 100, "{s:?}");
+    lp.run_until_complete(tulip::sleep(Duration::from_millis(5)))
+        .unwrap();
+    let s = lp.stats();
+    assert!(s.waits >= 1, "{s:?}");
+    lp.close().unwrap();
+}
+
 fn debug_mode_reports_a_blocking_call_made_on_the_loops_thread(new_loop: Factory) {
     let lp = new_loop().unwrap();
     let seen = collect_reports(&lp);
@@ -467,4 +489,5 @@ per_executor!(
     a_running_task_shows_as_running_and_cancelling_as_cancelling,
     debug_mode_records_each_tasks_age,
     stats_count_steps_callbacks_tasks_timers_and_sources,
+    stats_count_the_waits_in_the_poller,
 );

@@ -273,3 +273,157 @@ fn close_drops_queued_task_steps() {
     assert!(matches!(r, Err(Error::Cancelled(_))), "{r:?}");
     other.close().unwrap();
 }
+
+/// Echoes `n` items from `ping` back on `pong`, on a worker; the worker's index.
+async fn echo_on_a_worker(
+    ping: tulip::Queue<u32>,
+    pong: tulip::Queue<u32>,
+    n: u32,
+) -> Result<Option<usize>, tulip::SyncError> {
+    for _ in 0..n {
+        let v = ping.get().await?;
+        pong.put(v).await?;
+    }
+    Ok(current_worker())
+}
+
+/// Sends `0..n` on `ping`, and checks each answer on `pong` is what it sent.
+async fn send_and_check(
+    ping: &tulip::Queue<u32>,
+    pong: &tulip::Queue<u32>,
+    n: u32,
+) -> Result<(), tulip::SyncError> {
+    for i in 0..n {
+        ping.put(i).await?;
+        assert_eq!(pong.get().await?, i, "the answer to message {i}");
+    }
+    Ok(())
+}
+
+/// The main future and a task on a worker pass messages both ways; every message
+/// arrives, in order. The driver spins before it waits after each step of the main
+/// future (`Builder::spin`), so a worker's answer usually reaches it without the
+/// poller; this checks that no answer is lost either way, spinning or not.
+#[test]
+fn main_and_a_worker_task_pass_every_message() {
+    for spin in [true, false] {
+        let lp = Builder::new().workers(2).spin(spin).build().unwrap();
+        let worker = lp
+            .run_until_complete(async {
+                let (ping, pong) = (tulip::Queue::new(1), tulip::Queue::new(1));
+                let echo = tulip::create_task(echo_on_a_worker(ping.clone(), pong.clone(), 2000))?;
+                send_and_check(&ping, &pong, 2000).await?;
+                echo.await
+            })
+            .unwrap();
+        assert!(worker.is_some(), "the echo ran on a worker (spin: {spin})");
+        lp.close().unwrap();
+    }
+}
+
+/// The same from a local task on the driving thread, under `run_forever`; the echo
+/// on the worker stops the loop when it is done, which ends the run whether the
+/// driver was spinning or waiting then.
+#[test]
+fn a_local_task_and_a_worker_task_pass_every_message_then_stop_the_loop() {
+    for spin in [true, false] {
+        let lp = Builder::new().workers(2).spin(spin).build().unwrap();
+        let checked = Arc::new(AtomicU64::new(0));
+        let (lp2, checked2) = (lp.clone(), checked.clone());
+        lp.call_soon(move || {
+            let (ping, pong) = (tulip::Queue::new(1), tulip::Queue::new(1));
+            let (ping2, pong2) = (ping.clone(), pong.clone());
+            let lp3 = lp2.clone();
+            lp2.create_task(async move {
+                let worker = echo_on_a_worker(ping2, pong2, 2000).await?;
+                lp3.stop();
+                Ok::<_, tulip::SyncError>(worker)
+            })
+            .unwrap();
+            tulip::spawn_local(async move {
+                send_and_check(&ping, &pong, 2000).await?;
+                checked2.store(2000, Ordering::SeqCst);
+                Ok::<_, tulip::SyncError>(())
+            })
+            .unwrap();
+        })
+        .unwrap();
+        lp.run_forever().unwrap();
+        // The echo stops the loop after its last `put`; the local task's last `get`
+        // may still be queued behind it: one more run finishes it.
+        lp.run_until_complete(async {
+            common::until(|| checked.load(Ordering::SeqCst) != 0).await;
+            Ok::<_, Error>(())
+        })
+        .unwrap();
+        lp.close().unwrap();
+    }
+}
+
+/// While every worker is busy and steps queue for them, the step a due timer wakes
+/// runs on the driver right after the timer's callback, instead of queueing behind
+/// them. Both workers are held by tasks that spin until released (they are awake,
+/// not parked), a third task queues behind them, and a task already waiting on a
+/// promise is woken by a `call_later` callback.
+#[test]
+fn a_step_woken_by_a_timer_runs_on_the_driver_while_every_worker_is_busy() {
+    use std::sync::atomic::AtomicBool;
+    let lp = Builder::new().workers(2).build().unwrap();
+    let driver = std::thread::current().id();
+    let (woken_on, blockers_started) = lp
+        .run_until_complete(async move {
+            let lp = tulip::get_running_loop()?;
+            let p = lp.create_future::<()>();
+            let waiting = Arc::new(AtomicBool::new(false));
+            let (p2, waiting2) = (p.clone(), waiting.clone());
+            let woken = tulip::create_task(async move {
+                waiting2.store(true, Ordering::SeqCst);
+                p2.await?;
+                Ok::<_, Error>(std::thread::current().id())
+            })?;
+            common::until(|| waiting.load(Ordering::SeqCst)).await;
+            let release = Arc::new(AtomicBool::new(false));
+            let started = Arc::new(AtomicU64::new(0));
+            let blockers: Vec<_> = (0..2)
+                .map(|_| {
+                    let (release, started) = (release.clone(), started.clone());
+                    tulip::create_task(async move {
+                        started.fetch_add(1, Ordering::SeqCst);
+                        while !release.load(Ordering::SeqCst) {
+                            std::hint::spin_loop();
+                        }
+                        Ok::<_, Error>(())
+                    })
+                })
+                .collect::<Result<_, _>>()?;
+            common::until(|| started.load(Ordering::SeqCst) == 2).await;
+            // Queued behind the two busy workers until they are released.
+            let queued = tulip::create_task(async { Ok::<_, Error>(()) })?;
+            lp.call_later(Duration::from_millis(1), move || {
+                let _ = p.set_result(());
+            })?;
+            // Were the step queued for the workers instead, it would wait for
+            // them forever: a guard releases them after 10 s, and the assert
+            // below then fails instead of the test hanging.
+            let (done, guard_rx) = std::sync::mpsc::channel::<()>();
+            let guard_release = release.clone();
+            let guard = std::thread::spawn(move || {
+                if guard_rx.recv_timeout(Duration::from_secs(10)).is_err() {
+                    guard_release.store(true, Ordering::SeqCst);
+                }
+            });
+            let on = woken.await;
+            release.store(true, Ordering::SeqCst);
+            let _ = done.send(());
+            guard.join().unwrap();
+            for b in blockers {
+                b.await?;
+            }
+            queued.await?;
+            Ok::<_, Error>((on?, started.load(Ordering::SeqCst)))
+        })
+        .unwrap();
+    assert_eq!(blockers_started, 2);
+    assert_eq!(woken_on, driver, "the woken step ran on the driving thread");
+    lp.close().unwrap();
+}

@@ -3,7 +3,7 @@
 
 /// A snapshot of a loop's counters and queues (see [`EventLoop::stats`](crate::EventLoop::stats)).
 ///
-/// Counters (`iterations`, `callbacks_run`, `task_steps`) count since the loop was
+/// Counters (`iterations`, `callbacks_run`, `task_steps`, `waits`) count since the loop was
 /// created; depths are as of a recent iteration. Figures are sampled, not exact to the
 /// step while the loop runs: executors publish them every few iterations (the local
 /// loop every 8, a threaded worker its steps every 64), whenever they are about to
@@ -19,6 +19,12 @@ pub struct LoopStats {
     pub callbacks_run: u64,
     /// Task steps run (polls of tasks), on every thread of the loop.
     pub task_steps: u64,
+    /// Times the loop's thread found nothing ready and went to wait in the poller
+    /// (for I/O, a timer, or work from another thread). A message that reaches the
+    /// loop while it waits costs a wake-up through the kernel; on the threaded
+    /// executor, the driving thread spins a few microseconds first after a step of
+    /// the main future, so the main future and a task passing messages add few.
+    pub waits: u64,
     /// Items in the ready queue(s) at a recent iteration.
     pub ready_depth: usize,
     /// Tasks spawned and not done (the main task of `run_until_complete` not counted).

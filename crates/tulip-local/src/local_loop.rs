@@ -59,6 +59,8 @@ struct State {
     iterations: u64,
     ran: u64,
     calls: u64,
+    /// Iterations that waited in the poller with something other than a zero timeout.
+    waits: u64,
 }
 
 thread_local! {
@@ -105,6 +107,7 @@ struct Counters {
     iterations: AtomicU64,
     ran: AtomicU64,
     calls: AtomicU64,
+    waits: AtomicU64,
     depth: AtomicUsize,
     timers: AtomicUsize,
 }
@@ -320,6 +323,7 @@ impl Shared {
         c.iterations.store(st.iterations, Ordering::Relaxed);
         c.ran.store(st.ran, Ordering::Relaxed);
         c.calls.store(st.calls, Ordering::Relaxed);
+        c.waits.store(st.waits, Ordering::Relaxed);
         c.depth.store(st.ready.len(), Ordering::Relaxed);
         c.timers.store(st.timers.len(), Ordering::Relaxed);
     }
@@ -379,20 +383,22 @@ impl LocalLoop {
             // work.
             sh.common.sweep_tasks(false);
         }
-        let (timeout, sample) = {
+        let (timeout, waits, sample) = {
             let mut st = state.borrow_mut();
             st.iterations += 1;
             let sample = st.iterations % IO_POLL_INTERVAL == 0;
             sh.drain_injected(&mut st);
             let timeout = sh.timeout(&mut st);
-            if sample || timeout != Some(Duration::ZERO) {
+            let waits = timeout != Some(Duration::ZERO);
+            st.waits += u64::from(waits);
+            if sample || waits {
                 sh.publish(&st);
             }
-            (timeout, sample)
+            (timeout, waits, sample)
         };
         // With work ready, look at I/O only every few iterations when sockets are
         // registered (a zero-timeout poll is a syscall), and not at all otherwise.
-        let must_poll = timeout != Some(Duration::ZERO) || (sample && sh.reactor.has_io());
+        let must_poll = waits || (sample && sh.reactor.has_io());
         if !must_poll {
             return None;
         }
@@ -486,6 +492,7 @@ impl Backend for LocalLoop {
     fn fill_stats(&self, stats: &mut tulip_core::LoopStats) {
         let c = &self.shared.counters;
         stats.iterations = c.iterations.load(Ordering::Relaxed);
+        stats.waits = c.waits.load(Ordering::Relaxed);
         let calls = c.calls.load(Ordering::Relaxed);
         stats.callbacks_run = calls;
         stats.task_steps = c.ran.load(Ordering::Relaxed).saturating_sub(calls);

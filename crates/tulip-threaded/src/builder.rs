@@ -33,6 +33,8 @@ pub struct Builder {
     virtual_clock: bool,
     hand_off: bool,
     spin: bool,
+    /// The CPUs this process may use, read once here.
+    cpus: usize,
 }
 
 impl Default for Builder {
@@ -54,6 +56,7 @@ impl Builder {
             virtual_clock: false,
             hand_off: cpus > 1,
             spin: cpus > 1,
+            cpus,
         }
     }
 
@@ -99,11 +102,14 @@ impl Builder {
 
     /// Whether a worker with nothing to run looks for work for a few more microseconds
     /// before it parks (one worker at a time; while it does, nobody else is woken
-    /// for new work). Work that comes soon, such as the next task a busy thread
-    /// spawns or the reply to a message, is then taken without a park and an unpark
-    /// (two syscalls); the price is that CPU time. Default: `true`, unless the process
-    /// may use one CPU only, where the spinning worker would hold the CPU the work
-    /// must come from.
+    /// for new work), and the driving thread, after a step of the main future or of
+    /// a local task while a worker is awake, looks at its queue a few microseconds
+    /// before it waits in the poller. Work that comes soon, such as the next task a
+    /// busy thread spawns or the reply to a message, is then taken without a park
+    /// and an unpark (two syscalls); the price is that CPU time. Spins that keep
+    /// finding nothing become rarer. Default: `true`, unless the process may use one
+    /// CPU only, where the spinning thread would hold the CPU the work must come
+    /// from.
     ///
     /// # Examples
     /// ```
@@ -158,6 +164,7 @@ impl Builder {
             self.virtual_clock,
             self.hand_off,
             self.spin,
+            self.cpus,
         )?;
         Ok(EventLoop::from_backend(lp))
     }

@@ -21,6 +21,11 @@
 //! threads' wakes, and the driver's own outside that window, take the usual path.
 //! Not with the async-io backend: its park runs wakers before it returns (and returns
 //! only when notified), so a kept step would wait for the park to end.
+//!
+//! The same window opens around the due timers' callbacks in `finish_iteration`
+//! while every worker is busy and steps already queue for them: the steps the
+//! timers wake would otherwise wait behind that backlog, and the driver runs them
+//! right after the callbacks, with either backend (no park is in progress then).
 
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;

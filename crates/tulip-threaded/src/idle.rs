@@ -191,6 +191,21 @@ impl Idle {
         (word & (GENERATION - 1)) as usize
     }
 
+    /// Whether a thread of this loop may spin before it sleeps at all (the driver
+    /// asks; a worker asks [`start_spin`](Self::start_spin)).
+    pub(crate) fn may_spin(&self) -> bool {
+        self.may_spin
+    }
+
+    /// How many workers are awake (not parked or about to park). A hint, read
+    /// without the lock, for the driver deciding whether to spin: work for it comes
+    /// soon only from a worker that runs, and a spin must not take the CPU of one.
+    pub(crate) fn awake(&self) -> usize {
+        self.parkers
+            .len()
+            .saturating_sub(self.sleeping.load(Ordering::Relaxed))
+    }
+
     /// A worker with nothing to run asks to spin: true if it is now the spinner (no
     /// other worker spins, and spinning is allowed). It must call
     /// [`end_spin`](Self::end_spin) when done, then look at every queue again.

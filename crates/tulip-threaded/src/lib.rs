@@ -29,6 +29,7 @@
 mod builder;
 mod dispatch;
 mod idle;
+mod spin;
 mod sync;
 mod threaded_loop;
 mod timers;

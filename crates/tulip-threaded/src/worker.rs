@@ -21,6 +21,7 @@
 //! does it park.
 
 use std::cell::Cell;
+use std::ops::ControlFlow;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::ptr;
 use std::rc::Rc;
@@ -29,6 +30,7 @@ use std::sync::Arc;
 use crossbeam_deque::{Steal, Worker};
 use tulip_core::{enter_running, Callback, EventLoop, Runnable};
 
+use crate::spin::{spin, SpinBackoff};
 use crate::sync::{lock, Ordering};
 use crate::threaded_loop::{Counters, Shared};
 
@@ -154,48 +156,6 @@ struct Runner<'a> {
     spin: SpinBackoff,
 }
 
-/// Spins that find nothing make the next ones rarer. A spin pays when work comes
-/// from another worker a moment later (message passing between tasks: ping_pong
-/// parks 3.2x slower without it); it is CPU for nothing when work comes from the
-/// network, which the spinner does not watch (the HTTP rows spent 9% more CPU per
-/// request spinning). After `n` spins in a row that found nothing, a worker parks
-/// the next `2^n - 1` times without spinning (`n` at most `MAX_SKIP_SHIFT`); one
-/// that finds work starts over at every park.
-#[derive(Default)]
-struct SpinBackoff {
-    misses: u32,
-    skip: u32,
-}
-
-const MAX_SKIP_SHIFT: u32 = 6;
-const FREE_MISSES: u32 = 2;
-
-impl SpinBackoff {
-    /// False when this park should not spin (and counts it).
-    fn try_spin(&mut self) -> bool {
-        if self.skip > 0 {
-            self.skip -= 1;
-            return false;
-        }
-        true
-    }
-
-    /// What the spin found.
-    fn record(&mut self, found: bool) {
-        if found {
-            self.misses = 0;
-        } else {
-            self.misses = (self.misses + 1).min(FREE_MISSES + MAX_SKIP_SHIFT);
-            self.skip = (1 << self.misses.saturating_sub(FREE_MISSES)) - 1;
-        }
-    }
-}
-
-/// A spinning worker looks for work this many times, with this many spin-loop hints
-/// between two looks: about 20 µs on the machine the benchmarks ran on.
-const SPIN_ROUNDS: u32 = 64;
-const SPIN_PAUSES: u32 = 16;
-
 /// How many steps a worker runs between two publications of its step count.
 const PUBLISH_EVERY: u64 = 64;
 
@@ -279,19 +239,16 @@ impl Runner<'_> {
         if !self.spin.try_spin() || !idle.start_spin() {
             return None;
         }
-        let mut found = None;
-        for _ in 0..SPIN_ROUNDS {
-            for _ in 0..SPIN_PAUSES {
-                std::hint::spin_loop();
-            }
+        let mut found = spin(|| {
             if self.ending() {
-                break;
+                return ControlFlow::Break(None);
             }
-            found = self.find();
-            if found.is_some() {
-                break;
+            match self.find() {
+                Some(r) => ControlFlow::Break(Some(r)),
+                None => ControlFlow::Continue(()),
             }
-        }
+        })
+        .flatten();
         idle.end_spin();
         // Pushes made while this worker spun woke nobody. They are visible now: take
         // one, and if more is queued, wake a sleeper for the rest.
@@ -405,52 +362,4 @@ fn report_escaped_panic() {
         error: None,
         task: None,
     });
-}
-
-#[cfg(all(test, not(loom)))]
-mod tests {
-    use super::SpinBackoff;
-
-    /// The parks a worker spins at, out of `parks`, when every spin finds what
-    /// `found` says.
-    fn spins(b: &mut SpinBackoff, parks: usize, found: bool) -> Vec<usize> {
-        (0..parks)
-            .filter(|_| {
-                let spin = b.try_spin();
-                if spin {
-                    b.record(found);
-                }
-                spin
-            })
-            .collect()
-    }
-
-    #[test]
-    fn spins_that_pay_keep_spinning() {
-        let mut b = SpinBackoff::default();
-        assert_eq!(spins(&mut b, 10, true), (0..10).collect::<Vec<_>>());
-    }
-
-    #[test]
-    fn misses_make_spins_rarer_up_to_a_bound() {
-        let mut b = SpinBackoff::default();
-        // Two misses are free; then the gaps double: 1, 3, 7, ... parks skipped.
-        assert_eq!(spins(&mut b, 30, false), [0, 1, 2, 4, 8, 16]);
-        // The gap stops growing at 2^6 - 1 parks.
-        let mut b = SpinBackoff::default();
-        let at = spins(&mut b, 1000, false);
-        let gaps: Vec<_> = at.windows(2).map(|w| w[1] - w[0]).collect();
-        assert_eq!(gaps.iter().max(), Some(&64));
-        assert!(gaps.ends_with(&[64, 64, 64]));
-    }
-
-    #[test]
-    fn one_spin_that_pays_starts_over() {
-        let mut b = SpinBackoff::default();
-        spins(&mut b, 200, false);
-        // Wait out the current gap, then a spin that finds work.
-        while !b.try_spin() {}
-        b.record(true);
-        assert_eq!(spins(&mut b, 5, true), [0, 1, 2, 3, 4]);
-    }
 }
