@@ -43,8 +43,17 @@ struct Conn {
 }
 
 enum Role {
-    /// Sends `size` bytes, then waits for all of them to come back.
-    Client { sent: usize, got: usize, done: u64 },
+    /// Sends its message, then waits for all of it to come back into its buffer.
+    /// Each client has its own message and buffer, as each client task of the
+    /// runtimes does: one shared pair would stay in the CPU's cache and make the
+    /// floor's large echoes look faster than the same work is.
+    Client {
+        msg: Vec<u8>,
+        buf: Vec<u8>,
+        sent: usize,
+        got: usize,
+        done: u64,
+    },
     /// Echoes whatever arrives: `buf[written..len]` is still to be sent.
     Server {
         buf: Vec<u8>,
@@ -65,6 +74,8 @@ fn echo(conns: usize, size: usize, stop: Stop) -> io::Result<Outcome> {
             (
                 c,
                 Role::Client {
+                    msg: vec![0x5au8; size],
+                    buf: vec![0u8; SERVER_BUF],
                     sent: 0,
                     got: 0,
                     done: 0,
@@ -91,8 +102,6 @@ fn echo(conns: usize, size: usize, stop: Stop) -> io::Result<Outcome> {
         }
     }
 
-    let msg = vec![0x5au8; size];
-    let mut scratch = vec![0u8; SERVER_BUF];
     let mut events = vec![libc::epoll_event { events: 0, u64: 0 }; 256];
     let mut active = conns;
     let mut round_trips = 0;
@@ -104,7 +113,7 @@ fn echo(conns: usize, size: usize, stop: Stop) -> io::Result<Outcome> {
     // Kick off every client's first message.
     for c in table.iter_mut() {
         if matches!(c.role, Role::Client { .. }) {
-            let closed = drive(c, &msg, &mut scratch, &finished, &mut round_trips)?;
+            let closed = drive(c, &finished, &mut round_trips)?;
             active -= usize::from(closed);
         }
     }
@@ -119,7 +128,7 @@ fn echo(conns: usize, size: usize, stop: Stop) -> io::Result<Outcome> {
             c.readable |= bits & (libc::EPOLLIN | libc::EPOLLHUP | libc::EPOLLERR) != 0;
             c.writable |= bits & libc::EPOLLOUT != 0;
             let is_client = matches!(c.role, Role::Client { .. });
-            let closed = drive(c, &msg, &mut scratch, &finished, &mut round_trips)?;
+            let closed = drive(c, &finished, &mut round_trips)?;
             if is_client && closed {
                 active -= 1;
             }
@@ -133,21 +142,20 @@ fn echo(conns: usize, size: usize, stop: Stop) -> io::Result<Outcome> {
 }
 
 /// Moves one socket as far as its known readiness allows. Returns true when it closed.
-/// `scratch` receives the clients' echoes (only their length matters).
-fn drive(
-    c: &mut Conn,
-    msg: &[u8],
-    scratch: &mut [u8],
-    finished: &impl Fn(u64) -> bool,
-    round_trips: &mut u64,
-) -> io::Result<bool> {
+fn drive(c: &mut Conn, finished: &impl Fn(u64) -> bool, round_trips: &mut u64) -> io::Result<bool> {
     let Some(sock) = &c.sock else {
         return Ok(true);
     };
     let fd = sock.as_raw_fd();
     loop {
         match &mut c.role {
-            Role::Client { sent, got, done } => {
+            Role::Client {
+                msg,
+                buf,
+                sent,
+                got,
+                done,
+            } => {
                 if *sent < msg.len() {
                     if !c.writable {
                         return Ok(false);
@@ -164,12 +172,12 @@ fn drive(
                     if !c.readable {
                         return Ok(false);
                     }
-                    match recv(fd, scratch)? {
+                    match recv(fd, buf)? {
                         Some(0) => return Err(io::ErrorKind::UnexpectedEof.into()),
                         Some(n) => {
                             *got += n;
                             // The buffer is larger than any echo, so a short read drained the socket.
-                            c.readable = n == scratch.len();
+                            c.readable = n == buf.len();
                         }
                         None => c.readable = false,
                     }
