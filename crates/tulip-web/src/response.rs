@@ -5,6 +5,8 @@
 //! LF or NUL: a value with one is refused when the response is built, so nothing of
 //! it reaches the wire.
 
+use std::sync::LazyLock;
+
 use bytes::Bytes;
 use http::header::{HeaderName, CONNECTION, CONTENT_TYPE};
 use http::{HeaderMap, HeaderValue, StatusCode};
@@ -18,6 +20,23 @@ const TEXT: HeaderValue = HeaderValue::from_static("text/plain; charset=utf-8");
 const HTML: HeaderValue = HeaderValue::from_static("text/html; charset=utf-8");
 #[cfg(feature = "json")]
 const JSON: HeaderValue = HeaderValue::from_static("application/json");
+
+/// The headers a fresh response starts with: its `Content-Type` alone. Built once
+/// per type and cloned into each response, since a clone copies two small buffers
+/// where building the map hashes and inserts the header again.
+type Prototype = LazyLock<HeaderMap>;
+
+fn content_type_only(value: HeaderValue) -> HeaderMap {
+    let mut headers = HeaderMap::with_capacity(1);
+    headers.insert(CONTENT_TYPE, value);
+    headers
+}
+
+static OCTET_STREAM_HEADERS: Prototype = LazyLock::new(|| content_type_only(OCTET_STREAM));
+static TEXT_HEADERS: Prototype = LazyLock::new(|| content_type_only(TEXT));
+static HTML_HEADERS: Prototype = LazyLock::new(|| content_type_only(HTML));
+#[cfg(feature = "json")]
+static JSON_HEADERS: Prototype = LazyLock::new(|| content_type_only(JSON));
 
 /// An HTTP response (aiohttp's `web.Response`).
 ///
@@ -52,25 +71,23 @@ impl Response {
     /// A 200 response with a binary body (`application/octet-stream`, as aiohttp's
     /// `web.Response(body=...)`).
     pub fn new(body: impl Into<Bytes>) -> Response {
-        Response::typed(body.into(), OCTET_STREAM)
+        Response::typed(body.into(), &OCTET_STREAM_HEADERS)
     }
 
     /// A 200 `text/plain; charset=utf-8` response (aiohttp's `web.Response(text=...)`).
     pub fn text(text: impl Into<String>) -> Response {
-        Response::typed(text.into().into(), TEXT)
+        Response::typed(text.into().into(), &TEXT_HEADERS)
     }
 
     /// A 200 `text/html; charset=utf-8` response.
     pub fn html(html: impl Into<String>) -> Response {
-        Response::typed(html.into().into(), HTML)
+        Response::typed(html.into().into(), &HTML_HEADERS)
     }
 
-    fn typed(body: Bytes, content_type: HeaderValue) -> Response {
-        let mut headers = HeaderMap::with_capacity(1);
-        headers.insert(CONTENT_TYPE, content_type);
+    fn typed(body: Bytes, headers: &Prototype) -> Response {
         Response {
             status: StatusCode::OK,
-            headers,
+            headers: HeaderMap::clone(headers),
             body,
         }
     }
@@ -146,7 +163,7 @@ pub(crate) fn header_pair(name: &str, value: &str) -> Result<(HeaderName, Header
 #[cfg_attr(docsrs, doc(cfg(feature = "json")))]
 pub fn json_response<T: serde::Serialize + ?Sized>(data: &T) -> Result<Response, Error> {
     let body = serde_json::to_vec(data)?;
-    Ok(Response::typed(body.into(), JSON))
+    Ok(Response::typed(body.into(), &JSON_HEADERS))
 }
 
 /// What a handler may return: a [`Response`], text, an [`HttpException`], or a

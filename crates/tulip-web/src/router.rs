@@ -33,6 +33,9 @@ struct Route {
     /// `None` matches every method (`"*"`).
     method: Option<Method>,
     pattern: Vec<Segment>,
+    /// The whole path when every segment is a literal. A request path without `%`
+    /// decodes to itself, so it matches exactly when it equals this: no splitting.
+    literal: Option<Box<str>>,
     handler: Handler,
 }
 
@@ -46,6 +49,19 @@ fn parse_pattern(path: &str) -> Vec<Segment> {
             },
         )
         .collect()
+}
+
+/// `pattern` as one path, when it has segments and all of them are literals.
+fn literal_path(pattern: &[Segment]) -> Option<Box<str>> {
+    let mut path = String::new();
+    for seg in pattern {
+        let Segment::Literal(l) = seg else {
+            return None;
+        };
+        path.push('/');
+        path.push_str(l);
+    }
+    (!path.is_empty()).then(|| path.into_boxed_str())
 }
 
 fn match_pattern(pattern: &[Segment], path: &str) -> Option<MatchInfo> {
@@ -129,9 +145,11 @@ impl Router {
             let fut = handler(req);
             Box::pin(async move { fut.await.into_response() })
         });
+        let pattern = parse_pattern(path);
         self.routes.push(Route {
             method,
-            pattern: parse_pattern(path),
+            literal: literal_path(&pattern),
+            pattern,
             handler,
         });
         self
@@ -189,9 +207,19 @@ impl Router {
 
     pub(crate) fn dispatch(&self, method: &Method, path: &str) -> Dispatch<'_> {
         let mut allowed = Vec::new();
+        let plain = !path.contains('%');
         for r in &self.routes {
-            let Some(info) = match_pattern(&r.pattern, path) else {
-                continue;
+            let info = match &r.literal {
+                Some(lit) if plain => {
+                    if **lit != *path {
+                        continue;
+                    }
+                    MatchInfo::default()
+                }
+                _ => match match_pattern(&r.pattern, path) {
+                    Some(info) => info,
+                    None => continue,
+                },
             };
             let Some(route_method) = &r.method else {
                 return Dispatch::Found(&r.handler, info);
@@ -227,5 +255,43 @@ mod tests {
         let root = parse_pattern("/");
         assert!(match_pattern(&root, "/").is_some());
         assert!(match_pattern(&root, "/x").is_none());
+    }
+
+    /// A route of literals only is matched by comparing whole paths when the path
+    /// has no `%`; the answer is the segment-by-segment one in every case.
+    #[test]
+    fn literal_routes_match_as_their_segments_do() {
+        let patterns = [
+            "/", "/hello", "/a/b", "/a/", "//x", "/a%20b", "/{p}", "/a/{p}",
+        ];
+        let paths = [
+            "/", "/hello", "/hello/", "/h%65llo", "/a/b", "/a/b/", "/a/", "/a", "//x", "/x",
+            "/a%20b", "/a%2520b", "/a b", "", "hello",
+        ];
+        let noop: Handler = Arc::new(|_req| Box::pin(async { Response::default() }));
+        for pattern in patterns {
+            let mut router = Router::default();
+            let segments = parse_pattern(pattern);
+            router.routes.push(Route {
+                method: Some(Method::GET),
+                literal: literal_path(&segments),
+                pattern: segments.clone(),
+                handler: noop.clone(),
+            });
+            for path in paths {
+                let by_segments = match_pattern(&segments, path).is_some();
+                let routed = matches!(router.dispatch(&Method::GET, path), Dispatch::Found(..));
+                assert_eq!(routed, by_segments, "pattern {pattern:?}, path {path:?}");
+            }
+        }
+        assert_eq!(
+            literal_path(&parse_pattern("/a/b")).as_deref(),
+            Some("/a/b")
+        );
+        assert_eq!(literal_path(&parse_pattern("/a/{b}")), None);
+        assert!(matches!(
+            Router::default().dispatch(&Method::GET, "/"),
+            Dispatch::NotFound
+        ));
     }
 }
