@@ -215,6 +215,9 @@ impl Shared {
         *self.owner.get_or_init(|| std::thread::current().id()) == std::thread::current().id()
     }
 
+    /// The slow path of [`enqueue`](Self::enqueue), out of line so that the fast one
+    /// (a push on the running loop's thread) is small enough to inline.
+    #[inline(never)]
     fn push_foreign(&self, item: Item) -> Result<()> {
         // `closed` is read under the injector's lock, and `close` raises it before it
         // takes that lock to drain: an item is either drained by `close` or refused
@@ -236,6 +239,7 @@ impl Shared {
 
     /// Queues `item`: straight into the ready queue when called on the loop's thread
     /// while it runs, through the injector otherwise.
+    #[inline(always)]
     fn enqueue(&self, item: Item) -> Result<()> {
         let mut slot = Some(item);
         on_active(self.common.id(), |st| {
@@ -276,9 +280,18 @@ impl Shared {
 
     /// Moves what other threads (or this thread, while the loop was not running)
     /// queued into the loop's own queues. One atomic load when there is nothing.
-    #[inline]
+    #[inline(always)]
     fn drain_injected(&self, st: &mut State) {
-        if !self.injected.load(Ordering::SeqCst) || !self.injected.swap(false, Ordering::SeqCst) {
+        if self.injected.load(Ordering::SeqCst) {
+            self.take_injected(st);
+        }
+    }
+
+    /// The part of [`drain_injected`](Self::drain_injected) that runs when something
+    /// was queued: out of line, so the check each iteration makes is one load.
+    #[inline(never)]
+    fn take_injected(&self, st: &mut State) {
+        if !self.injected.swap(false, Ordering::SeqCst) {
             return;
         }
         let items = std::mem::take(&mut *self.injector.lock().unwrap_or_else(|e| e.into_inner()));
