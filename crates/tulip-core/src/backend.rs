@@ -34,8 +34,7 @@ pub enum Armed {
     Key(TimerId),
 }
 
-/// A task step, ready to run. Running it polls the task once.
-pub type Runnable = async_task::Runnable<crate::header::Header>;
+pub use crate::header::{Runnable, Schedule};
 
 thread_local! {
     /// Steps whose drop was asked for while another step was being dropped on this
@@ -86,9 +85,12 @@ pub type MainFuture<'a> = Pin<&'a mut (dyn Future<Output = ()> + 'a)>;
 
 /// What an executor provides. Object-safe; every method may be called from any thread
 /// unless it says otherwise.
-pub trait Backend: Send + Sync + 'static {
+pub trait Backend: Schedule {
     /// The state every loop carries, whatever its executor.
     fn common(&self) -> &LoopCommon;
+
+    /// This executor as the [`Schedule`] a spawned task's header keeps (`self`).
+    fn into_schedule(self: Arc<Self>) -> Arc<dyn Schedule>;
 
     /// The executor's name, as users pick it (`"local"`, `"threaded"`).
     fn executor(&self) -> &'static str;
@@ -99,9 +101,6 @@ pub trait Backend: Send + Sync + 'static {
     fn fill_stats(&self, stats: &mut crate::stats::LoopStats) {
         let _ = stats;
     }
-
-    /// Queues a task step (called by the task's waker, from any thread).
-    fn schedule(&self, runnable: Runnable);
 
     /// Queues a step of a `!Send` task spawned on the current thread. Errors with
     /// `WrongThread` if the current thread cannot run this loop's local tasks.

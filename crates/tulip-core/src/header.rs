@@ -52,6 +52,18 @@ static NEXT_TASK_ID: AtomicU64 = AtomicU64::new(1);
 /// task, so the poll that follows the wake-up always sees it.
 pub(crate) static CANCELS_PENDING: AtomicUsize = AtomicUsize::new(0);
 
+/// A task step, ready to run. Running it polls the task once.
+pub type Runnable = async_task::Runnable<Header>;
+
+/// What queues a spawned task's steps: its loop's executor, which every
+/// [`Backend`](crate::Backend) is. The header of a spawned (`Send`) task holds it, so
+/// that async-task's schedule function captures nothing (see `spawn.rs`,
+/// `schedule_spawned`).
+pub trait Schedule: Send + Sync + 'static {
+    /// Queues a task step (called by the task's waker, from any thread).
+    fn schedule(&self, runnable: Runnable);
+}
+
 /// A done-callback as the header keeps it.
 pub(crate) type DoneEntry = Box<dyn FnOnce(&TaskRef) + Send + 'static>;
 
@@ -362,6 +374,9 @@ pub struct Header {
     /// The task's span, entered around each poll (feature `tracing`).
     #[cfg(feature = "tracing")]
     pub(crate) span: tracing::Span,
+    /// The executor that queues the task's steps: a spawned `Send` task's (`None`
+    /// for a local task, whose schedule closure keeps its own, and for the main task).
+    pub(crate) sched: Option<Arc<dyn Schedule>>,
     key: Key,
     inner: Mutex<HeaderInner>,
 }
@@ -376,7 +391,11 @@ impl fmt::Debug for Header {
 }
 
 impl Header {
-    pub(crate) fn new(loop_id: u64, site: &'static Location<'static>) -> Header {
+    pub(crate) fn new(
+        loop_id: u64,
+        site: &'static Location<'static>,
+        sched: Option<Arc<dyn Schedule>>,
+    ) -> Header {
         let id = NEXT_TASK_ID.fetch_add(1, Ordering::Relaxed);
         Header {
             #[cfg(feature = "tracing")]
@@ -398,6 +417,7 @@ impl Header {
             site,
             steps: AtomicU32::new(0),
             wait: AtomicU64::new(0),
+            sched,
             key: Key::unset(),
             inner: Mutex::new(HeaderInner::default()),
         }
@@ -621,7 +641,7 @@ mod tests {
     fn spawn(queue: &Queue, out: u32) -> (async_task::Task<u32, Header>, HeaderRef) {
         let q = queue.clone();
         let (runnable, task) = async_task::Builder::new()
-            .metadata(Header::new(7, Location::caller()))
+            .metadata(Header::new(7, Location::caller(), None))
             .spawn(
                 move |_: &Header| async move { out },
                 move |r| q.lock().unwrap().push(r),
@@ -699,8 +719,10 @@ mod tests {
         // awaiter in the done-list, instead of an `AtomicWaker` and an id beside
         // it, took it from 152 bytes to 120 (without the `tracing` feature's span);
         // the cancel count moved to the extras and a 32-bit registry key, to 112.
+        // The executor moved in from the schedule closure (16 bytes, which the cell
+        // no longer carries there): 128.
         #[cfg(not(feature = "tracing"))]
-        assert!(std::mem::size_of::<Header>() <= 112);
+        assert!(std::mem::size_of::<Header>() <= 128);
         assert_eq!(std::mem::size_of::<Option<super::Waiting>>(), 24);
         // A reference is one pointer (its count goes through the header's key): the
         // `Task` handle, `current_task()` and every list of tasks carry it.
@@ -710,7 +732,7 @@ mod tests {
 
     #[test]
     fn a_standalone_header_lives_while_a_clone_does() {
-        let (me, home) = HeaderRef::standalone(Header::new(3, Location::caller()));
+        let (me, home) = HeaderRef::standalone(Header::new(3, Location::caller(), None));
         drop(home);
         let copy = me.clone();
         drop(me);
@@ -726,7 +748,7 @@ mod tests {
                 self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             }
         }
-        let (me, home) = HeaderRef::standalone(Header::new(3, Location::caller()));
+        let (me, home) = HeaderRef::standalone(Header::new(3, Location::caller(), None));
         // Before its first wait: nothing to wake.
         me.key().wake_by_ref();
         let count = Arc::new(Count(Default::default()));

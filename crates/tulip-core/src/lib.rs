@@ -57,7 +57,7 @@ mod task_registry;
 mod threadsafe;
 mod timers;
 
-pub use backend::{drop_step, Armed, Backend, MainFuture, Runnable};
+pub use backend::{drop_step, Armed, Backend, MainFuture, Runnable, Schedule};
 pub use blocking::{default_pool, to_thread, Blocking, ThreadPool};
 pub use clock::{Activity, LoopClock, OutsideWork, VirtualClock};
 pub use current::{check_cancel, current_task, take_cancel};

@@ -10,13 +10,13 @@ use std::panic::Location;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use crate::backend::Runnable;
+use crate::backend::{Runnable, Schedule};
 use crate::error::{Error, Result};
 use crate::event_loop::EventLoop;
 use crate::header::{Header, HeaderPtr, HeaderRef, MainTask, TaskRef};
 use crate::outcome::TaskError;
 use crate::promise::Promise;
-use crate::running::{get_running_loop, with_running_loop};
+use crate::running::{get_running_loop, runs_here, with_running_loop};
 use crate::task::Task;
 use crate::task_future::TaskFuture;
 
@@ -35,15 +35,50 @@ where
     if lp.is_closed() {
         return Err(Error::LoopClosed);
     }
-    let backend = lp.backend_arc();
+    let sched = lp.backend_arc().into_schedule();
     let task_lp = lp.backend_arc();
     let (runnable, task) = async_task::Builder::new()
-        .metadata(Header::new(lp.id(), site))
+        .metadata(Header::new(lp.id(), site, Some(sched)))
         .spawn(
             move |header: &Header| TaskFuture::spawned(HeaderPtr::new(header), task_lp, fut),
-            move |r| backend.schedule(r),
+            schedule_spawned,
         );
     Ok(launch(lp, runnable, task))
+}
+
+/// async-task's schedule function for a spawned `Send` task. It captures nothing:
+/// async-task then hands a waker's own count to the step it schedules when the waker
+/// is woken by value, where a schedule function with captures costs one more atomic
+/// decrement on every such wake-up (async-task's `raw.rs`, `wake`). The executor is
+/// in the task's header instead.
+///
+/// The executor must stay alive for the whole call, even when the call drops the step
+/// and with it the task's last count (a closed loop refuses steps): that count may be
+/// what keeps the header, and the `Arc` in it, alive. On a thread running this very
+/// loop, the thread's running-loop slot holds the executor for the call. Anywhere
+/// else, a clone of the task's key holds a count on the cell around the call, as
+/// async-task itself does for a schedule function with captures.
+#[allow(unsafe_code)]
+fn schedule_spawned(r: Runnable) {
+    let header = r.metadata();
+    let Some(sched) = header.sched.as_ref() else {
+        // Only spawned tasks use this function, and their header always has it.
+        unreachable!("a spawned task's header names its executor");
+    };
+    let sched: *const dyn Schedule = Arc::as_ptr(sched);
+    if runs_here(sched.cast()) {
+        // SAFETY: this thread's running loop is this executor: the `EventLoop` in the
+        // running-loop slot holds it for the whole call (a nested run inside a
+        // destructor keeps the outer loop's handle until it restores it).
+        unsafe { (*sched).schedule(r) }
+    } else {
+        // The header is alive here (`r` holds a count), so its key may be cloned.
+        let keep = header.key().clone();
+        // SAFETY: `keep` is a count on the task's cell until after the call, so the
+        // header, its `Arc`, and through it the executor outlive the call.
+        unsafe { (*sched).schedule(r) };
+        drop(keep);
+    }
 }
 
 /// Spawns a `!Send` future on `lp`; the current thread must be one that runs `lp`.
@@ -67,7 +102,7 @@ where
     let home = backend.local_home();
     let task_lp = lp.backend_arc();
     let (runnable, task) = async_task::Builder::new()
-        .metadata(Header::new(lp.id(), site))
+        .metadata(Header::new(lp.id(), site, None))
         .spawn_local(
             move |header: &Header| TaskFuture::spawned(HeaderPtr::new(header), task_lp, fut),
             move |r| {
@@ -231,9 +266,73 @@ impl EventLoop {
 /// The main task of `run_until_complete` on `lp`: not spawned, so its header has an
 /// allocation of its own.
 pub(crate) fn main_task(lp: &EventLoop, site: &'static Location<'static>) -> MainTask {
-    let header = Header::new(lp.id(), site);
+    let header = Header::new(lp.id(), site, None);
     if lp.backend().common().debug() {
         header.lock().extra().born = crate::introspect::clock_nanos();
     }
     MainTask::new(header)
+}
+
+/// `schedule_spawned` without an executor, so that Miri can check that the executor
+/// outlives a call that drops the task's last count
+/// (`cargo +nightly miri test -p tulip-core --lib spawn`).
+#[cfg(test)]
+mod tests {
+    use std::panic::Location;
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    use std::sync::Arc;
+
+    use super::schedule_spawned;
+    use crate::backend::{Runnable, Schedule};
+    use crate::header::{Header, HeaderRef};
+
+    /// An executor that refuses every step, as a closed loop does: it drops the step,
+    /// then does its own bookkeeping. Raises `gone` when dropped.
+    struct Refusing {
+        refused: AtomicUsize,
+        gone: Arc<AtomicBool>,
+    }
+
+    impl Schedule for Refusing {
+        fn schedule(&self, r: Runnable) {
+            drop(r);
+            self.refused.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    impl Drop for Refusing {
+        fn drop(&mut self) {
+            assert_eq!(self.refused.load(Ordering::SeqCst), 1);
+            self.gone.store(true, Ordering::SeqCst);
+        }
+    }
+
+    #[test]
+    #[allow(unsafe_code)]
+    fn an_executor_that_drops_the_last_count_outlives_its_call() {
+        let gone = Arc::new(AtomicBool::new(false));
+        // The header holds the executor's only count (no `Weak` either, which would
+        // keep its memory): a use after the cell is freed is a use after free.
+        let sched: Arc<dyn Schedule> = Arc::new(Refusing {
+            refused: AtomicUsize::new(0),
+            gone: gone.clone(),
+        });
+        let (runnable, task) = async_task::Builder::new()
+            .metadata(Header::new(1, Location::caller(), Some(sched)))
+            .spawn(|_: &Header| async { 1u32 }, schedule_spawned);
+        // SAFETY: once, before the runnable is scheduled.
+        let me = unsafe { HeaderRef::launch(&runnable) };
+        // The header's own count (the registry's, in a loop) given back, the
+        // reference and the handle dropped: the step holds the task's last count.
+        // SAFETY: the count `launch` gave the header, given up once.
+        drop(unsafe { HeaderRef::adopt(me.ptr()) });
+        drop(me);
+        drop(task);
+        assert!(!gone.load(Ordering::SeqCst));
+        // No loop runs on this thread: the key's count holds the cell, and through
+        // it the executor, for the whole call, in which the step is dropped.
+        runnable.schedule();
+        // Then the cell went, and the executor, which only its header held.
+        assert!(gone.load(Ordering::SeqCst));
+    }
 }

@@ -18,7 +18,8 @@
 //!   the same condition;
 //! - at `close()`, all of them. A task that finishes once its loop is closed takes
 //!   itself out at once: the entries' counts keep the loop's executor alive (a
-//!   task's schedule function holds it), so none may linger past the close.
+//!   task's header, or a local task's schedule function, holds it), so none may
+//!   linger past the close.
 //!
 //! The count decides only when a sweep is worth a walk over the slab (each entry a
 //! header to read, likely out of cache); a sweep frees what is done whatever it says.
@@ -230,7 +231,7 @@ mod tests {
     /// the registry.
     fn launch(reg: &TaskRegistry) -> Launched {
         let (runnable, task) = async_task::Builder::new()
-            .metadata(Header::new(1, Location::caller()))
+            .metadata(Header::new(1, Location::caller(), None))
             .spawn(|_: &Header| async { 9u8 }, drop);
         // SAFETY: once, before the runnable is scheduled.
         let me = unsafe { HeaderRef::launch(&runnable) };

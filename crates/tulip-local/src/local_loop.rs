@@ -29,7 +29,7 @@ use std::time::{Duration, Instant};
 
 use tulip_core::{
     Activity, Armed, Backend, Callback, Error, EventLoop, LoopCommon, MainFuture, MainSlot, Result,
-    Runnable,
+    Runnable, Schedule,
 };
 use tulip_reactor::{Reactor, ReactorKind, TimerId, TimerQueue};
 
@@ -497,6 +497,14 @@ fn report_wait_error(e: std::io::Error) {
     });
 }
 
+impl Schedule for LocalLoop {
+    fn schedule(&self, runnable: Runnable) {
+        if self.shared.enqueue(Item::Task(runnable)).is_err() {
+            // The loop is closed: the step was discarded (see `Shared::discard`).
+        }
+    }
+}
+
 impl Backend for LocalLoop {
     fn executor(&self) -> &'static str {
         "local"
@@ -518,10 +526,8 @@ impl Backend for LocalLoop {
         &self.shared.common
     }
 
-    fn schedule(&self, runnable: Runnable) {
-        if self.shared.enqueue(Item::Task(runnable)).is_err() {
-            // The loop is closed: the step was discarded (see `Shared::discard`).
-        }
+    fn into_schedule(self: Arc<Self>) -> Arc<dyn Schedule> {
+        self
     }
 
     fn schedule_local(&self, runnable: Runnable) -> Result<()> {

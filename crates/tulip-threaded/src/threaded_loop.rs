@@ -59,7 +59,7 @@ use concurrent_queue::ConcurrentQueue;
 use crossbeam_deque::{Injector, Stealer, Worker};
 use tulip_core::{
     Activity, Armed, Backend, Callback, Error, EventLoop, LoopCommon, MainFuture, MainSlot, Result,
-    Runnable, StatCounter,
+    Runnable, Schedule, StatCounter,
 };
 use tulip_reactor::{Reactor, ReactorKind, TimerId};
 
@@ -752,6 +752,12 @@ impl Drop for ThreadedLoop {
     }
 }
 
+impl Schedule for ThreadedLoop {
+    fn schedule(&self, runnable: Runnable) {
+        self.shared.push_task(runnable);
+    }
+}
+
 impl Backend for ThreadedLoop {
     fn executor(&self) -> &'static str {
         "threaded"
@@ -782,8 +788,8 @@ impl Backend for ThreadedLoop {
         &self.shared.common
     }
 
-    fn schedule(&self, runnable: Runnable) {
-        self.shared.push_task(runnable);
+    fn into_schedule(self: Arc<Self>) -> Arc<dyn Schedule> {
+        self
     }
 
     fn schedule_local(&self, runnable: Runnable) -> Result<()> {
