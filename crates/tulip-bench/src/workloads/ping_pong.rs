@@ -23,21 +23,9 @@ pub fn run<R: Runtime>(rt: &R, p: &Params) -> Metrics {
         let start = Instant::now();
         let a = {
             let (ping, pong) = (ping.clone(), pong.clone());
-            R::spawn(async move {
-                let mut last = 0;
-                for i in 0..n {
-                    ping.send(i).await;
-                    last = pong.recv().await;
-                }
-                last
-            })
+            R::spawn(async move { pinger(&ping, &pong, n).await })
         };
-        let b = R::spawn(async move {
-            for _ in 0..n {
-                let v = ping.recv().await;
-                pong.send(v).await;
-            }
-        });
+        let b = R::spawn(echo(ping, pong, n));
         let last = a.await;
         b.await;
         (last, start.elapsed())
@@ -57,25 +45,32 @@ pub fn run_main<R: Runtime>(rt: &R, p: &Params) -> Metrics {
         let ping = Slot::new();
         let pong = Slot::new();
         let start = Instant::now();
-        let echo = {
-            let (ping, pong) = (ping.clone(), pong.clone());
-            R::spawn(async move {
-                for _ in 0..n {
-                    let v = ping.recv().await;
-                    pong.send(v).await;
-                }
-            })
-        };
-        let mut last = 0;
-        for i in 0..n {
-            ping.send(i).await;
-            last = pong.recv().await;
-        }
+        let echo = R::spawn(echo(ping.clone(), pong.clone(), n));
+        let last = pinger(&ping, &pong, n).await;
         echo.await;
         (last, start.elapsed())
     });
     assert_eq!(last, n - 1, "main_ping_pong: token lost");
     vec![("main_ping_pong.ns_per_rt".into(), ns_per(elapsed, n))]
+}
+
+/// The pinging side of both rows: sends `0..n` on `ping`, waiting for each echo on
+/// `pong`; the last value echoed.
+async fn pinger(ping: &Slot<u64>, pong: &Slot<u64>, n: u64) -> u64 {
+    let mut last = 0;
+    for i in 0..n {
+        ping.send(i).await;
+        last = pong.recv().await;
+    }
+    last
+}
+
+/// The echo side of both rows: sends back on `pong` each of `n` values from `ping`.
+async fn echo(ping: Arc<Slot<u64>>, pong: Arc<Slot<u64>>, n: u64) {
+    for _ in 0..n {
+        let v = ping.recv().await;
+        pong.send(v).await;
+    }
 }
 
 /// `main_ping_pong` runs this fraction of `ping_pong`'s round trips: a round trip
