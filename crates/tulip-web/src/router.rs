@@ -51,6 +51,18 @@ fn parse_pattern(path: &str) -> Vec<Segment> {
         .collect()
 }
 
+impl Route {
+    fn new(method: Option<Method>, path: &str, handler: Handler) -> Route {
+        let pattern = parse_pattern(path);
+        Route {
+            method,
+            literal: literal_path(&pattern),
+            pattern,
+            handler,
+        }
+    }
+}
+
 /// `pattern` as one path, when it has segments and all of them are literals.
 fn literal_path(pattern: &[Segment]) -> Option<Box<str>> {
     let mut path = String::new();
@@ -145,13 +157,7 @@ impl Router {
             let fut = handler(req);
             Box::pin(async move { fut.await.into_response() })
         });
-        let pattern = parse_pattern(path);
-        self.routes.push(Route {
-            method,
-            literal: literal_path(&pattern),
-            pattern,
-            handler,
-        });
+        self.routes.push(Route::new(method, path, handler));
         self
     }
 
@@ -271,13 +277,10 @@ mod tests {
         let noop: Handler = Arc::new(|_req| Box::pin(async { Response::default() }));
         for pattern in patterns {
             let mut router = Router::default();
+            router
+                .routes
+                .push(Route::new(Some(Method::GET), pattern, noop.clone()));
             let segments = parse_pattern(pattern);
-            router.routes.push(Route {
-                method: Some(Method::GET),
-                literal: literal_path(&segments),
-                pattern: segments.clone(),
-                handler: noop.clone(),
-            });
             for path in paths {
                 let by_segments = match_pattern(&segments, path).is_some();
                 let routed = matches!(router.dispatch(&Method::GET, path), Dispatch::Found(..));
